@@ -1,0 +1,241 @@
+"""The wfkit engine client for Temporal, over temporalio's Client."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import temporalio.api.workflowservice.v1 as wsv1
+import temporalio.client
+import temporalio.common
+import temporalio.service
+from temporalio.service import RPCError, RPCStatusCode
+
+import wfkit
+from wfkit._config import ConnectConfig
+from wfkit._engines import StartOptions
+
+from . import CAPABILITIES
+from ._convert import execution_from, retry_to_temporal, rpc_error, workflow_failed
+
+_REUSE = {
+    "allow_duplicate": (temporalio.common.WorkflowIDReusePolicy.ALLOW_DUPLICATE, None),
+    "allow_duplicate_failed_only": (temporalio.common.WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY, None),
+    "reject_duplicate": (temporalio.common.WorkflowIDReusePolicy.REJECT_DUPLICATE, None),
+    "terminate_if_running": (temporalio.common.WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                             temporalio.common.WorkflowIDConflictPolicy.TERMINATE_EXISTING),
+}
+
+
+def _tls(cfg: ConnectConfig) -> bool | temporalio.service.TLSConfig:
+    if not cfg.tls:
+        return False
+    if not (cfg.tls_cert or cfg.tls_key or cfg.tls_ca or cfg.server_name):
+        return True
+
+    def read(path: str | None) -> bytes | None:
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise wfkit.ConnectionFailed(f"cannot read TLS file {path}: {exc.strerror}") from None
+
+    key = cfg.tls_key.get() if cfg.tls_key is not None else None
+    if isinstance(key, str) and not key.startswith("-----"):
+        key = read(key)
+    elif isinstance(key, str):
+        key = key.encode()
+    return temporalio.service.TLSConfig(server_root_ca_cert=read(cfg.tls_ca), client_cert=read(cfg.tls_cert),
+                                        client_private_key=key, domain=cfg.server_name)
+
+
+async def connect(cfg: ConnectConfig) -> TemporalClient:
+    server = None
+    if cfg.dev:
+        from wfkit.devserver import TemporalDevServer
+
+        server = await asyncio.to_thread(TemporalDevServer.start, port=cfg.dev_port, db=cfg.dev_db,
+                                         namespace=cfg.namespace)
+        cfg.host, cfg.port = server.host, server.port
+    try:
+        raw = await asyncio.wait_for(_connect_raw(cfg), cfg.connect_timeout)
+    except asyncio.TimeoutError:
+        if server is not None:
+            server.stop()
+        raise wfkit.ConnectionFailed(
+            f"could not reach Temporal at {cfg.address} within {cfg.connect_timeout:g} s") from None
+    except BaseException:
+        if server is not None:
+            server.stop()
+        raise
+    return TemporalClient(raw, cfg, server)
+
+
+async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
+    try:
+        raw = await temporalio.client.Client.connect(
+            cfg.address, namespace=cfg.namespace, tls=_tls(cfg),
+            api_key=cfg.api_key.get() if cfg.api_key is not None else None,  # type: ignore[arg-type]
+            identity=cfg.identity or None,  # type: ignore[arg-type]
+        )
+    except RuntimeError as exc:  # temporalio reports connect failures as RuntimeError
+        raise wfkit.ConnectionFailed(f"could not connect to Temporal at {cfg.address}: {_clean(exc, cfg)}") from None
+    try:
+        await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=cfg.namespace))
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise wfkit.ConnectionFailed(
+                f"namespace {cfg.namespace!r} does not exist on Temporal at {cfg.address} "
+                f"(create it: temporal operator namespace create {cfg.namespace})") from None
+        raise wfkit.ConnectionFailed(f"Temporal at {cfg.address} refused: {exc.status.name}: "
+                                     f"{_clean(exc, cfg)}") from None
+    return raw
+
+
+def _clean(exc: BaseException, cfg: ConnectConfig) -> str:
+    """An engine message with any secret of ours cut out."""
+    text = str(exc)
+    for secret in (cfg.api_key, cfg.tls_key):
+        if secret is not None:
+            value = secret.get()
+            if isinstance(value, str) and value:
+                text = text.replace(value, "***")
+    return text
+
+
+class TemporalClient:
+    engine = "temporal"
+    capabilities = CAPABILITIES
+
+    def __init__(self, raw: temporalio.client.Client, cfg: ConnectConfig, server: Any = None):
+        self.raw = raw
+        self.address = cfg.address
+        self.namespace = cfg.namespace
+        self._server = server
+
+    def _handle(self, workflow_id: str, run_id: str | None) -> temporalio.client.WorkflowHandle[Any, Any]:
+        return self.raw.get_workflow_handle(workflow_id, run_id=run_id)
+
+    async def start(self, workflow_type: str, args: list[Any], o: StartOptions) -> str:
+        reuse, conflict = _REUSE[o.id_reuse_policy] if o.id_reuse_policy else (None, None)
+        kwargs: dict[str, Any] = {}
+        if reuse is not None:
+            kwargs["id_reuse_policy"] = reuse
+        if conflict is not None:
+            kwargs["id_conflict_policy"] = conflict
+        try:
+            h = await self.raw.start_workflow(
+                workflow_type, args=args, id=o.id, task_queue=o.task_queue,
+                execution_timeout=o.execution_timeout, run_timeout=o.run_timeout, task_timeout=o.task_timeout,
+                retry_policy=retry_to_temporal(o.retry_policy), memo=o.memo, **kwargs)
+        except temporalio.exceptions.WorkflowAlreadyStartedError as exc:
+            raise wfkit.WorkflowAlreadyStarted(
+                f"workflow {o.id!r} is already started (type {exc.workflow_type})", workflow_id=o.id,
+                run_id=getattr(exc, "run_id", None)) from exc
+        except RPCError as exc:
+            raise rpc_error(exc, o.id, "start") from exc
+        return h.result_run_id or h.first_execution_run_id or ""
+
+    async def result(self, workflow_id: str, run_id: str | None, timeout: float | None) -> Any:
+        h = self._handle(workflow_id, run_id)
+        try:
+            return await asyncio.wait_for(h.result(follow_runs=True), timeout)
+        except asyncio.TimeoutError:
+            raise wfkit.TimeoutError(f"no result from {workflow_id!r} within {timeout:g} s (it is still running)",
+                                     kind="client") from None
+        except temporalio.client.WorkflowFailureError as exc:
+            raise workflow_failed(exc, workflow_id, run_id) from exc
+        except temporalio.client.WorkflowContinuedAsNewError as exc:  # only without follow_runs
+            raise wfkit.WfkitError(f"workflow {workflow_id!r} continued as new") from exc
+        except RPCError as exc:
+            raise rpc_error(exc, workflow_id, "result") from exc
+
+    async def signal(self, workflow_id: str, run_id: str | None, name: str, args: list[Any]) -> None:
+        try:
+            await self._handle(workflow_id, run_id).signal(name, args=args)
+        except RPCError as exc:
+            raise rpc_error(exc, workflow_id, "signal") from exc
+
+    async def query(self, workflow_id: str, run_id: str | None, name: str, args: list[Any], timeout: float) -> Any:
+        h = self._handle(workflow_id, run_id)
+        try:
+            return await asyncio.wait_for(h.query(name, args=args, rpc_timeout=timedelta(seconds=timeout)),
+                                          timeout + 1)
+        except asyncio.TimeoutError:
+            raise wfkit.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
+                                    "(is a worker running for its task queue?)") from None
+        except (temporalio.client.WorkflowQueryFailedError, temporalio.client.WorkflowQueryRejectedError) as exc:
+            raise wfkit.QueryFailed(f"query {name!r} on {workflow_id!r} failed: {exc}") from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise rpc_error(exc, workflow_id, "query") from exc
+            raise wfkit.QueryFailed(f"query {name!r} on {workflow_id!r} failed ({exc.status.name}): "
+                                    f"{exc.message}") from exc
+
+    async def cancel(self, workflow_id: str, run_id: str | None) -> None:
+        try:
+            await self._handle(workflow_id, run_id).cancel()
+        except RPCError as exc:
+            raise rpc_error(exc, workflow_id, "cancel") from exc
+
+    async def terminate(self, workflow_id: str, run_id: str | None, reason: str | None) -> None:
+        try:
+            await self._handle(workflow_id, run_id).terminate(reason=reason)
+        except RPCError as exc:
+            raise rpc_error(exc, workflow_id, "terminate") from exc
+
+    async def describe(self, workflow_id: str, run_id: str | None) -> wfkit.Execution:
+        try:
+            d = await self._handle(workflow_id, run_id).describe()
+        except RPCError as exc:
+            raise rpc_error(exc, workflow_id, "describe") from exc
+        return await execution_from(d)
+
+    async def list(self, query: str | None, limit: int | None) -> wfkit.Executions:
+        out: list[wfkit.Execution] = []
+        truncated = False
+        try:
+            async for wf in self.raw.list_workflows(query or "", limit=None if limit is None else limit + 1):
+                if limit is not None and len(out) >= limit:
+                    truncated = True
+                    break
+                out.append(await execution_from(wf))
+        except RPCError as exc:
+            raise _query_error(exc, query) from exc
+        return wfkit.Executions(out, query=query, truncated=truncated)
+
+    async def count(self, query: str | None) -> int:
+        try:
+            return (await self.raw.count_workflows(query or None)).count
+        except RPCError as exc:
+            raise _query_error(exc, query) from exc
+
+    async def history(self, workflow_id: str, run_id: str | None) -> Any:
+        from wfkit._history import History
+
+        try:
+            wh = await self._handle(workflow_id, run_id).fetch_history()
+        except RPCError as exc:
+            raise rpc_error(exc, workflow_id, "history") from exc
+        return History.from_proto(wh, engine="temporal", workflow_id=workflow_id)
+
+    def worker(self, task_queue: str, workflows: list[Any], activities: list[Any], **options: Any) -> Any:
+        from ._worker import TemporalWorker
+
+        return TemporalWorker(self.raw, task_queue, workflows, activities, **options)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            server, self._server = self._server, None
+            await asyncio.to_thread(server.stop)
+
+
+def _query_error(exc: RPCError, query: str | None) -> wfkit.WfkitError:
+    if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+        out = wfkit.WfkitError(f"bad list query {query!r}: {exc.message}")
+        out.__cause__ = exc
+        return out
+    return rpc_error(exc, None, "list")

@@ -1,0 +1,277 @@
+"""wfkit definitions on temporalio: generated workflow classes, activity wrappers, the in-workflow runtime.
+
+Workflows run with temporalio's *unsandboxed* runner. The sandbox re-imports a workflow's module to isolate it,
+which cannot work for classes defined in a notebook cell or in ``__main__`` (no file to import), and it costs
+time on every workflow start. wfkit's in-workflow API already routes time, randomness, timers and side effects
+through the engine, which is what keeps workflow code deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Callable, NoReturn
+
+import temporalio.activity
+import temporalio.client
+import temporalio.exceptions as tex
+import temporalio.worker
+import temporalio.workflow as twf
+
+import wfkit
+from wfkit._converter import to_json_value
+from wfkit._definitions import ActivityDefn, HandlerDefn, WorkflowDefn
+from wfkit._workflow_api import (ActivityInfo, ActivityOptions, ChildOptions, WorkflowInfo,
+                                 register_runtime)
+
+from ._convert import ORIGIN, failure_from_temporal, failure_to_temporal, retry_to_temporal
+
+SIDE_EFFECT_ACTIVITY = "__wfkit_side_effect__"
+_side_effects: dict[str, Callable[[], Any]] = {}
+_seq = itertools.count()
+
+
+class TemporalWorkflowRuntime:
+    engine = "temporal"
+
+    def active(self) -> bool:
+        return twf.in_workflow()
+
+    async def execute_activity(self, name: str, args: list[Any], options: ActivityOptions) -> Any:
+        try:
+            return await twf.execute_activity(
+                name, args=args, task_queue=options.task_queue,
+                start_to_close_timeout=options.start_to_close_timeout,
+                schedule_to_close_timeout=options.schedule_to_close_timeout,
+                schedule_to_start_timeout=options.schedule_to_start_timeout,
+                heartbeat_timeout=options.heartbeat_timeout,
+                retry_policy=retry_to_temporal(options.retry_policy),
+                activity_id=options.activity_id,
+            )
+        except tex.FailureError as err:
+            raise failure_from_temporal(err) from err  # type: ignore[misc]
+
+    async def sleep(self, duration: timedelta) -> None:
+        await twf.sleep(duration)
+
+    async def wait_condition(self, fn: Callable[[], bool], timeout: timedelta | None) -> None:
+        try:
+            await twf.wait_condition(fn, timeout=timeout)
+        except asyncio.TimeoutError:
+            raise wfkit.TimeoutError(f"condition not met within {timeout}", kind="wait_condition") from None
+
+    def get_version(self, change_id: str, min_supported: int, max_supported: int) -> int:
+        # Version v of a change is the patch marker "<change_id>/v<v>". New executions record the newest
+        # version; replays find the recorded one; executions older than the change have none (DEFAULT_VERSION).
+        for v in range(max_supported, max(min_supported, 0) - 1, -1):
+            if twf.patched(f"{change_id}/v{v}"):
+                return v
+        return wfkit.DEFAULT_VERSION
+
+    async def side_effect(self, fn: Callable[[], Any]) -> Any:
+        # A local activity records the value in history (a marker); replays read it back without calling fn.
+        key = f"{twf.info().run_id}/{next(_seq)}"
+        _side_effects[key] = fn
+        try:
+            return await twf.execute_local_activity(SIDE_EFFECT_ACTIVITY, key,
+                                                    start_to_close_timeout=timedelta(seconds=60))
+        except tex.FailureError as err:
+            raise failure_from_temporal(err) from err  # type: ignore[misc]
+        finally:
+            _side_effects.pop(key, None)
+
+    def now(self) -> datetime:
+        return twf.now()
+
+    def uuid4(self) -> uuid.UUID:
+        return twf.uuid4()
+
+    def info(self) -> WorkflowInfo:
+        i = twf.info()
+        return WorkflowInfo(engine="temporal", namespace=i.namespace, workflow_id=i.workflow_id, run_id=i.run_id,
+                            workflow_type=i.workflow_type, task_queue=i.task_queue, attempt=i.attempt,
+                            start_time=i.start_time, continued_run_id=i.continued_run_id)
+
+    def logger(self) -> logging.LoggerAdapter:
+        return twf.logger
+
+    async def execute_child_workflow(self, name: str, args: list[Any], options: ChildOptions) -> Any:
+        try:
+            return await twf.execute_child_workflow(
+                name, args=args, id=options.id or f"{twf.info().workflow_id}/{twf.uuid4()}",
+                task_queue=options.task_queue, execution_timeout=options.execution_timeout,
+                run_timeout=options.run_timeout, retry_policy=retry_to_temporal(options.retry_policy),
+                memo=options.memo,
+            )
+        except tex.FailureError as err:
+            raise failure_from_temporal(err) from err  # type: ignore[misc]
+
+    def continue_as_new(self, args: list[Any]) -> NoReturn:
+        twf.continue_as_new(args=args)
+
+
+class TemporalActivityRuntime:
+    engine = "temporal"
+
+    def active(self) -> bool:
+        return temporalio.activity.in_activity()
+
+    def heartbeat(self, details: list[Any]) -> None:
+        temporalio.activity.heartbeat(*details)
+
+    def info(self) -> ActivityInfo:
+        i = temporalio.activity.info()
+        return ActivityInfo(engine="temporal", activity_id=i.activity_id, activity_type=i.activity_type,
+                            attempt=i.attempt, workflow_id=i.workflow_id, run_id=i.workflow_run_id,
+                            task_queue=i.task_queue, heartbeat_details=tuple(i.heartbeat_details))
+
+
+register_runtime(TemporalWorkflowRuntime(), TemporalActivityRuntime())
+
+
+def _reraise_for_temporal(err: Exception) -> NoReturn:
+    """Uncaught errors fail the workflow (not just its task), except nondeterminism, which must only fail the
+    task so that fixed code can resume it."""
+    if isinstance(err, (wfkit.NondeterminismError, twf.NondeterminismError)):
+        raise err
+    converted = failure_to_temporal(err)
+    if converted is err:
+        raise err
+    raise converted from (None if getattr(err, ORIGIN, None) is not None else err)
+
+
+def _signal_handler(h: HandlerDefn, is_async: bool, owner: str, module: str) -> Callable[..., Any]:
+    if is_async:
+        async def handler(self: Any, *args: Any) -> None:
+            await getattr(self._wfkit_instance, h.method)(*h.sig.decode_args(args))
+    else:
+        def handler(self: Any, *args: Any) -> None:  # type: ignore[misc]
+            getattr(self._wfkit_instance, h.method)(*h.sig.decode_args(args))
+    handler.__name__ = f"signal_{h.method}"
+    handler.__qualname__ = f"{owner}.{handler.__name__}"
+    handler.__module__ = module
+    return twf.signal(name=h.name)(handler)
+
+
+def _query_handler(h: HandlerDefn, owner: str, module: str) -> Callable[..., Any]:
+    def handler(self: Any, *args: Any) -> Any:
+        return to_json_value(getattr(self._wfkit_instance, h.method)(*h.sig.decode_args(args)))
+
+    handler.__name__ = f"query_{h.method}"
+    handler.__qualname__ = f"{owner}.{handler.__name__}"
+    handler.__module__ = module
+    return twf.query(name=h.name)(handler)
+
+
+def temporal_workflow_class(defn: WorkflowDefn) -> type:
+    """A temporalio workflow class that runs ``defn``'s class (cached on the definition)."""
+    cached = defn.cls.__dict__.get("_wfkit_temporal_cls")
+    if cached is not None and cached[0] is defn:
+        return cached[1]
+
+    def __init__(self: Any) -> None:
+        self._wfkit_instance = defn.cls()
+
+    async def run(self: Any, *args: Any) -> Any:
+        inst = self._wfkit_instance
+        try:
+            result = await getattr(inst, defn.run_method)(*defn.run_sig.decode_args(args))
+        except Exception as err:  # noqa: BLE001 - every uncaught error is converted, see _reraise_for_temporal
+            _reraise_for_temporal(err)
+        return to_json_value(result)
+
+    # temporalio wants handlers that look defined on the class, in its module (and not "<locals>").
+    owner, module = f"{defn.cls.__name__}Temporal", defn.cls.__module__
+    for fn in (run, __init__):
+        fn.__qualname__ = f"{owner}.{fn.__name__}"
+        fn.__module__ = module
+    namespace: dict[str, Any] = {"__init__": __init__, "run": twf.run(run), "__module__": defn.cls.__module__,
+                                 "__qualname__": owner}
+    for h in defn.signals.values():
+        is_async = asyncio.iscoroutinefunction(getattr(defn.cls, h.method))
+        namespace[f"_signal_{h.method}"] = _signal_handler(h, is_async, owner, module)
+    for h in defn.queries.values():
+        namespace[f"_query_{h.method}"] = _query_handler(h, owner, module)
+    cls = type(owner, (), namespace)
+    cls = twf.defn(name=defn.name, sandboxed=False)(cls)
+    setattr(defn.cls, "_wfkit_temporal_cls", (defn, cls))
+    return cls
+
+
+def temporal_activity(defn: ActivityDefn) -> Callable[..., Any]:
+    """A temporalio activity running ``defn``'s function with wfkit's conversions."""
+    fn = defn.fn
+    if defn.is_async:
+        async def act(*args: Any) -> Any:
+            try:
+                return to_json_value(await fn(*defn.sig.decode_args(args)))
+            except wfkit.ApplicationError as err:
+                raise failure_to_temporal(err) from err
+    else:
+        def act(*args: Any) -> Any:  # type: ignore[misc]
+            try:
+                return to_json_value(fn(*defn.sig.decode_args(args)))
+            except wfkit.ApplicationError as err:
+                raise failure_to_temporal(err) from err
+    act.__name__ = defn.name
+    act.__qualname__ = defn.name
+    return temporalio.activity.defn(name=defn.name)(act)
+
+
+@temporalio.activity.defn(name=SIDE_EFFECT_ACTIVITY)
+def _run_side_effect(key: str) -> Any:
+    fn = _side_effects.get(key)
+    if fn is None:
+        raise tex.ApplicationError("side effect function is gone (worker restarted mid-call)",
+                                   type="SideEffectLost")
+    return fn()
+
+
+class TemporalWorker:
+    """One temporalio worker, running on wfkit's loop until stopped."""
+
+    def __init__(self, client: temporalio.client.Client, task_queue: str, workflows: list[WorkflowDefn],
+                 activities: list[ActivityDefn], *, max_concurrent_activities: int | None = None,
+                 max_concurrent_workflow_tasks: int | None = None):
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_concurrent_activities or 32,
+                                                               thread_name_prefix="wfkit-activity")
+        kwargs: dict[str, Any] = {}
+        if max_concurrent_activities:
+            kwargs["max_concurrent_activities"] = max_concurrent_activities
+        if max_concurrent_workflow_tasks:
+            kwargs["max_concurrent_workflow_tasks"] = max_concurrent_workflow_tasks
+        acts = [temporal_activity(a) for a in activities]
+        if workflows:
+            acts.append(_run_side_effect)
+        self._worker = temporalio.worker.Worker(
+            client, task_queue=task_queue,
+            workflows=[temporal_workflow_class(w) for w in workflows],
+            activities=acts,
+            activity_executor=self._executor,
+            workflow_runner=temporalio.worker.UnsandboxedWorkflowRunner(),
+            **kwargs,
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._worker.run())
+        await asyncio.sleep(0)
+        if self._task.done():
+            self._task.result()
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        try:
+            await self._worker.shutdown()
+        finally:
+            task, self._task = self._task, None
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._executor.shutdown(wait=False, cancel_futures=True)

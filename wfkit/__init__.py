@@ -1,0 +1,65 @@
+"""wfkit: Temporal and Cadence from Jupyter — one workflow definition, one client API, histories as data.
+
+Light on import: engine SDKs, pandas, matplotlib and ipywidgets load when first needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._client import Client, Worker, WorkflowHandle, connect, connect_sync
+from ._config import Secret
+from ._definitions import RetryPolicy, activity, migration_state, query, run, signal, workflow
+from ._engines import CAPABILITIES, available as available_engines
+from ._errors import (ActivityError, ApplicationError, Canceled, ChildWorkflowError, ConnectionFailed,
+                      DevServerError, FailureError, HistoryFormatError, NondeterminismError, QueryFailed,
+                      Terminated, TimeoutError, UnsupportedFeature, WfkitError, WorkflowAlreadyStarted,
+                      WorkflowFailed, WorkflowNotFound)
+from ._execution import Execution, Executions
+from ._workflow_api import (DEFAULT_VERSION, ActivityInfo, WorkflowInfo, activity_info, continue_as_new,
+                            execute_activity, execute_child_workflow, get_version, heartbeat, info, logger,
+                            now, side_effect, sleep, uuid4, wait_condition)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # connecting
+    "connect", "connect_sync", "Client", "WorkflowHandle", "Worker", "Secret", "CAPABILITIES", "available_engines",
+    # definitions and the in-workflow API
+    "workflow", "run", "signal", "query", "activity", "migration_state", "RetryPolicy", "DEFAULT_VERSION",
+    "execute_activity", "sleep", "wait_condition", "get_version", "side_effect", "now", "uuid4", "info",
+    "logger", "execute_child_workflow", "continue_as_new", "heartbeat", "activity_info", "WorkflowInfo",
+    "ActivityInfo",
+    # errors
+    "WfkitError", "ConnectionFailed", "DevServerError", "WorkflowNotFound", "WorkflowAlreadyStarted",
+    "WorkflowFailed", "FailureError", "ApplicationError", "ActivityError", "ChildWorkflowError", "TimeoutError",
+    "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError",
+    # data
+    "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
+]
+
+# Names whose modules pull in pandas & co., loaded on first access.
+_LAZY = {
+    "History": ("._history", "History"),
+    "histories_frame": ("._history", "histories_frame"),
+    "diff": ("._history", "diff"),
+    "analytics": (".analytics", None),
+    "devserver": (".devserver", None),
+    "examples": (".examples", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module_name, attr = _LAZY[name]
+        module = importlib.import_module(module_name, __name__)
+        value = module if attr is None else getattr(module, attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'wfkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

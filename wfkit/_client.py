@@ -1,0 +1,418 @@
+"""The engine-neutral client: ``wfkit.connect`` returns a ``Client``; ``client.handle`` a ``WorkflowHandle``."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any, Iterable, Sequence
+
+from . import _loop
+from ._config import TAGS_MEMO_KEY, ConnectConfig, api_key_from_env, apply_option, parse_url, url_from_env
+from ._converter import from_json_value, to_json_value
+from ._definitions import RetryPolicy, _served, activity_defn, as_timedelta, workflow_defn
+from ._engines import ID_REUSE_POLICIES, EngineClient, StartOptions, get_engine
+from ._errors import ConnectionFailed, UnsupportedFeature, WfkitError
+from ._execution import Executions
+from ._loop import SyncProxy, on_loop, run_sync
+
+
+async def connect(
+    url: str | None = None,
+    *,
+    namespace: str | None = None,
+    domain: str | None = None,
+    api_key: str | None = None,
+    tls: bool | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | bytes | None = None,
+    tls_ca: str | None = None,
+    server_name: str | None = None,
+    register_domain: bool | None = None,
+    connect_timeout: float | None = None,
+    identity: str | None = None,
+) -> Client:
+    """Connect to a Temporal or Cadence server (or start an embedded one).
+
+    Args:
+        url: ``temporal://host:port?namespace=…``, ``cadence://host:port?domain=…[&register=1]``,
+            ``temporal+dev://`` or ``cadence+dev://`` (embedded server, stopped on close). Default: from the
+            environment (``WFKIT_URL``, or ``WORKFLOW_ENGINE_TYPE`` with ``TEMPORAL_SERVER_URL`` /
+            ``TEMPORAL_NAMESPACE`` or ``CADENCE_SERVER_URL`` / ``CADENCE_NAMESPACE``).
+        namespace / domain: overrides the URL's namespace (the domain on Cadence).
+        api_key: bearer API key (never shown in reprs, logs or errors); also ``WFKIT_API_KEY``.
+        tls, tls_cert, tls_key, tls_ca, server_name: TLS settings (paths for cert/key/CA).
+        register_domain: Cadence: register the domain when it does not exist.
+        connect_timeout: seconds before ``ConnectionFailed`` (default 5).
+
+    Raises:
+        ConnectionFailed: the server could not be reached, or the namespace/domain does not exist.
+    """
+    cfg = parse_url(url if url is not None else url_from_env())
+    for key, value in (("namespace", namespace), ("domain", domain), ("api_key", api_key), ("tls", tls),
+                       ("tls_cert", tls_cert), ("tls_key", tls_key), ("tls_ca", tls_ca),
+                       ("server_name", server_name), ("register_domain", register_domain),
+                       ("connect_timeout", connect_timeout), ("identity", identity)):
+        apply_option(cfg, key, value)
+    if cfg.api_key is None:
+        cfg.api_key = api_key_from_env(cfg.engine)
+    engine = get_engine(cfg.engine)
+    inner = await on_loop(_connect_engine(engine, cfg))
+    return Client(inner, cfg)
+
+
+async def _connect_engine(engine: Any, cfg: ConnectConfig) -> EngineClient:
+    try:
+        return await engine.connect(cfg)
+    except WfkitError:
+        raise
+    except Exception as exc:  # an adapter bug must still say where it happened
+        raise ConnectionFailed(f"could not connect to {cfg.redacted_url()}: {type(exc).__name__}: {exc}") from exc
+
+
+def connect_sync(url: str | None = None, **kwargs: Any) -> Client:
+    """``connect`` for plain scripts (blocks; same arguments)."""
+    return run_sync(connect(url, **kwargs))
+
+
+class Client:
+    """A connection to one Temporal namespace or Cadence domain. Create it with ``wfkit.connect``.
+
+    Every coroutine method has a blocking twin under ``client.sync``.
+    """
+
+    def __init__(self, inner: EngineClient, config: ConnectConfig):
+        self._inner = inner
+        self._config = config
+        self._closed = False
+        self.sync = SyncProxy(self)
+        self._recent_ids: list[str] = []
+
+    # --- where we are -------------------------------------------------------------------------------
+    @property
+    def engine(self) -> str:
+        """``"temporal"`` or ``"cadence"``."""
+        return self._inner.engine
+
+    @property
+    def address(self) -> str:
+        """host:port of the server's frontend."""
+        return self._inner.address
+
+    @property
+    def namespace(self) -> str:
+        """The Temporal namespace, or the Cadence domain."""
+        return self._inner.namespace
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What this engine supports (see ``wfkit.CAPABILITIES``)."""
+        return self._inner.capabilities
+
+    @property
+    def url(self) -> str:
+        """The URL of this connection, without secrets."""
+        return f"{self.engine}://{self.address}?{'domain' if self.engine == 'cadence' else 'namespace'}={self.namespace}"
+
+    @property
+    def engine_client(self) -> Any:
+        """The engine SDK's own client, for what wfkit does not cover (temporalio ``Client`` …)."""
+        return getattr(self._inner, "raw", None)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<wfkit.Client {self.engine} {self.address} namespace={self.namespace!r}{state}>"
+
+    def require(self, feature: str) -> None:
+        """Raise ``UnsupportedFeature`` unless the engine has ``feature``."""
+        if feature not in self.capabilities:
+            raise UnsupportedFeature(self.engine, feature)
+
+    # --- workflows ----------------------------------------------------------------------------------
+    async def start(
+        self,
+        workflow: type | str,
+        *args: Any,
+        id: str | None = None,
+        task_queue: str,
+        execution_timeout: timedelta | float | None = None,
+        run_timeout: timedelta | float | None = None,
+        task_timeout: timedelta | float | None = None,
+        id_reuse_policy: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        memo: dict[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+        result_type: Any = None,
+    ) -> WorkflowHandle:
+        """Start a workflow (a ``@wfkit.workflow`` class, or any workflow's type name) and return its handle.
+
+        Args:
+            id: workflow ID (default: a random UUID).
+            id_reuse_policy: allow_duplicate, allow_duplicate_failed_only, reject_duplicate or
+                terminate_if_running.
+            memo: JSON values stored with the execution; ``tags``: strings stored in the memo under
+                ``"wfkit.tags"``.
+
+        Raises:
+            WorkflowAlreadyStarted: a workflow with this ID is running (or the reuse policy forbids it).
+        """
+        if isinstance(workflow, str):
+            type_name, hint = workflow, None
+        else:
+            defn = workflow_defn(workflow)
+            type_name, hint = defn.name, defn.run_sig.result
+        if not task_queue:
+            raise WfkitError("start: task_queue is required")
+        if id_reuse_policy is not None and id_reuse_policy not in ID_REUSE_POLICIES:
+            raise WfkitError(f"id_reuse_policy {id_reuse_policy!r}: expected one of {', '.join(ID_REUSE_POLICIES)}")
+        full_memo = dict(memo or {})
+        if tags:
+            if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
+                raise WfkitError("tags must be a list of strings")
+            full_memo[TAGS_MEMO_KEY] = list(tags)
+        options = StartOptions(
+            id=id or str(uuid.uuid4()), task_queue=task_queue,
+            execution_timeout=as_timedelta(execution_timeout, "execution_timeout"),
+            run_timeout=as_timedelta(run_timeout, "run_timeout"),
+            task_timeout=as_timedelta(task_timeout, "task_timeout"),
+            id_reuse_policy=id_reuse_policy, retry_policy=retry_policy,
+            memo={k: to_json_value(v) for k, v in full_memo.items()} or None,
+        )
+        json_args = [to_json_value(a) for a in args]
+        run_id = await on_loop(self._inner.start(type_name, json_args, options))
+        self._remember(options.id)
+        return WorkflowHandle(self, options.id, run_id, result_type=result_type or hint, first_run_id=run_id)
+
+    def handle(self, workflow_id: str, run_id: str | None = None, *, result_type: Any = None) -> WorkflowHandle:
+        """A handle on an existing workflow (the latest run unless ``run_id`` is given). No I/O."""
+        if not workflow_id:
+            raise WfkitError("handle: workflow_id is required")
+        self._remember(workflow_id)
+        return WorkflowHandle(self, workflow_id, run_id, result_type=result_type)
+
+    def _remember(self, workflow_id: str) -> None:
+        if workflow_id in self._recent_ids:
+            self._recent_ids.remove(workflow_id)
+        self._recent_ids.append(workflow_id)
+        del self._recent_ids[:-200]
+
+    async def list(self, query: str | None = None, *, limit: int | None = 1000) -> Executions:
+        """Executions matching ``query`` (Temporal visibility syntax, SPEC's subset on every engine)."""
+        if limit is not None and limit < 0:
+            raise WfkitError(f"limit must be >= 0, got {limit}")
+        return await on_loop(self._inner.list(query or None, limit))
+
+    async def count(self, query: str | None = None) -> int:
+        """How many executions match ``query``."""
+        return int(await on_loop(self._inner.count(query or None)))
+
+    async def histories(self, query: str | None = None, *, limit: int | None = 1000, concurrency: int = 16,
+                        progress: bool = True) -> Any:
+        """Fetch the histories of the executions matching ``query`` (bounded concurrency, progress bar) into
+        one frame (``wfkit.histories_frame``)."""
+        from ._history import histories_frame
+
+        execs = await self.list(query, limit=limit)
+        hs = await self.fetch_histories(((e.workflow_id, e.run_id) for e in execs), concurrency=concurrency,
+                                        progress=progress)
+        return histories_frame(hs)
+
+    async def fetch_histories(self, ids: Iterable[tuple[str, str | None]], *, concurrency: int = 16,
+                              progress: bool = True) -> list[Any]:
+        """Histories of the given (workflow_id, run_id) pairs, in order, at most ``concurrency`` at a time."""
+        if concurrency < 1:
+            raise WfkitError(f"concurrency must be >= 1, got {concurrency}")
+        pairs = list(ids)
+
+        async def _all() -> list[Any]:
+            sem = asyncio.Semaphore(concurrency)
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(pairs), desc="histories", unit="wf", leave=False)
+
+            async def one(wid: str, rid: str | None) -> Any:
+                async with sem:
+                    h = await self._inner.history(wid, rid)
+                if bar is not None:
+                    bar.update()
+                return h
+
+            try:
+                return list(await asyncio.gather(*(one(w, r) for w, r in pairs)))
+            finally:
+                if bar is not None:
+                    bar.close()
+
+        return await on_loop(_all())
+
+    # --- workers -------------------------------------------------------------------------------------
+    def worker(self, *, task_queue: str, workflows: Sequence[type] = (), activities: Sequence[Any] = (),
+               max_concurrent_activities: int | None = None,
+               max_concurrent_workflow_tasks: int | None = None) -> Worker:
+        """A worker serving ``workflows`` and ``activities`` on ``task_queue``.
+
+        Use it as ``async with client.worker(...)``, ``with client.sync.worker(...)``, or start it in the
+        background with ``w = client.worker(...).start()`` and stop it with ``w.stop()`` (it keeps polling
+        while other notebook cells run or block).
+        """
+        if not task_queue:
+            raise WfkitError("worker: task_queue is required")
+        if not workflows and not activities:
+            raise WfkitError("worker: give at least one workflow or activity to serve")
+        wdefs = [workflow_defn(w) for w in workflows]
+        adefs = [activity_defn(a) for a in activities]
+        for kind, names in (("workflow", [d.name for d in wdefs]), ("activity", [d.name for d in adefs])):
+            dup = {n for n in names if names.count(n) > 1}
+            if dup:
+                raise WfkitError(f"worker: two {kind}s share the type name {sorted(dup)[0]!r}")
+        opts = {k: v for k, v in (("max_concurrent_activities", max_concurrent_activities),
+                                  ("max_concurrent_workflow_tasks", max_concurrent_workflow_tasks)) if v}
+        return Worker(self, task_queue, wdefs, adefs, opts)
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Close the connection (and stop an embedded dev server)."""
+        if self._closed:
+            return
+        self._closed = True
+        await on_loop(self._inner.close())
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        run_sync(self.close())
+
+
+class WorkflowHandle:
+    """One workflow execution (the latest run of its ID unless ``run_id`` is set). Blocking twins under
+    ``handle.sync``."""
+
+    def __init__(self, client: Client, workflow_id: str, run_id: str | None = None, *, result_type: Any = None,
+                 first_run_id: str | None = None):
+        self.client = client
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.first_run_id = first_run_id
+        self.result_type = result_type
+        self.sync = SyncProxy(self)
+
+    def __repr__(self) -> str:
+        run = f" run_id={self.run_id!r}" if self.run_id else ""
+        return f"<wfkit.WorkflowHandle {self.workflow_id!r}{run} on {self.client.engine}>"
+
+    @property
+    def _inner(self) -> EngineClient:
+        return self.client._inner
+
+    async def result(self, *, timeout: float | timedelta | None = None, result_type: Any = None) -> Any:
+        """Wait for the workflow's result (following continue-as-new), decoded to ``result_type`` or the
+        workflow's declared return type.
+
+        Raises:
+            WorkflowFailed: it failed, timed out, was canceled or terminated (see ``.cause``).
+            TimeoutError: ``timeout`` seconds passed first (the workflow goes on).
+        """
+        td = as_timedelta(timeout, "timeout")
+        value = await on_loop(self._inner.result(self.workflow_id, self.run_id,
+                                                 td.total_seconds() if td is not None else None))
+        return from_json_value(value, result_type if result_type is not None else self.result_type)
+
+    async def signal(self, name: str, *args: Any) -> None:
+        """Send signal ``name`` with ``args``."""
+        await on_loop(self._inner.signal(self.workflow_id, self.run_id, name, [to_json_value(a) for a in args]))
+
+    async def query(self, name: str, *args: Any, timeout: float = 10, result_type: Any = None) -> Any:
+        """Ask query ``name``; ``QueryFailed`` on expiry or before the workflow's first task completed."""
+        value = await on_loop(self._inner.query(self.workflow_id, self.run_id, name,
+                                                [to_json_value(a) for a in args], timeout))
+        return from_json_value(value, result_type)
+
+    async def cancel(self) -> None:
+        """Request cancellation (the workflow code sees it and may clean up)."""
+        await on_loop(self._inner.cancel(self.workflow_id, self.run_id))
+
+    async def terminate(self, reason: str | None = None) -> None:
+        """End the workflow at once, without running any of its code."""
+        await on_loop(self._inner.terminate(self.workflow_id, self.run_id, reason))
+
+    async def describe(self) -> Any:
+        """The execution as a ``wfkit.Execution``."""
+        return await on_loop(self._inner.describe(self.workflow_id, self.run_id))
+
+    async def history(self) -> Any:
+        """The run's full event history as a ``wfkit.History``."""
+        return await on_loop(self._inner.history(self.workflow_id, self.run_id))
+
+
+class Worker:
+    """A worker (see ``Client.worker``). Async or sync context manager, or ``start()``/``stop()``."""
+
+    def __init__(self, client: Client, task_queue: str, workflows: list[Any], activities: list[Any],
+                 options: dict[str, Any]):
+        self.client = client
+        self.task_queue = task_queue
+        self.workflows = workflows
+        self.activities = activities
+        self._options = options
+        self._engine_worker: Any = None
+        self.sync = SyncProxy(self)
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return (f"<wfkit.Worker {self.client.engine} task_queue={self.task_queue!r} "
+                f"workflows={[d.name for d in self.workflows]} activities={[d.name for d in self.activities]} "
+                f"{state}>")
+
+    @property
+    def running(self) -> bool:
+        return self._engine_worker is not None
+
+    async def _start(self) -> None:
+        if self._engine_worker is not None:
+            raise WfkitError("this worker is already running")
+        ew = self.client._inner.worker(self.task_queue, self.workflows, self.activities, **self._options)
+        await ew.start()
+        self._engine_worker = ew
+        for d in self.workflows:
+            _served[d.name] = d
+        _loop.add_shutdown_hook(self._stop)
+
+    async def _stop(self) -> None:
+        ew, self._engine_worker = self._engine_worker, None
+        _loop.remove_shutdown_hook(self._stop)
+        for d in self.workflows:
+            if _served.get(d.name) is d:
+                del _served[d.name]
+        if ew is not None:
+            await ew.stop()
+
+    def start(self) -> Worker:
+        """Start polling in the background (on wfkit's loop thread) and return at once."""
+        run_sync(self._start())
+        return self
+
+    def stop(self) -> None:
+        """Stop polling; in-flight tasks finish or are handed back to the server."""
+        run_sync(self._stop())
+
+    async def __aenter__(self) -> Worker:
+        await on_loop(self._start())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await on_loop(self._stop())
+
+    def __enter__(self) -> Worker:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -1,0 +1,74 @@
+"""Workflow executions as values: ``wfkit.Execution`` and the list ``wfkit.Executions``."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+STATUSES = ("running", "completed", "failed", "canceled", "terminated", "continued_as_new", "timed_out")
+
+COLUMNS = ("engine", "workflow_id", "run_id", "workflow_type", "status", "task_queue", "start_time", "close_time",
+           "history_length", "memo", "tags")
+
+
+@dataclasses.dataclass(frozen=True)
+class Execution:
+    """One workflow run as the engine describes it (the same fields on every engine)."""
+
+    engine: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str
+    """One of running, completed, failed, canceled, terminated, continued_as_new, timed_out."""
+    task_queue: str | None
+    """None where the engine's listing does not say (Cadence basic visibility)."""
+    start_time: datetime | None
+    close_time: datetime | None
+    history_length: int | None
+    memo: dict[str, Any] = dataclasses.field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "running"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {c: getattr(self, c) for c in COLUMNS}
+
+
+class Executions(Sequence[Execution]):
+    """A list of executions (what ``client.list`` returns); ``to_dataframe()`` gives one row each."""
+
+    def __init__(self, items: Iterable[Execution] = (), *, query: str | None = None, truncated: bool = False):
+        self._items = list(items)
+        self.query = query
+        self.truncated = truncated
+        """True when ``limit`` cut the listing short."""
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return Executions(self._items[i], query=self.query)
+        return self._items[i]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        more = " (truncated)" if self.truncated else ""
+        return f"<wfkit.Executions: {len(self)} executions{more}>"
+
+    def to_dataframe(self) -> Any:
+        """One row per execution, columns engine … tags, times as datetime64[ns, UTC]."""
+        import pandas as pd
+
+        data = {c: [getattr(e, c) for e in self._items] for c in COLUMNS}
+        df = pd.DataFrame(data, columns=list(COLUMNS))
+        for c in ("start_time", "close_time"):
+            df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[ns, UTC]")
+        df["history_length"] = df["history_length"].astype("Int64")
+        df["status"] = df["status"].astype(pd.CategoricalDtype(STATUSES))
+        for c in ("engine", "workflow_id", "run_id", "workflow_type", "task_queue"):
+            df[c] = df[c].astype("object")
+        return df

@@ -1,0 +1,155 @@
+"""wfkit's own event-loop thread (the dask ``sync()`` pattern).
+
+Every engine channel, client and worker lives on one loop that runs in a daemon thread. Async wfkit calls hand
+their coroutine to it and can be awaited from any other loop (a Jupyter kernel's included); ``.sync`` twins block
+on it. Interrupting the waiting side cancels the wait only: the engine-side operation is never cancelled by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import threading
+from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+
+from ._errors import WfkitError
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+_shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+
+
+def get_loop() -> asyncio.AbstractEventLoop:
+    """Return wfkit's loop, starting its thread on first use."""
+    global _loop, _thread
+    if _loop is not None and _thread is not None and _thread.is_alive():
+        return _loop
+    with _lock:
+        if _loop is None or _thread is None or not _thread.is_alive():
+            ready = threading.Event()
+            loop = asyncio.new_event_loop()
+
+            def _run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            thread = threading.Thread(target=_run, name="wfkit-loop", daemon=True)
+            thread.start()
+            ready.wait()
+            _loop, _thread = loop, thread
+    return _loop
+
+
+def in_loop_thread() -> bool:
+    """True when called from wfkit's own loop thread (e.g. inside an activity)."""
+    return _thread is not None and threading.current_thread() is _thread
+
+
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    """Schedule ``coro`` on wfkit's loop and return a thread-safe future."""
+    return asyncio.run_coroutine_threadsafe(coro, get_loop())
+
+
+async def on_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` on wfkit's loop from whatever loop the caller is on."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not None and running is _loop:
+        return await coro
+    return await asyncio.wrap_future(submit(coro))
+
+
+def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run ``coro`` on wfkit's loop and block until it is done (the body of every ``.sync`` twin)."""
+    if in_loop_thread():
+        coro.close()
+        raise WfkitError(
+            "a .sync call was made from wfkit's own loop thread (e.g. inside an async activity or a worker "
+            "callback), where it would deadlock: use the async call with await instead"
+        )
+    fut = submit(coro)
+    try:
+        return fut.result(timeout)
+    except KeyboardInterrupt:
+        # Ctrl-C / kernel interrupt cancels the wait, never the workflow.
+        fut.cancel()
+        raise
+    except concurrent.futures.TimeoutError:
+        fut.cancel()
+        raise
+
+
+def add_shutdown_hook(hook: Callable[[], Awaitable[None]]) -> None:
+    """Run ``hook()`` on wfkit's loop at interpreter exit (workers stop, embedded servers close)."""
+    _shutdown_hooks.append(hook)
+
+
+def remove_shutdown_hook(hook: Callable[[], Awaitable[None]]) -> None:
+    try:
+        _shutdown_hooks.remove(hook)
+    except ValueError:
+        pass
+
+
+@atexit.register
+def _shutdown() -> None:
+    if _loop is None or _thread is None or not _thread.is_alive():
+        return
+
+    async def _run_hooks() -> None:
+        for hook in reversed(list(_shutdown_hooks)):
+            try:
+                await asyncio.wait_for(hook(), 10)
+            except BaseException:  # noqa: BLE001 - exit must go on whatever a hook does
+                pass
+
+    try:
+        asyncio.run_coroutine_threadsafe(_run_hooks(), _loop).result(30)
+    except BaseException:  # noqa: BLE001
+        pass
+    _loop.call_soon_threadsafe(_loop.stop)
+    _thread.join(5)
+
+
+class SyncProxy:
+    """``obj.sync``: the same object, with every coroutine method turned into a blocking call.
+
+    Plain (non-async) methods and attributes pass through unchanged; results that themselves have a ``sync``
+    attribute keep it, so ``client.sync.handle("id").sync.result()`` and ``client.sync.start(...).result`` read
+    naturally.
+    """
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: Any):
+        object.__setattr__(self, "_target", target)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if asyncio.iscoroutinefunction(attr):
+            def blocking(*args: Any, **kwargs: Any) -> Any:
+                return run_sync(attr(*args, **kwargs))
+
+            blocking.__name__ = name
+            blocking.__doc__ = attr.__doc__
+            return blocking
+        return attr
+
+    def __dir__(self) -> list[str]:
+        return [n for n in dir(self._target) if not n.startswith("_")]
+
+    def __repr__(self) -> str:
+        return f"<sync twin of {self._target!r}>"
+
+    def __enter__(self) -> Any:
+        return self._target.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._target.__exit__(*exc)

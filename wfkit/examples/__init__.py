@@ -1,0 +1,1 @@
+"""Example workflows used by the tests, the demo and the notebooks."""
