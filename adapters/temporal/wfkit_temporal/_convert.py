@@ -49,7 +49,7 @@ def failure_from_temporal(err: BaseException | None, *, workflow_level: bool = F
                                   cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.ChildWorkflowError):
         out = wfkit.ChildWorkflowError(err.message or f"child workflow {err.workflow_type} failed",
-                                       workflow_type=err.workflow_type, workflow_id=err.id,
+                                       workflow_type=err.workflow_type, workflow_id=err.workflow_id,
                                        cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.TimeoutError):
         kind = "execution" if workflow_level else _TIMEOUT_KINDS.get(err.type, str(err.type).lower())

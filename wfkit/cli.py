@@ -1,0 +1,111 @@
+"""The ``wfkit`` command line: ``wfkit devserver temporal|cadence``, ``wfkit export``, ``wfkit demo``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Sequence
+
+from ._errors import WfkitError
+
+
+def _devserver(args: argparse.Namespace) -> int:
+    from . import devserver
+
+    if args.build and args.engine == "cadence":
+        from ._engines import get_engine
+
+        eng = get_engine("cadence")
+        build = getattr(eng, "build_server", None)
+        if build is not None:
+            print("building the Cadence server (first time only; cached afterwards)...", flush=True)
+            print(f"built: {build()}", flush=True)
+    server = devserver.start(args.engine, port=args.port, db=args.db, build=args.build, namespace=args.namespace)
+    print(f"{args.engine} server running: {server.url}", flush=True)
+    print(f"connect with: wfkit.connect({server.url!r})   (Ctrl-C stops it)", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            if not server.process.alive():
+                print(f"the server exited; last lines of its log:\n{server.process.log_tail()}", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ._client import connect_sync
+
+    with connect_sync(args.url) as client:
+        hist = client.sync.handle(args.workflow_id, args.run_id).sync.history()
+    text = hist.to_json(format=args.format)
+    if args.output in (None, "-"):
+        sys.stdout.write(text + "\n")
+    else:
+        with open(args.output, "w") as f:
+            f.write(text)
+        print(f"wrote {len(hist)} events to {args.output}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import main as demo_main
+
+    return demo_main(output=args.output, engines=args.engines)
+
+
+def _not_yet(name: str) -> int:
+    print(f"wfkit {name}: not available in this version yet (it arrives with the migration layer)",
+          file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wfkit", description="Temporal and Cadence from Jupyter and the shell.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("devserver", help="run an embedded Temporal or Cadence server in the foreground")
+    d.add_argument("engine", choices=["temporal", "cadence"])
+    d.add_argument("--port", type=int, default=None, help="frontend gRPC port (default: a free port)")
+    d.add_argument("--db", default=None, help="file (Temporal) or directory (Cadence) that keeps state")
+    d.add_argument("--namespace", default="default", help="namespace/domain to create (default: default)")
+    d.add_argument("--build", action="store_true", help="Cadence: build the server from Go modules if needed")
+    d.set_defaults(func=_devserver)
+
+    e = sub.add_parser("export", help="write a workflow's history as JSON")
+    e.add_argument("url", help="e.g. temporal://localhost:7233?namespace=default")
+    e.add_argument("workflow_id")
+    e.add_argument("--run-id", default=None)
+    e.add_argument("--format", default="wfkit", choices=["temporal", "cadence", "wfkit"])
+    e.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    e.set_defaults(func=_export)
+
+    m = sub.add_parser("demo", help="run the tour on embedded servers and write a report")
+    m.add_argument("--output", default="demo-output", help="folder for the report")
+    m.add_argument("--engines", default="temporal,cadence", help="comma-separated engines to use")
+    m.set_defaults(func=_demo)
+
+    for name in ("migrate", "replay"):
+        s = sub.add_parser(name, help=f"{name} workflows between engines (coming with the migration layer)")
+        s.set_defaults(func=lambda a, n=name: _not_yet(n))
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except WfkitError as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
