@@ -36,6 +36,8 @@ __all__ = [
     "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError",
     # data
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
+    # notebook
+    "load_ipython_extension",
 ]
 
 # Names whose modules pull in pandas & co., loaded on first access.
@@ -47,6 +49,13 @@ _LAZY = {
     "devserver": (".devserver", None),
     "examples": (".examples", None),
 }
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext wfkit``: the ``%wf`` magic (IPython is imported only now)."""
+    from ._magic import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __getattr__(name: str) -> Any:

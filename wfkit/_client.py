@@ -123,6 +123,11 @@ class Client:
         state = " closed" if self._closed else ""
         return f"<wfkit.Client {self.engine} {self.address} namespace={self.namespace!r}{state}>"
 
+    def _repr_html_(self) -> str:
+        from ._html import client_html
+
+        return client_html(self)
+
     def require(self, feature: str) -> None:
         """Raise ``UnsupportedFeature`` unless the engine has ``feature``."""
         if feature not in self.capabilities:

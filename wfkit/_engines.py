@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from ._config import ConnectConfig
@@ -70,6 +69,12 @@ class Engine(Protocol):
 
 
 _loaded: dict[str, Engine] = {}
+
+
+def entry_points(group: str) -> Any:
+    from importlib.metadata import entry_points as eps  # ~20 ms: only when an engine is looked up
+
+    return eps(group=group)
 
 
 def available() -> list[str]:

@@ -34,6 +34,11 @@ class Execution:
     def is_open(self) -> bool:
         return self.status == "running"
 
+    def _repr_html_(self) -> str:
+        from ._html import execution_html
+
+        return execution_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {c: getattr(self, c) for c in COLUMNS}
 
@@ -58,6 +63,11 @@ class Executions(Sequence[Execution]):
     def __repr__(self) -> str:
         more = " (truncated)" if self.truncated else ""
         return f"<wfkit.Executions: {len(self)} executions{more}>"
+
+    def _repr_html_(self) -> str:
+        from ._html import executions_html
+
+        return executions_html(self)
 
     def to_dataframe(self) -> Any:
         """One row per execution, columns engine … tags, times as datetime64[ns, UTC]."""

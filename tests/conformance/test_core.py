@@ -146,6 +146,18 @@ async def test_activity_timeouts(client, task_queue, kind):
     assert act.cause.kind == kind
 
 
+async def test_activity_cancellation_reaches_the_activity(client, task_queue):
+    key = wid("cancel-act")
+    async with client.worker(task_queue=task_queue, workflows=[w.CancelsActivity], activities=[w.cancellable]):
+        h = await client.start(w.CancelsActivity, key, task_queue=task_queue)
+        assert await h.result(timeout=60) == "activity cancelled"
+
+        async def saw() -> bool:
+            return key in w.ACTIVITY_SAW_CANCEL
+
+        await eventually(saw, timeout=15)
+
+
 async def test_workflow_execution_timeout(client, task_queue):
     async with client.worker(task_queue=task_queue, workflows=[w.Timeouts], activities=[w.slow]):
         h = await client.start(w.Timeouts, "execution", id=wid("wftimeout"), task_queue=task_queue,

@@ -12,7 +12,7 @@ import pydantic
 import wfkit
 
 FAST_RETRY = wfkit.RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=1.0, maximum_attempts=3)
-_attempts: dict[str, int] = {}
+ACTIVITY_SAW_CANCEL: set[str] = set()
 
 
 @dataclasses.dataclass
@@ -79,6 +79,33 @@ async def heartbeating(seconds: float, beat: bool) -> str:
             wfkit.heartbeat("tick")
         await asyncio.sleep(0.25)
     return "done"
+
+
+@wfkit.activity
+async def cancellable(key: str) -> str:
+    try:
+        for _ in range(120):
+            wfkit.heartbeat()
+            await asyncio.sleep(0.25)
+    except asyncio.CancelledError:
+        ACTIVITY_SAW_CANCEL.add(key)
+        raise
+    return "not cancelled"
+
+
+@wfkit.workflow
+class CancelsActivity:
+    @wfkit.run
+    async def run(self, key: str) -> str:
+        task = asyncio.ensure_future(wfkit.execute_activity(cancellable, key, start_to_close_timeout=60,
+                                                            heartbeat_timeout=2))
+        await wfkit.sleep(2)
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, wfkit.ActivityError, wfkit.Canceled):
+            return "activity cancelled"
+        return "activity finished"
 
 
 @wfkit.workflow
@@ -341,6 +368,6 @@ async def sync_from_loop() -> str:
     return "no error"
 
 
-ALL_WORKFLOWS = [Hello, Values, Retrying, Failing, PlainFailing, Raising, Timeouts, Waiter, Sleeper, Deterministic,
+ALL_WORKFLOWS = [CancelsActivity, Hello, Values, Retrying, Failing, PlainFailing, Raising, Timeouts, Waiter, Sleeper, Deterministic,
                  Child, Parent, Looping, CallsSyncInside]
-ALL_ACTIVITIES = [echo, move, double, flaky, fail_with, raise_plain, slow, heartbeating, sync_from_loop]
+ALL_ACTIVITIES = [cancellable, echo, move, double, flaky, fail_with, raise_plain, slow, heartbeating, sync_from_loop]

@@ -1,0 +1,164 @@
+"""``%wf`` through a real IPython InteractiveShell against the real servers."""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import wfkit
+
+from ..conformance import workflows as w
+from ..conftest import eventually
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = InteractiveShell.instance()
+    shell.run_cell("%load_ext wfkit", store_history=False)
+    yield shell
+    magic = shell.magics_manager.registry["WfMagic"]
+    for c in list(magic.connections.values()):
+        c.sync.close()
+    magic.connections.clear()
+
+
+@pytest.fixture(scope="module")
+def magic(ip):
+    return ip.magics_manager.registry["WfMagic"]
+
+
+@pytest.fixture
+def connected(ip, magic, temporal_server):
+    ip.run_line_magic("wf", f"connect {temporal_server.url} --as t")
+    return magic.connections["t"]
+
+
+def wf(ip, line):
+    return ip.run_line_magic("wf", line)
+
+
+def test_connect_connections_use_close(ip, magic, temporal_server, cadence_server, capsys):
+    c = wf(ip, f"connect {temporal_server.url} --as prod")
+    assert isinstance(c, wfkit.Client) and c.engine == "temporal"
+    wf(ip, f"connect {cadence_server.url} --as cad")
+    frame = wf(ip, "connections")
+    assert list(frame["name"]) == ["prod", "cad"] and frame["current"].tolist() == [False, True]
+    assert wf(ip, "use prod") is c and magic.current == "prod"
+    wf(ip, "use nope")
+    assert capsys.readouterr().err.strip() == "UsageError: no connection named 'nope' (have: prod, cad)"
+    wf(ip, "close cad")
+    assert "cad" not in magic.connections
+
+
+def test_start_describe_query_signal_cancel_terminate(ip, connected, capsys):
+    tq = f"tq-{uuid.uuid4().hex[:8]}"
+    worker = connected.worker(task_queue=tq, workflows=[w.Waiter, w.Hello], activities=[w.echo]).start()
+    try:
+        wid = f"magic-{uuid.uuid4().hex[:8]}"
+        h = wf(ip, f"start Waiter --id {wid} --task-queue {tq} --input 2")
+        assert isinstance(h, wfkit.WorkflowHandle) and h.workflow_id == wid
+        wf(ip, f"signal {wid} add '\"first\"'")
+        ip.user_ns["item"] = "second"
+        wf(ip, f"signal {wid} add {{{{item}}}}")
+        assert connected.sync.handle(wid).sync.result(timeout=30) == ["first", "second"]
+        d = wf(ip, f"describe {wid}")
+        assert isinstance(d, wfkit.Execution) and d.status == "completed"
+        assert wf(ip, f"query {wid} count") == 2
+        assert wf(ip, f"query {wid} peek 1") == "second"
+
+        wid2 = f"magic-{uuid.uuid4().hex[:8]}"
+        wf(ip, f"start Waiter --id {wid2} --task-queue {tq} --input 5")
+        wf(ip, f"cancel {wid2}")
+        with pytest.raises(wfkit.WorkflowFailed):
+            connected.sync.handle(wid2).sync.result(timeout=30)
+        wid3 = f"magic-{uuid.uuid4().hex[:8]}"
+        wf(ip, f"start Waiter --id {wid3} --task-queue {tq} --input 5")
+        wf(ip, f"terminate {wid3} --reason done")
+        assert connected.sync.handle(wid3).sync.describe().status == "terminated"
+
+        # {{obj}} passes the object itself: a dataclass input, and the workflow class itself
+        ip.user_ns["Hello"] = w.Hello
+        h = wf(ip, f"start {{{{Hello}}}} --task-queue {tq} --input {{{{name}}}}".replace("{{name}}", '"obj"'))
+        assert h.sync.result(timeout=30) == "hello obj"
+    finally:
+        worker.stop()
+    assert capsys.readouterr().err == ""
+
+
+def test_list_count_and_assignment(ip, connected, capsys):
+    tq = f"tq-{uuid.uuid4().hex[:8]}"
+    prefix = f"ls-{uuid.uuid4().hex[:8]}"
+    with connected.sync.worker(task_queue=tq, workflows=[w.Hello], activities=[w.echo]):
+        for i in range(2):
+            connected.sync.start(w.Hello, str(i), id=f"{prefix}-{i}", task_queue=tq).sync.result(timeout=30)
+    query = f"WorkflowId = '{prefix}-0' OR WorkflowId = '{prefix}-1'"
+
+    async def two():
+        return len(await connected.list(query)) == 2
+
+    import asyncio
+    asyncio.run(eventually(two))
+    execs = wf(ip, f'list "{query}" --limit 10')
+    assert isinstance(execs, wfkit.Executions) and len(execs) == 2
+    assert wf(ip, f'count "{query}"') == 2
+    assert wf(ip, f'df << list "{query}"') is None
+    assert len(ip.user_ns["df"]) == 2
+    assert wf(ip, f'df2= << count "{query}"') == 2 and ip.user_ns["df2"] == 2
+    ip.run_cell_magic("wf", "cellres <<", f'list\n"{query}"\n--limit 1')
+    assert len(ip.user_ns["cellres"]) == 1 and ip.user_ns["cellres"].truncated
+    html = execs._repr_html_()
+    assert f"{prefix}-0" in html
+    hist = wf(ip, f"history {prefix}-0")
+    assert isinstance(hist, wfkit.History)
+    acts = wf(ip, f"history {prefix}-0 --activities")
+    assert isinstance(acts, pd.DataFrame) and list(acts["activity_type"]) == ["echo"]
+    ax = wf(ip, f"history {prefix}-0 --timeline")
+    assert ax.__class__.__name__ == "Axes"
+    wf(ip, f"history {prefix}-0 --json")
+    assert '"events"' in capsys.readouterr().out
+    d = wf(ip, f"diff {prefix}-0 {prefix}-1")
+    assert isinstance(d, pd.DataFrame)
+
+
+def test_errors_are_one_line(ip, magic, connected, capsys):
+    wf(ip, "describe no-such-workflow-id")
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("WorkflowNotFound: ") and "\n" not in err
+    wf(ip, "lsit")
+    assert capsys.readouterr().err.strip().startswith("UsageError: unknown subcommand 'lsit' (did you mean list?)")
+    wf(ip, "start Hello")
+    assert "needs --task-queue" in capsys.readouterr().err
+    wf(ip, "signal x y {{no_such_var}}")
+    assert "no variable 'no_such_var'" in capsys.readouterr().err
+    wf(ip, "replay")
+    assert "migration layer" in capsys.readouterr().err
+    ip.run_line_magic("config", "WfMagic.short_errors = False")
+    try:
+        with pytest.raises(wfkit.WorkflowNotFound):
+            wf(ip, "describe no-such-workflow-id")
+    finally:
+        ip.run_line_magic("config", "WfMagic.short_errors = True")
+    ip.run_line_magic("config", "WfMagic.display_limit = 5")
+    assert magic.display_limit == 5
+
+
+def test_not_connected_message(capsys):
+    from IPython.core.interactiveshell import InteractiveShell as S
+
+    from wfkit._magic import WfMagic
+
+    m = WfMagic(shell=S.instance())
+    m._run("list")
+    assert capsys.readouterr().err.strip().startswith("UsageError: not connected: %wf connect")
+
+
+def test_completion(ip, magic, connected):
+    assert "list" in magic.completions("%wf li") and "start" not in magic.completions("%wf li")
+    assert "t" in magic.completions("%wf use ")
+    connected.handle("completion-id-1")
+    assert "completion-id-1" in magic.completions("%wf describe completion-")
+    text, matches = ip.complete("", "%wf conn")
+    assert "connect" in matches and "connections" in matches
