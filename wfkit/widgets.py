@@ -19,8 +19,7 @@ def _guarded(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # shown in the widget, by type and message
-            with out:
-                print(f"{type(exc).__name__}: {exc}")
+            out.append_stdout(f"{type(exc).__name__}: {exc}\n")
             return None
 
     return run
@@ -46,7 +45,7 @@ class ConnectionPanel(W.VBox):
 
         from ._client import connect_sync
 
-        self.out.clear_output()
+        self.out.outputs = ()
         self.status.value = "connecting…"
         try:
             self.client = connect_sync(self.url.value.strip(), api_key=self.api_key.value or None)
@@ -69,7 +68,7 @@ class WorkflowBrowser(W.VBox):
                             layout=W.Layout(width="70%"))
         self.limit = W.BoundedIntText(value=limit, min=1, max=100_000, description="limit")
         self.search_button = W.Button(description="Search", button_style="primary")
-        self.table = W.Select(options=[], rows=10, layout=W.Layout(width="100%", font_family="monospace"))
+        self.table = W.Select(options=[], rows=10, layout=W.Layout(width="100%"))
         self.summary = W.HTML("")
         self.detail = W.Output()
         self.errors = W.Output()
@@ -80,7 +79,7 @@ class WorkflowBrowser(W.VBox):
                           self.errors, self.detail])
 
     def search(self) -> Any:
-        self.errors.clear_output()
+        self.errors.outputs = ()
         self.executions = self.client.sync.list(self.query.value.strip() or None, limit=self.limit.value)
         self.table.options = [
             (f"{e.workflow_id:<36} {e.workflow_type:<24} {e.status:<16} {e.start_time:%Y-%m-%d %H:%M:%S}", i)
@@ -97,17 +96,14 @@ class WorkflowBrowser(W.VBox):
             return
         e = self.executions[change["new"]]
         hist = self.client.sync.handle(e.workflow_id, e.run_id).sync.history()
-        self.detail.clear_output(wait=True)
-        with self.detail:
-            from IPython.display import display
+        import matplotlib.pyplot as plt
 
-            display(e)
-            display(hist.to_dataframe())
-            import matplotlib.pyplot as plt
-
-            ax = hist.plot_timeline()
-            display(ax.figure)
-            plt.close(ax.figure)
+        self.detail.outputs = ()
+        self.detail.append_display_data(e)
+        self.detail.append_display_data(hist.to_dataframe())
+        ax = hist.plot_timeline()
+        self.detail.append_display_data(ax.figure)
+        plt.close(ax.figure)
 
 
 class LiveMonitor(W.VBox):
@@ -134,8 +130,7 @@ class LiveMonitor(W.VBox):
             try:
                 rows.append(self.client.sync.handle(wid).sync.describe())
             except Exception as exc:
-                with self.errors:
-                    print(f"{wid}: {type(exc).__name__}: {exc}")
+                self.errors.append_stdout(f"{wid}: {type(exc).__name__}: {exc}\n")
         self.table.value = render("executions.html.j2", rows=rows, total=len(rows), shown=len(rows), query=None,
                                   truncated=False)
         return rows
