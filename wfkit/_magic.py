@@ -48,8 +48,8 @@ def _parser(name: str, description: str) -> MagicArgumentParser:
 
 def _value(text: Any) -> Any:
     """A command-line value: an object passed with {{name}}, else JSON, else the text itself."""
-    if isinstance(text, _Obj):
-        return text.value
+    if not isinstance(text, str):
+        return text
     try:
         return json.loads(text)
     except (TypeError, ValueError):
@@ -152,12 +152,11 @@ class WfMagic(Magics):
     def _parse(self, parser: MagicArgumentParser, args: list[Any]) -> Any:
         texts = [a if isinstance(a, str) else f"\x01{i}" for i, a in enumerate(args)]
         ns = parser.parse_args(texts)
-        for key, val in vars(ns).items():  # put {{objects}} back
-            if isinstance(val, str) and val.startswith("\x01"):
-                setattr(ns, key, args[int(val[1:])])
-            elif isinstance(val, list):
-                setattr(ns, key, [args[int(v[1:])] if isinstance(v, str) and v.startswith("\x01") else v
-                                  for v in val])
+        def back(v: Any) -> Any:  # put {{objects}} back
+            return args[int(v[1:])].value if isinstance(v, str) and v.startswith("\x01") else v
+
+        for key, val in vars(ns).items():
+            setattr(ns, key, [back(v) for v in val] if isinstance(val, list) else back(val))
         return ns
 
     # --- connections -------------------------------------------------------------------------------------
@@ -219,13 +218,13 @@ class WfMagic(Magics):
         p.add_argument("query", nargs="*")
         p.add_argument("--limit", type=int, default=None)
         ns = self._parse(p, args)
-        return self.client.sync.list(" ".join(ns.query) or None, limit=ns.limit or self.default_limit)
+        return self.client.sync.list(" ".join(map(str, ns.query)) or None, limit=ns.limit or self.default_limit)
 
     def _cmd_count(self, args: list[Any]) -> Any:
         p = _parser("count", "Count executions matching a visibility query.")
         p.add_argument("query", nargs="*")
         ns = self._parse(p, args)
-        return self.client.sync.count(" ".join(ns.query) or None)
+        return self.client.sync.count(" ".join(map(str, ns.query)) or None)
 
     def _cmd_start(self, args: list[Any]) -> Any:
         p = _parser("start", "Start a workflow by type name (or {{WorkflowClass}}).")
