@@ -13,7 +13,7 @@ setup: $(STAMP) cadence-server
 $(STAMP): pyproject.toml adapters/temporal/pyproject.toml adapters/cadence/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[notebook,test]" -e adapters/temporal -e adapters/cadence
+	$(PIP) install -q -e ".[notebook,telemetry,test]" -e adapters/temporal -e adapters/cadence
 	touch $(STAMP)
 
 # The Cadence server is built once from its Go modules and cached outside the repo (~/.cache/wfkit/cadence-<version>/).

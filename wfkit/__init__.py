@@ -48,6 +48,7 @@ _LAZY = {
     "analytics": (".analytics", None),
     "devserver": (".devserver", None),
     "examples": (".examples", None),
+    "telemetry": (".telemetry", None),
 }
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Iterable, Sequence
 
-from . import _loop
+from . import _loop, telemetry
 from ._config import TAGS_MEMO_KEY, ConnectConfig, api_key_from_env, apply_option, parse_url, url_from_env
 from ._converter import from_json_value, to_json_value
 from ._definitions import RetryPolicy, _served, activity_defn, as_timedelta, workflow_defn
@@ -185,6 +185,7 @@ class Client:
         )
         json_args = [to_json_value(a) for a in args]
         run_id = await on_loop(self._inner.start(type_name, json_args, options))
+        telemetry.workflow_started(self.engine, type_name)
         self._remember(options.id)
         return WorkflowHandle(self, options.id, run_id, result_type=result_type or hint, first_run_id=run_id)
 

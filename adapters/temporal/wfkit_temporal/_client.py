@@ -74,10 +74,20 @@ async def connect(cfg: ConnectConfig) -> TemporalClient:
     return TemporalClient(raw, cfg, server)
 
 
+def _interceptors() -> list[Any]:
+    from wfkit import telemetry
+
+    if not telemetry.enabled():
+        return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    return [TracingInterceptor(telemetry.tracer())]
+
+
 async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
     try:
         raw = await temporalio.client.Client.connect(
-            cfg.address, namespace=cfg.namespace, tls=_tls(cfg),
+            cfg.address, namespace=cfg.namespace, tls=_tls(cfg), interceptors=_interceptors(),
             api_key=cfg.api_key.get() if cfg.api_key is not None else None,  # type: ignore[arg-type]
             identity=cfg.identity or None,  # type: ignore[arg-type]
         )

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable, NoReturn
@@ -23,6 +24,7 @@ import temporalio.worker
 import temporalio.workflow as twf
 
 import wfkit
+from wfkit import telemetry
 from wfkit._converter import to_json_value
 from wfkit._definitions import ActivityDefn, HandlerDefn, WorkflowDefn
 from wfkit._workflow_api import (ActivityInfo, ActivityOptions, ChildOptions, WorkflowInfo,
@@ -144,6 +146,12 @@ def _reraise_for_temporal(err: Exception) -> NoReturn:
     raise converted from (None if getattr(err, ORIGIN, None) is not None else err)
 
 
+def _closed(type_name: str, ok: bool) -> None:
+    """Count a workflow's outcome once: not again when its history is replayed."""
+    if telemetry.enabled() and not twf.unsafe.is_replaying():
+        telemetry.workflow_closed("temporal", type_name, ok, (twf.now() - twf.info().start_time).total_seconds())
+
+
 def _signal_handler(h: HandlerDefn, is_async: bool, owner: str, module: str) -> Callable[..., Any]:
     if is_async:
         async def handler(self: Any, *args: Any) -> None:
@@ -180,8 +188,13 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
         inst = self._wfkit_instance
         try:
             result = await getattr(inst, defn.run_method)(*defn.run_sig.decode_args(args))
-        except Exception as err:  # noqa: BLE001 - every uncaught error is converted, see _reraise_for_temporal
+        except (Exception, asyncio.CancelledError) as err:  # every uncaught error is converted: _reraise_for_temporal
+            if not isinstance(err, (wfkit.NondeterminismError, twf.NondeterminismError)):
+                _closed(defn.name, ok=False)
+            if isinstance(err, asyncio.CancelledError):
+                raise
             _reraise_for_temporal(err)
+        _closed(defn.name, ok=True)
         return to_json_value(result)
 
     # temporalio wants handlers that look defined on the class, in its module (and not "<locals>").
@@ -202,21 +215,44 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
     return cls
 
 
+def _activity_started(name: str) -> float:
+    telemetry.activity_started("temporal", name)
+    return time.monotonic()
+
+
+def _activity_closed(name: str, t0: float, ok: bool) -> None:
+    telemetry.activity_closed("temporal", name, ok, time.monotonic() - t0)
+
+
 def temporal_activity(defn: ActivityDefn) -> Callable[..., Any]:
     """A temporalio activity running ``defn``'s function with wfkit's conversions."""
-    fn = defn.fn
+    fn, name = defn.fn, defn.name
     if defn.is_async:
         async def act(*args: Any) -> Any:
+            t0 = _activity_started(name)
             try:
-                return to_json_value(await fn(*defn.sig.decode_args(args)))
+                result = to_json_value(await fn(*defn.sig.decode_args(args)))
             except wfkit.ApplicationError as err:
+                _activity_closed(name, t0, ok=False)
                 raise failure_to_temporal(err) from err
+            except BaseException:
+                _activity_closed(name, t0, ok=False)
+                raise
+            _activity_closed(name, t0, ok=True)
+            return result
     else:
         def act(*args: Any) -> Any:  # type: ignore[misc]
+            t0 = _activity_started(name)
             try:
-                return to_json_value(fn(*defn.sig.decode_args(args)))
+                result = to_json_value(fn(*defn.sig.decode_args(args)))
             except wfkit.ApplicationError as err:
+                _activity_closed(name, t0, ok=False)
                 raise failure_to_temporal(err) from err
+            except BaseException:
+                _activity_closed(name, t0, ok=False)
+                raise
+            _activity_closed(name, t0, ok=True)
+            return result
     act.__name__ = defn.name
     act.__qualname__ = defn.name
     return temporalio.activity.defn(name=defn.name)(act)
