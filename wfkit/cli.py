@@ -15,13 +15,7 @@ def _devserver(args: argparse.Namespace) -> int:
     from . import devserver
 
     if args.build and args.engine == "cadence":
-        from ._engines import get_engine
-
-        eng = get_engine("cadence")
-        build = getattr(eng, "build_server", None)
-        if build is not None:
-            print("building the Cadence server (first time only; cached afterwards)...", flush=True)
-            print(f"built: {build()}", flush=True)
+        print("building the Cadence server if it is not cached yet (several minutes the first time)...", flush=True)
     server = devserver.start(args.engine, port=args.port, db=args.db, build=args.build, namespace=args.namespace)
     print(f"{args.engine} server running: {server.url}", flush=True)
     print(f"connect with: wfkit.connect({server.url!r})   (Ctrl-C stops it)", flush=True)
