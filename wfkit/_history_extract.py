@@ -1,0 +1,849 @@
+"""Turning raw events (JSON dicts or engine protos) into the canonical frame columns, fast.
+
+Events are grouped by type; for every (engine, shape, event type) a small extractor is compiled once from the
+tables in ``_history_schema`` and cached, and it reads each column for all events of its type with one list
+comprehension (no per-event function call). Temporal protos go faster still through ``_history_skim``, and
+Temporal/Cadence JSON through ``_history_typed``; this module is the general path behind both.
+
+The happy path does no per-field checking: when anything goes wrong, the events are re-read one by one and the
+failing one is examined field by field (``diagnose``) to raise a :class:`HistoryFormatError` naming its index
+and field.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import HistoryFormatError
+from ._history_payload import Opaque, b64, decode_cadence_bytes
+from ._history_schema import (
+    CADENCE_CLI_SOURCES,
+    CADENCE_PROTO_SOURCES,
+    COLUMNS_FROM_ATTRIBUTES,
+    GENERIC_RELATED,
+    GENERIC_SOURCES,
+    TEMPORAL_EVENT_TYPE_NUMBERS,
+    TEMPORAL_SOURCES,
+    attributes_key,
+    canonical_event_type,
+    category_of,
+    pascal,
+    snake,
+    type_from_attributes_key,
+)
+
+_EMPTY: dict = {}
+_STR_COLS = ("activity_id", "activity_type", "timer_id", "signal_name", "task_queue", "identity", "failure")
+
+
+class _NoGC:
+    """Pause the cyclic garbage collector while tens of thousands of short-lived wrappers are made (it would
+    otherwise run hundreds of times over a growing heap); restores the previous state."""
+
+    def __enter__(self) -> None:
+        self.was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was:
+            gc.enable()
+
+
+@dataclass
+class Columns:
+    """Raw canonical columns of one history (before they become a DataFrame)."""
+
+    event_id: np.ndarray            # int64
+    time_ns: np.ndarray             # int64 nanoseconds since the epoch
+    type_code: np.ndarray           # int64 codes into the global type registry (``type_names``)
+    values: dict[str, Sequence[Any]]  # the COLUMNS_FROM_ATTRIBUTES columns ("payload": bool flags)
+
+    @property
+    def engine_event_type(self) -> list[str]:
+        return _ENGINE_NAMES_ARR()[self.type_code].tolist()
+
+    @property
+    def event_type(self) -> list[str]:
+        return _CANON_NAMES_ARR()[self.type_code].tolist()
+
+
+# --- a process-wide registry of event types: code -> (engine, engine name, canonical name) ------------------------
+
+_TYPES: list[tuple[str, str, str]] = []
+_TYPE_CODES: dict[tuple[str, str], int] = {}
+_NAME_ARRAYS: list[Any] = [None, None, 0]
+
+
+def type_code(engine: str, name: str) -> int:
+    """The registry code of an engine's event type name."""
+    key = (engine, name)
+    code = _TYPE_CODES.get(key)
+    if code is None:
+        code = len(_TYPES)
+        _TYPES.append((engine, name, canonical_event_type(engine, name)))
+        _TYPE_CODES[key] = code
+    return code
+
+
+def type_names(code: int) -> tuple[str, str, str]:
+    """(engine, engine_event_type, event_type) of a registry code."""
+    return _TYPES[code]
+
+
+def _arrays() -> None:
+    if _NAME_ARRAYS[2] != len(_TYPES):
+        _NAME_ARRAYS[0] = np.array([t[1] for t in _TYPES] or [""], dtype=object)
+        _NAME_ARRAYS[1] = np.array([t[2] for t in _TYPES] or [""], dtype=object)
+        _NAME_ARRAYS[2] = len(_TYPES)
+
+
+def _ENGINE_NAMES_ARR() -> np.ndarray:
+    _arrays()
+    return _NAME_ARRAYS[0]
+
+
+def _CANON_NAMES_ARR() -> np.ndarray:
+    _arrays()
+    return _NAME_ARRAYS[1]
+
+
+# --- value helpers used by the compiled extractors ----------------------------------------------------------------
+
+def _int(v: Any) -> int:
+    """JSON int64 (number or decimal string) -> int; None -> 0 (proto3's "unset")."""
+    if v is None:
+        return 0
+    t = type(v)
+    if t is int:
+        out = v
+    elif t is str:
+        out = int(v)
+    else:
+        raise TypeError(f"expected an integer, got {type(v).__name__}")
+    if not -2**63 <= out < 2**63:
+        raise ValueError("integer out of the int64 range")
+    return out
+
+
+def _s(v: Any) -> Any:
+    if v is None or v == "":
+        return None
+    if type(v) is not str:
+        raise TypeError(f"expected a string, got {type(v).__name__}")
+    return v
+
+
+def _tfail(f: Any, depth: int = 0) -> str | None:
+    """Temporal Failure (proto-JSON dict) -> short text: ``type: message`` plus the cause chain."""
+    if f is None:
+        return None
+    if not isinstance(f, dict):
+        raise TypeError("failure is not an object")
+    msg = f.get("message") or ""
+    if not isinstance(msg, str):
+        raise TypeError("failure.message is not a string")
+    info = f.get("applicationFailureInfo")
+    typ = info.get("type") if isinstance(info, dict) else None
+    if typ is not None and not isinstance(typ, str):
+        raise TypeError("failure type is not a string")
+    text = f"{typ}: {msg}" if typ and msg else (typ or msg)
+    cause = f.get("cause")
+    if cause and depth < 4:
+        ct = _tfail(cause, depth + 1)
+        if ct:
+            text = f"{text}: {ct}" if text else ct
+    return text or None
+
+
+def _tfail_proto(f: Any, depth: int = 0) -> str | None:
+    """Temporal ``Failure`` message -> the same text as :func:`_tfail` gives for its JSON."""
+    msg = f.message
+    typ = f.application_failure_info.type if f.HasField("application_failure_info") else ""
+    text = f"{typ}: {msg}" if typ and msg else (typ or msg)
+    if depth < 4 and f.HasField("cause"):
+        ct = _tfail_proto(f.cause, depth + 1)
+        if ct:
+            text = f"{text}: {ct}" if text else ct
+    return text or None
+
+
+def _cfail_text(reason: Any, details: bytes) -> str | None:
+    if reason is not None and not isinstance(reason, str):
+        raise TypeError("reason is not a string")
+    reason = reason or ""
+    doc = decode_cadence_bytes(details) if details else None
+    if isinstance(doc, dict) and isinstance(doc.get("message"), str):
+        typ = doc.get("type") if isinstance(doc.get("type"), str) else None
+        typ = typ or (reason if reason != "wfkit:NonRetryable" else "")
+        return f"{typ}: {doc['message']}" if typ else doc["message"]
+    if isinstance(doc, str) and doc and not isinstance(doc, Opaque):
+        return f"{reason}: {doc}" if reason else doc
+    return reason or None
+
+
+def _cfail(reason: Any, details: Any) -> str | None:
+    """Cadence CLI reason + base64 details -> text (wfkit's JSON details document understood)."""
+    if reason is None and details is None:
+        return None
+    if details is not None and not isinstance(details, str):
+        raise TypeError("details is not a base64 string")
+    try:
+        raw = b64(details) if details else b""
+    except ValueError:
+        raw = b""
+    return _cfail_text(reason, raw)
+
+
+def _etext(v: Any) -> str | None:
+    if v is None or v == "":
+        return None
+    if type(v) is str:
+        return v
+    if type(v) is int:
+        return str(v)
+    raise TypeError("expected an enum name")
+
+
+def _totext(v: Any, prefix: str) -> str | None:
+    if v is None or v == "" or v == 0:
+        return None
+    if type(v) is int:
+        v = str(v)
+    if type(v) is not str:
+        raise TypeError("timeoutType is not a string")
+    name = v.removeprefix("TIMEOUT_TYPE_")
+    if name == "UNSPECIFIED" or name == "INVALID":
+        return None
+    return f"{prefix}{pascal(name) if '_' in name or name.isupper() else name} timeout"
+
+
+# --- code generation ----------------------------------------------------------------------------------------------
+#
+# One function per (engine, shape, event type). It takes all the events of that type at once and returns, per
+# canonical column it knows, a list of values: one list comprehension per column, no per-event function call.
+
+def _dict_path_lines(path: str, out: str) -> list[str]:
+    parts = path.split(".")
+    lines = [f"_x = [a.get({parts[0]!r}) for a in A]"]
+    for p in parts[1:]:
+        lines.append(f"_x = [x.get({p!r}) if x is not None else None for x in _x]")
+    lines.append(f"{out} = _x")
+    return lines
+
+
+def _compile(name: str, params: str, lines: list[str], env: dict) -> Callable:
+    src = f"def {name}({params}):\n" + "\n".join("    " + ln for ln in lines) + "\n"
+    ns = dict(env)
+    exec(compile(src, f"<wfkit extractor {name}>", "exec"), ns)  # noqa: S102 - code built from fixed tables
+    fn = ns[name]
+    fn.__wfkit_source__ = src
+    return fn
+
+
+def compile_dict_extractor(engine: str, name: str, sources: dict[str, str]) -> Callable[[list], dict]:
+    """Column extractor for JSON-dict events (Temporal proto-JSON or Cadence CLI JSON) of one type."""
+    akey = attributes_key(name)
+    lines = [f"A = [e.get({akey!r}) or _EMPTY for e in evs]", "out = {}"]
+    for col in COLUMNS_FROM_ATTRIBUTES:
+        src = sources.get(col)
+        if src is None:
+            continue
+        o = f"out[{col!r}]"
+        if col == "failure":
+            kind, _, path = src.partition(":")
+            if kind == "R":
+                r, d = path.split(",")
+                lines.append(f"{o} = [_cfail(a.get({r!r}), a.get({d!r})) for a in A]")
+            else:
+                lines += _dict_path_lines(path, "_f")
+                fn = {"F": "_tfail(x)", "E": "_etext(x)", "TO": "_totext(x, '')",
+                      "ATO": "_totext(x, 'activity ')"}[kind]
+                lines.append(f"{o} = [{fn} for x in _f]")
+        elif col == "payload":
+            lines += _dict_path_lines(src, "_p")
+            lines.append(f"{o} = list(map(bool, _p))")
+        elif col in ("attempt", "related_event_id"):
+            lines += _dict_path_lines(src, "_i")
+            plus = " + 1" if col == "attempt" and engine == "cadence" else ""
+            lines.append(f"{o} = _ints(_i){plus}")
+        else:
+            lines += _dict_path_lines(src, o)
+    lines.append("return out")
+    return _compile("extract", "evs", lines, {"_cfail": _cfail, "_tfail": _tfail, "_etext": _etext,
+                                              "_totext": _totext, "_ints": _ints, "_EMPTY": _EMPTY})
+
+
+def _ints(values: list) -> np.ndarray:
+    """JSON int64 values (numbers, decimal strings, None = 0) -> int64 array; TypeError/ValueError if not."""
+    kinds = set(map(type, values))
+    if kinds <= {int}:
+        return np.array(values, dtype=np.int64)
+    if type(None) in kinds:
+        values = [0 if v is None else v for v in values]
+        kinds.discard(type(None))
+        kinds.add(int)
+    if kinds <= {int}:
+        return np.array(values, dtype=np.int64)
+    if kinds <= {int, str}:
+        return np.array([v if type(v) is int else int(v) for v in values], dtype=np.int64)
+    raise TypeError("expected integers")
+
+
+def _proto_field(desc: Any, path: str) -> tuple[list[str], Any] | None:
+    """Resolve a camelCase path against a message descriptor -> (snake names, leaf field descriptor)."""
+    names = []
+    field = None
+    for part in path.split("."):
+        if desc is None:
+            return None
+        field = desc.fields_by_name.get(snake(part))
+        if field is None:
+            return None
+        names.append(field.name)
+        desc = field.message_type
+    return names, field
+
+
+def compile_proto_extractor(engine: str, kind: str, sources: dict[str, str], desc: Any) -> Callable[[list], dict]:
+    """Column extractor for temporal/cadence ``HistoryEvent`` protos whose ``attributes`` oneof is ``kind``."""
+    from google.protobuf.descriptor import FieldDescriptor as FD
+
+    env: dict[str, Any] = {"_tfail_proto": _tfail_proto, "_totext": _totext, "_cfail_text": _cfail_text,
+                           "np": np}
+    lines: list[str] = [f"A = [e.{kind} for e in evs]", "out = {}"]
+    for i, col in enumerate(COLUMNS_FROM_ATTRIBUTES):
+        src = sources.get(col)
+        if src is None:
+            continue
+        fkind, path = ("", src)
+        if col == "failure":
+            fkind, _, path = src.partition(":")
+            if fkind == "R":
+                continue
+        resolved = _proto_field(desc, path)
+        if resolved is None:
+            continue
+        names, field = resolved
+        acc = "a." + ".".join(names)
+        o = f"out[{col!r}]"
+        if col == "failure":
+            if fkind == "F":
+                parent = "a" if len(names) == 1 else "a." + ".".join(names[:-1])
+                has = f"{parent}.HasField({names[-1]!r})"
+                if engine == "temporal":
+                    lines.append(f"{o} = [_tfail_proto({acc}) if {has} else None for a in A]")
+                else:
+                    lines.append(f"{o} = [_cfail_text({acc}.reason, {acc}.details) if {has} else None for a in A]")
+            else:
+                if field.type == FD.TYPE_ENUM:
+                    env[f"_E{i}"] = {ev.number: ev.name for ev in field.enum_type.values if ev.number != 0}
+                    lines.append(f"_f = [_E{i}.get({acc}) for a in A]")
+                else:
+                    lines.append(f"_f = [{acc} or None for a in A]")
+                if fkind == "TO":
+                    lines.append(f"{o} = [_totext(x, '') for x in _f]")
+                elif fkind == "ATO":
+                    lines.append(f"{o} = [_totext(x, 'activity ') for x in _f]")
+                else:
+                    lines.append(f"{o} = _f")
+        elif col == "payload":
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                lines.append(f"{o} = [len({acc}) > 0 for a in A]")
+            elif len(names) == 1:
+                lines.append(f"{o} = [a.HasField({names[0]!r}) for a in A]")
+            else:
+                lines.append(f"{o} = [{acc}.ByteSize() > 0 for a in A]")
+        elif col in ("attempt", "related_event_id"):
+            plus = " + 1" if col == "attempt" and engine == "cadence" else ""
+            lines.append(f"{o} = np.array([{acc} for a in A], dtype=np.int64){plus}")
+        else:
+            lines.append(f"{o} = [{acc} or None for a in A]")
+    lines.append("return out")
+    return _compile("extract", "evs", lines, env)
+
+
+def _generic_sources(keys: Any, engine: str) -> dict[str, str]:
+    out = {col: path for col, path in GENERIC_SOURCES.items() if path.split(".")[0] in keys}
+    for tq in ("taskQueue", "taskList"):
+        if tq in keys:
+            out["task_queue"] = tq + ".name"
+    for rel in GENERIC_RELATED:
+        if rel in keys:
+            out["related_event_id"] = rel
+            break
+    if engine == "temporal":
+        for f in ("failure", "lastFailure"):
+            if f in keys:
+                out["failure"] = "F:" + f
+                break
+    for p in ("input", "result", "details"):
+        if p in keys:
+            out["payload"] = p
+            break
+    return out
+
+
+# --- type resolution for JSON dict events -------------------------------------------------------------------------
+
+def name_of_raw_type(engine: str, raw: Any) -> str | None:
+    """Engine event type name of a raw JSON ``eventType`` value (None when it names no type)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return TEMPORAL_EVENT_TYPE_NUMBERS.get(raw) if engine == "temporal" else None
+    if isinstance(raw, str) and raw:
+        name = pascal(raw[len("EVENT_TYPE_"):]) if raw.startswith("EVENT_TYPE_") else raw
+        return name if name.isidentifier() else None
+    return None
+
+
+def _tabled(engine: str, name: str) -> bool:
+    table = TEMPORAL_SOURCES if engine == "temporal" else CADENCE_CLI_SOURCES
+    return name in table or (engine == "cadence" and name in TEMPORAL_SOURCES)
+
+
+def sources_for(engine: str, name: str, keys: Any = ()) -> dict[str, str]:
+    """Column sources of a JSON event type (generic ones from the attribute keys when the type is unknown)."""
+    table = TEMPORAL_SOURCES if engine == "temporal" else CADENCE_CLI_SOURCES
+    if name in table:
+        return table[name]
+    if engine == "cadence" and name in TEMPORAL_SOURCES:
+        # a Temporal-only event type carried into a Cadence document (converted history): keep its ids
+        return {k: v for k, v in TEMPORAL_SOURCES[name].items() if k not in ("payload", "failure", "attempt")}
+    return _generic_sources(keys, engine)
+
+
+_DICT_EXTRACTORS: dict[tuple[str, str, Any], Callable] = {}
+
+
+def dict_extractor(engine: str, name: str, keys: Any = None) -> Callable:
+    """Compiled (and cached) column extractor for a JSON event type."""
+    generic = not _tabled(engine, name)
+    key = (engine, name, frozenset(keys) if generic and keys is not None else None)
+    fn = _DICT_EXTRACTORS.get(key)
+    if fn is None:
+        fn = compile_dict_extractor(engine, name, sources_for(engine, name, keys or ()))
+        if len(_DICT_EXTRACTORS) < 20_000:
+            _DICT_EXTRACTORS[key] = fn
+    return fn
+
+
+def infer_type_name(ev: dict) -> str | None:
+    """Type of an event without (usable) ``eventType``: the one ``*EventAttributes`` key it has."""
+    keys = [k for k in ev if isinstance(k, str) and k.endswith("EventAttributes")]
+    if len(keys) != 1:
+        return None
+    return type_from_attributes_key(keys[0])
+
+
+def event_type_name(engine: str, ev: dict) -> str | None:
+    """The engine event type of a JSON event (from ``eventType``, else its attributes key)."""
+    raw = ev.get("eventType")
+    name = name_of_raw_type(engine, raw) if raw is not None else None
+    return name or infer_type_name(ev)
+
+
+# --- columns -------------------------------------------------------------------------------------------------------
+
+def _groups(keys: list) -> list[tuple[Any, np.ndarray]]:
+    """(key, positions) for each distinct key, in first-seen order."""
+    codes, uniques = pd.factorize(pd.Index(keys, dtype=object), use_na_sentinel=False)
+    if len(uniques) == 1:
+        return [(uniques[0], np.arange(len(keys)))]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return [(uniques[j], order[bounds[j]:bounds[j + 1]]) for j in range(len(uniques))]
+
+
+def _take(seq: Sequence[Any], idx: np.ndarray) -> list:
+    return [seq[i] for i in idx.tolist()]
+
+
+def _empty_columns(n: int) -> dict[str, np.ndarray]:
+    cols: dict[str, np.ndarray] = {}
+    for col in COLUMNS_FROM_ATTRIBUTES:
+        if col == "payload":
+            cols[col] = np.zeros(n, dtype=bool)
+        elif col in ("attempt", "related_event_id"):
+            cols[col] = np.zeros(n, dtype=np.int64)
+        else:
+            cols[col] = np.full(n, None, dtype=object)
+    return cols
+
+
+def _fill(cols: dict[str, np.ndarray], idx: np.ndarray, out: dict[str, Any]) -> None:
+    for col, vals in out.items():
+        target = cols[col]
+        if target.dtype == object:
+            target[idx] = np.fromiter(vals, dtype=object, count=len(idx))
+        else:
+            target[idx] = vals
+
+
+def _blank_to_none(cols: dict[str, np.ndarray]) -> None:
+    for col in _STR_COLS:
+        c = cols[col]
+        blank = c == ""
+        if blank.any():
+            c[blank] = None
+
+
+def extract_dict_events(events: list, engine: str) -> Columns:
+    """Canonical columns of JSON dict events (Temporal proto-JSON or Cadence CLI JSON).
+
+    Raises:
+        HistoryFormatError: naming the first event (index) and field that cannot be read.
+    """
+    with _NoGC():
+        return _extract_dict_events(events, engine)
+
+
+def _extract_dict_events(events: list, engine: str) -> Columns:
+    time_key = "eventTime" if engine == "temporal" else "timestamp"
+    n = len(events)
+    try:
+        raw = [e.get("eventType") for e in events]
+        ids = [e["eventId"] for e in events]
+        times = [e[time_key] for e in events]
+        cols = _empty_columns(n)
+        codes = np.zeros(n, dtype=np.int64)
+        for key, idx in _groups(raw) if n else []:
+            name = name_of_raw_type(engine, key) if key is not None else None
+            evs = _take(events, idx)
+            if name is not None and _tabled(engine, name):
+                _fill(cols, idx, dict_extractor(engine, name)(evs))
+                codes[idx] = type_code(engine, name)
+                continue
+            # unknown or missing eventType: per-event names and attribute keys decide
+            sub: dict[tuple, list[int]] = {}
+            for j, ev in zip(idx.tolist(), evs):
+                nm = name if name is not None else infer_type_name(ev)
+                if nm is None:
+                    raise KeyError("eventType")
+                a = ev.get(attributes_key(nm))
+                ks = frozenset(a) if isinstance(a, dict) and not _tabled(engine, nm) else None
+                sub.setdefault((nm, ks), []).append(j)
+            for (nm, ks), js in sub.items():
+                jdx = np.array(js, dtype=np.int64)
+                _fill(cols, jdx, dict_extractor(engine, nm, ks)(_take(events, jdx)))
+                codes[jdx] = type_code(engine, nm)
+        _check_str_columns(cols)
+    except Exception as e:
+        raise _locate(events, engine, e) from e
+    _blank_to_none(cols)
+    event_id = int_column(ids, "eventId")
+    time_ns = rfc3339_column(times) if engine == "temporal" else int_column(times, "timestamp")
+    return Columns(event_id, time_ns, codes, cols)
+
+
+def _locate(events: list, engine: str, exc: Exception) -> HistoryFormatError:
+    """Re-read event by event to find (index, field) of what made the bulk extraction fail."""
+    if isinstance(exc, HistoryFormatError):
+        return exc
+    time_key = "eventTime" if engine == "temporal" else "timestamp"
+    for i, ev in enumerate(events):
+        try:
+            if not isinstance(ev, dict):
+                raise TypeError("not an object")
+            ev["eventId"], ev[time_key]
+            hash(ev.get("eventType"))
+            name = event_type_name(engine, ev)
+            if name is None:
+                raise KeyError("eventType")
+            a = ev.get(attributes_key(name))
+            out = dict_extractor(engine, name, a.keys() if isinstance(a, dict) and not _tabled(engine, name)
+                                 else None)([ev])
+            for col in _STR_COLS:
+                if col in out and out[col][0] is not None and type(out[col][0]) is not str:
+                    raise TypeError(f"{col} is not a string")
+        except Exception as e2:  # noqa: BLE001
+            return diagnose(events, i, engine, e2)
+    return HistoryFormatError(f"cannot read history: {type(exc).__name__}: {exc}")
+
+
+def _check_str_columns(cols: dict[str, np.ndarray]) -> None:
+    for col in _STR_COLS:
+        kinds = set(map(type, cols[col]))
+        if not kinds <= {str, type(None)}:
+            raise TypeError(f"{col} is not a string")
+
+
+def int_column(values: list, field: str) -> np.ndarray:
+    """A list of JSON int64 values (numbers or decimal strings) -> int64 array, or HistoryFormatError naming the
+    first bad one."""
+    try:
+        kinds = set(map(type, values))
+        if kinds <= {int}:
+            return np.array(values, dtype=np.int64)
+        if kinds <= {str}:
+            arr = np.array(values)
+            if arr.dtype.kind == "U":
+                return arr.astype(np.int64)
+        if kinds <= {int, str}:
+            return np.array([v if type(v) is int else int(v) for v in values], dtype=np.int64)
+    except (ValueError, OverflowError, TypeError):
+        pass
+    for i, v in enumerate(values):
+        try:
+            if type(v) not in (int, str) or not -2**63 <= int(v) < 2**63:
+                raise ValueError
+            if type(v) is str and not v.strip().lstrip("-").isdigit():
+                raise ValueError
+        except (ValueError, TypeError):
+            raise HistoryFormatError(f"{field} is not an integer: {_short(v)}", index=i, field=field) from None
+    raise HistoryFormatError(f"{field} cannot be read", field=field)
+
+
+def rfc3339_column(values: list) -> np.ndarray:
+    """RFC 3339 strings -> int64 nanoseconds, or HistoryFormatError naming the first unreadable one."""
+    from ._history_convert import rfc3339_to_ns
+
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    out = None
+    if set(map(type, values)) <= {str}:
+        try:
+            if all(len(v) >= 20 and v[10] == "T" and v[-1] == "Z" for v in values):
+                arr = np.array([v[:-1] for v in values], dtype="datetime64[ns]")
+            else:
+                idx = pd.to_datetime(values, format="ISO8601", utc=True).as_unit("ns").tz_localize(None)
+                arr = np.asarray(idx, dtype="datetime64[ns]")
+            if not np.isnat(arr).any():
+                out = arr.view(np.int64)
+        except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            out = None
+    if out is not None:
+        return out
+    vals = []
+    for i, v in enumerate(values):
+        try:
+            vals.append(rfc3339_to_ns(v))
+        except (ValueError, TypeError, OverflowError):
+            raise HistoryFormatError(f"unreadable timestamp {_short(v)}", index=i, field="eventTime") from None
+    for i, v in enumerate(vals):
+        if not -2**63 < v < 2**63:
+            raise HistoryFormatError("timestamp out of range", index=i, field="eventTime")
+    return np.array(vals, dtype=np.int64)
+
+
+def _short(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+# --- diagnosis ----------------------------------------------------------------------------------------------------
+
+def diagnose(events: Sequence[Any], i: int, engine: str, exc: BaseException) -> HistoryFormatError:
+    """Find the field of event ``i`` that made extraction fail; return the error to raise."""
+    if i >= len(events):
+        return HistoryFormatError(f"cannot read history: {exc}")
+    ev = events[i]
+    if not isinstance(ev, dict):
+        return HistoryFormatError(f"event is not an object but {type(ev).__name__}", index=i)
+    if "eventId" not in ev:
+        return HistoryFormatError("missing eventId", index=i, field="eventId")
+    v = ev["eventId"]
+    if type(v) not in (int, str) or not str(v).strip().lstrip("-").isdigit():
+        return HistoryFormatError(f"eventId is not an integer: {_short(v)}", index=i, field="eventId")
+    time_key = "eventTime" if engine == "temporal" else "timestamp"
+    if time_key not in ev:
+        return HistoryFormatError(f"missing {time_key}", index=i, field=time_key)
+    raw = ev.get("eventType")
+    try:
+        hash(raw)
+    except TypeError:
+        return HistoryFormatError(f"eventType is not a name: {_short(raw)}", index=i, field="eventType")
+    name = event_type_name(engine, ev)
+    if name is None:
+        return HistoryFormatError(f"unknown eventType {_short(raw)} and no single *EventAttributes object",
+                                  index=i, field="eventType")
+    akey = attributes_key(name)
+    a = ev.get(akey)
+    if a is not None and not isinstance(a, dict):
+        return HistoryFormatError(f"{akey} is not an object", index=i, field=akey)
+    a = a or {}
+    for col, src in sources_for(engine, name, a.keys()).items():
+        kind, path = "", src
+        if col == "failure":
+            kind, _, path = src.partition(":")
+        for p in (path.split(",") if kind == "R" else [path]):
+            problem = _check_path(a, p, col, kind)
+            if problem:
+                return HistoryFormatError(f"{akey}.{problem[0]}: {problem[1]}", index=i,
+                                          field=f"{akey}.{problem[0]}")
+    return HistoryFormatError(f"cannot read event: {type(exc).__name__}: {exc}", index=i)
+
+
+def _check_path(a: dict, path: str, col: str, kind: str) -> tuple[str, str] | None:
+    cur: Any = a
+    parts = path.split(".")
+    for j, p in enumerate(parts):
+        if cur is None:
+            return None
+        if not isinstance(cur, dict):
+            return ".".join(parts[:j]), "is not an object"
+        cur = cur.get(p)
+    if cur is None:
+        return None
+    try:
+        if col in ("attempt", "related_event_id"):
+            _int(cur)
+        elif col == "failure":
+            if kind == "F":
+                _tfail(cur)
+            elif kind == "R":
+                if not isinstance(cur, str):
+                    raise TypeError("is not a string")
+            elif kind == "E":
+                _etext(cur)
+            else:
+                _totext(cur, "")
+        elif col != "payload":
+            _s(cur)
+    except (TypeError, ValueError) as e:
+        return path, str(e) or "has the wrong type"
+    return None
+
+
+# --- columns from proto events ------------------------------------------------------------------------------------
+
+_PROTO_EXTRACTORS: dict[tuple[str, str, str], Callable] = {}
+
+
+def proto_extractor(engine: str, desc: Any, kind: str) -> Callable:
+    """Compiled (and cached) column extractor for one ``attributes`` oneof of a HistoryEvent descriptor."""
+    key = (engine, desc.full_name, kind)
+    fn = _PROTO_EXTRACTORS.get(key)
+    if fn is None:
+        name = type_from_attributes_key(kind)
+        table = TEMPORAL_SOURCES if engine == "temporal" else CADENCE_PROTO_SOURCES
+        msg_desc = desc.fields_by_name[kind].message_type
+        sources = table.get(name)
+        if sources is None:
+            sources = _generic_sources({f.json_name for f in msg_desc.fields}, engine)
+            if engine == "cadence":
+                sources = {k: v for k, v in sources.items() if k != "failure"}
+        fn = _PROTO_EXTRACTORS[key] = compile_proto_extractor(engine, kind, sources, msg_desc)
+    return fn
+
+
+_T_KIND_BY_NUMBER: dict[int, str] = {}
+
+
+def _proto_groups(events: Sequence[Any], engine: str, desc: Any) -> list[tuple[Any, np.ndarray]]:
+    """Events grouped by their ``attributes`` oneof.
+
+    Temporal events also carry ``event_type``, which is cheaper to read than ``WhichOneof``: it is used when
+    every event has a type this SDK knows and each group's first event confirms the mapping.
+    """
+    if engine == "temporal" and "event_type" in desc.fields_by_name:
+        if not _T_KIND_BY_NUMBER:
+            oneof = {f.name for f in desc.oneofs_by_name["attributes"].fields}
+            for num, name in TEMPORAL_EVENT_TYPE_NUMBERS.items():
+                kind = snake(name) + "_event_attributes"
+                if kind in oneof:
+                    _T_KIND_BY_NUMBER[num] = kind
+        groups = _groups([ev.event_type for ev in events])
+        if all(k in _T_KIND_BY_NUMBER and events[int(idx[0])].WhichOneof("attributes") == _T_KIND_BY_NUMBER[k]
+               for k, idx in groups):
+            return [(_T_KIND_BY_NUMBER[k], idx) for k, idx in groups]
+    return _groups([ev.WhichOneof("attributes") for ev in events])
+
+
+def extract_proto_events(events: Sequence[Any], engine: str, source: Any = None, *,
+                         wire: bytes | None = None) -> Columns:
+    """Canonical columns of temporal or cadence ``HistoryEvent`` protos.
+
+    Args:
+        events: the events (a list or a repeated field).
+        engine: ``"temporal"`` or ``"cadence"``.
+        source: the ``History`` message holding ``events``, if any (lets Temporal columns be skimmed from its
+            serialized bytes, see ``_history_skim``).
+        wire: ``source`` serialized, when the caller has it (saves serializing it again).
+    """
+    with _NoGC():
+        if engine == "temporal" and len(events):
+            cols = _skim(events, source, wire)
+            if cols is not None:
+                return cols
+        return _extract_proto_events(events, engine)
+
+
+def _skim(events: Sequence[Any], source: Any, wire: bytes | None = None) -> Columns | None:
+    from ._history_skim import skim_temporal
+
+    desc = events[0].DESCRIPTOR
+    if "event_type" not in desc.fields_by_name or "attributes" not in desc.oneofs_by_name:
+        return None
+    if wire is not None:
+        blob, framed = wire, True
+    elif source is not None and getattr(source, "events", None) is events:
+        blob, framed = source.SerializeToString(), True
+    else:
+        blob, framed = b"".join([ev.SerializeToString() for ev in events]), False
+
+    def per_event(kind: str, columns: frozenset, idx: np.ndarray) -> dict:
+        sources = {c: v for c, v in TEMPORAL_SOURCES[type_from_attributes_key(kind)].items() if c in columns}
+        fn = _PROTO_SUBSET.get((desc.full_name, kind, columns))
+        if fn is None:
+            fn = _PROTO_SUBSET[(desc.full_name, kind, columns)] = compile_proto_extractor(
+                "temporal", kind, sources, desc.fields_by_name[kind].message_type)
+        return fn(_take(events, idx))
+
+    out = skim_temporal(blob, len(events), desc, framed=framed, per_event=per_event)
+    if out is None:
+        return None
+    event_id, time_ns, groups, values = out
+    codes = np.zeros(len(events), dtype=np.int64)
+    for kind, idx in groups:
+        codes[idx] = type_code("temporal", type_from_attributes_key(kind))
+        if events[int(idx[0])].WhichOneof("attributes") != kind:
+            return None  # event_type and attributes disagree: read event by event
+    _check_times(events, time_ns)
+    return Columns(event_id, time_ns, codes, values)
+
+
+_PROTO_SUBSET: dict[tuple, Callable] = {}
+
+
+def _check_times(events: Sequence[Any], time_ns: np.ndarray) -> None:
+    if len(time_ns) and not time_ns.all():
+        for i in np.flatnonzero(time_ns == 0):
+            if not events[int(i)].HasField("event_time"):
+                raise HistoryFormatError("event has no event_time", index=int(i), field="event_time")
+
+
+def _extract_proto_events(events: Sequence[Any], engine: str) -> Columns:
+    n = len(events)
+    cols = _empty_columns(n)
+    codes = np.zeros(n, dtype=np.int64)
+    if not n:
+        return Columns(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), codes, cols)
+    desc = events[0].DESCRIPTOR
+    for kind, idx in _proto_groups(events, engine, desc):
+        evs = _take(events, idx)
+        if kind is None:
+            for j, ev in zip(idx.tolist(), evs):
+                num = getattr(ev, "event_type", 0)
+                name = (TEMPORAL_EVENT_TYPE_NUMBERS.get(num) if engine == "temporal" else None) or f"Unknown{num}"
+                codes[j] = type_code(engine, name)
+            continue
+        _fill(cols, idx, proto_extractor(engine, desc, kind)(evs))
+        codes[idx] = type_code(engine, type_from_attributes_key(kind))
+    event_id = np.array([ev.event_id for ev in events], dtype=np.int64)
+    time_ns = np.array([ev.event_time.seconds for ev in events], dtype=np.int64) * 1_000_000_000 + \
+        np.array([ev.event_time.nanos for ev in events], dtype=np.int64)
+    _check_times(events, time_ns)
+    return Columns(event_id, time_ns, codes, cols)
+
+
+def categories_for(event_types: Sequence[str]) -> list[str]:
+    """The ``category`` of each canonical event type."""
+    return [category_of(t) for t in event_types]
