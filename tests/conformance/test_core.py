@@ -268,7 +268,7 @@ async def test_continue_as_new(client, task_queue):
 
 
 async def test_versioning_old_and_new_paths(client, task_queue):
-    # Two executions start on the old code and wait; then the worker restarts with the new code.
+    # An execution passes the changed step on the old code and waits; the worker restarts with the new code.
     async with client.worker(task_queue=task_queue, workflows=[w.VersionedV1], activities=[w.echo]):
         old = await client.start("Versioned", id=wid("ver-old"), task_queue=task_queue)
         await eventually(lambda: _activity_done(old))
@@ -277,7 +277,7 @@ async def test_versioning_old_and_new_paths(client, task_queue):
         await eventually(lambda: _activity_done(new))
         await old.signal("proceed")
         await new.signal("proceed")
-        assert await old.result(timeout=30) == "old-path"       # replayed without a marker: DEFAULT_VERSION
+        assert await old.result(timeout=30) == "old-path"       # its history has no marker: DEFAULT_VERSION
         assert await new.result(timeout=30) == "new-path-v1"    # started on the new code: max version
 
     # Code that no longer supports DEFAULT_VERSION: an old execution fails its task (not the workflow).

@@ -308,20 +308,18 @@ class VersionedV1:
 
 @wfkit.workflow(name="Versioned")
 class VersionedV2:
-    """New code: a changed second half behind get_version."""
+    """New code: the first step changed, behind get_version."""
 
     def __init__(self) -> None:
         self.go = False
 
     @wfkit.run
     async def run(self) -> str:
-        await wfkit.execute_activity(echo, "step-1", start_to_close_timeout=10)
+        v = wfkit.get_version("first-step", wfkit.DEFAULT_VERSION, 1)
+        step = "step-1" if v == wfkit.DEFAULT_VERSION else "new-step-1"
+        await wfkit.execute_activity(echo, step, start_to_close_timeout=10)
         await wfkit.wait_condition(lambda: self.go)
-        v = wfkit.get_version("second-half", wfkit.DEFAULT_VERSION, 1)
-        if v == wfkit.DEFAULT_VERSION:
-            return "old-path"
-        await wfkit.execute_activity(echo, "new-step", start_to_close_timeout=10)
-        return f"new-path-v{v}"
+        return "old-path" if v == wfkit.DEFAULT_VERSION else f"new-path-v{v}"
 
     @wfkit.signal
     def proceed(self) -> None:
@@ -337,9 +335,9 @@ class VersionedV3:
 
     @wfkit.run
     async def run(self) -> str:
-        await wfkit.execute_activity(echo, "step-1", start_to_close_timeout=10)
+        v = wfkit.get_version("first-step", 1, 1)
+        await wfkit.execute_activity(echo, "new-step-1", start_to_close_timeout=10)
         await wfkit.wait_condition(lambda: self.go)
-        v = wfkit.get_version("second-half", 1, 1)
         return f"v{v}"
 
     @wfkit.signal
