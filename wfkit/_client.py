@@ -31,6 +31,7 @@ async def connect(
     register_domain: bool | None = None,
     connect_timeout: float | None = None,
     identity: str | None = None,
+    max_scan: int | None = None,
 ) -> Client:
     """Connect to a Temporal or Cadence server (or start an embedded one).
 
@@ -44,6 +45,8 @@ async def connect(
         tls, tls_cert, tls_key, tls_ca, server_name: TLS settings (paths for cert/key/CA).
         register_domain: Cadence: register the domain when it does not exist.
         connect_timeout: seconds before ``ConnectionFailed`` (default 5).
+        max_scan: where the server cannot evaluate a list query (Cadence basic visibility), evaluate it
+            client-side over at most this many executions (default 10,000), else ``UnsupportedFeature``.
 
     Raises:
         ConnectionFailed: the server could not be reached, or the namespace/domain does not exist.
@@ -52,7 +55,7 @@ async def connect(
     for key, value in (("namespace", namespace), ("domain", domain), ("api_key", api_key), ("tls", tls),
                        ("tls_cert", tls_cert), ("tls_key", tls_key), ("tls_ca", tls_ca),
                        ("server_name", server_name), ("register_domain", register_domain),
-                       ("connect_timeout", connect_timeout), ("identity", identity)):
+                       ("connect_timeout", connect_timeout), ("identity", identity), ("max_scan", max_scan)):
         apply_option(cfg, key, value)
     if cfg.api_key is None:
         cfg.api_key = api_key_from_env(cfg.engine)

@@ -60,6 +60,9 @@ class ConnectConfig:
     register_domain: bool = False
     connect_timeout: float = 5.0
     identity: str | None = None
+    max_scan: int = 10_000
+    """Where the server cannot evaluate a list query (Cadence basic visibility), at most this many executions
+    are evaluated client-side; past it ``UnsupportedFeature``."""
 
     @property
     def address(self) -> str:
@@ -74,7 +77,7 @@ class ConnectConfig:
 
 
 _QUERY_KEYS = {"namespace", "domain", "register", "tls", "tls_cert", "tls_key", "tls_ca", "server_name",
-               "api_key", "connect_timeout", "db", "port", "identity"}
+               "api_key", "connect_timeout", "db", "port", "identity", "max_scan"}
 
 
 def _flag(key: str, value: str) -> bool:
@@ -138,6 +141,13 @@ def apply_option(cfg: ConnectConfig, key: str, value: Any) -> None:
             cfg.connect_timeout = float(value)
         except ValueError:
             raise WfkitError(f"connect_timeout must be a number of seconds, not {value!r}") from None
+    elif key == "max_scan":
+        try:
+            cfg.max_scan = int(value)
+        except ValueError:
+            raise WfkitError(f"max_scan must be a whole number, not {value!r}") from None
+        if cfg.max_scan < 1:
+            raise WfkitError(f"max_scan must be >= 1, got {cfg.max_scan}")
     elif key == "db":
         cfg.dev_db = str(value)
     elif key == "port":

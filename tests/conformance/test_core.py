@@ -385,3 +385,21 @@ async def test_unsupported_feature_is_named(client):
             client.require(cap)
         assert client.engine in str(info.value) and cap in str(info.value)
     client.require("query")
+
+
+async def test_client_side_listing_is_bounded(engine, server_for, task_queue):
+    """Where the server cannot evaluate a query (no advanced visibility), wfkit scans at most max_scan rows."""
+    c = await wfkit.connect(server_for(engine).url, max_scan=1)
+    hs = [await c.start(w.Waiter, 1, id=wid("scan"), task_queue=task_queue) for _ in range(3)]
+    try:
+        query = f"TaskQueue = '{task_queue}' AND WorkflowType = 'Waiter'"
+        if "advanced_visibility" in c.capabilities:
+            assert len(await eventually(lambda: _list_n(c, query, 3))) == 3
+        else:
+            with pytest.raises(wfkit.UnsupportedFeature) as info:
+                await eventually(lambda: c.list(query), timeout=10)
+            assert "client-side" in str(info.value)
+    finally:
+        for h in hs:
+            await h.terminate()
+        await c.close()

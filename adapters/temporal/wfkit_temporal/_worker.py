@@ -30,7 +30,7 @@ from wfkit._definitions import ActivityDefn, HandlerDefn, WorkflowDefn
 from wfkit._workflow_api import (ActivityInfo, ActivityOptions, ChildOptions, WorkflowInfo,
                                  register_runtime)
 
-from ._convert import ORIGIN, failure_from_temporal, failure_to_temporal, retry_to_temporal
+from ._convert import failure_from_temporal, failure_to_temporal, retry_to_temporal
 
 SIDE_EFFECT_ACTIVITY = "__wfkit_side_effect__"
 _side_effects: dict[str, Callable[[], Any]] = {}
@@ -143,7 +143,7 @@ def _reraise_for_temporal(err: Exception) -> NoReturn:
     converted = failure_to_temporal(err)
     if converted is err:
         raise err
-    raise converted from (None if getattr(err, ORIGIN, None) is not None else err)
+    raise converted from None  # the converted failure carries the chain Temporal records
 
 
 def _closed(type_name: str, ok: bool) -> None:
@@ -234,7 +234,7 @@ def temporal_activity(defn: ActivityDefn) -> Callable[..., Any]:
                 result = to_json_value(await fn(*defn.sig.decode_args(args)))
             except wfkit.ApplicationError as err:
                 _activity_closed(name, t0, ok=False)
-                raise failure_to_temporal(err) from err
+                raise failure_to_temporal(err) from None  # the failure carries its own chain
             except BaseException:
                 _activity_closed(name, t0, ok=False)
                 raise
@@ -247,7 +247,7 @@ def temporal_activity(defn: ActivityDefn) -> Callable[..., Any]:
                 result = to_json_value(fn(*defn.sig.decode_args(args)))
             except wfkit.ApplicationError as err:
                 _activity_closed(name, t0, ok=False)
-                raise failure_to_temporal(err) from err
+                raise failure_to_temporal(err) from None  # the failure carries its own chain
             except BaseException:
                 _activity_closed(name, t0, ok=False)
                 raise
