@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.wfkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo cadence-server bench clean
+.PHONY: setup test demo cadence-server browser-setup bench clean
 
 setup: $(STAMP) cadence-server
 
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml adapters/temporal/pyproject.toml adapters/cadence/pypro
 # The Cadence server is built once from its Go modules and cached outside the repo (~/.cache/wfkit/cadence-<version>/).
 cadence-server: $(STAMP)
 	$(PY) -m wfkit_cadence.devserver --build
+
+# Chromium (apt) + JupyterLab/Playwright for tests/browser; without them that test skips, naming this target.
+browser-setup: $(STAMP)
+	PY=$(PY) bash tests/browser/setup.sh
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

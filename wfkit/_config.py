@@ -76,6 +76,28 @@ class ConnectConfig:
         return f"{scheme}://{where}?{ns_key}={self.namespace}"
 
 
+def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """(CA certificate, client certificate, client private key) as bytes, read from the configured paths.
+
+    ``tls_key`` may be a path or the PEM text itself. Errors name the file, never the key.
+    """
+    from ._errors import ConnectionFailed
+
+    def read(path: str | None) -> bytes | None:
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise ConnectionFailed(f"cannot read TLS file {path}: {exc.strerror}") from None
+
+    key = cfg.tls_key.get() if cfg.tls_key is not None else None
+    if isinstance(key, str):
+        key = key.encode() if key.startswith("-----") else read(key)
+    return read(cfg.tls_ca), read(cfg.tls_cert), key
+
+
 _QUERY_KEYS = {"namespace", "domain", "register", "tls", "tls_cert", "tls_key", "tls_ca", "server_name",
                "api_key", "connect_timeout", "db", "port", "identity", "max_scan"}
 

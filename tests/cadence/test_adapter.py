@@ -27,18 +27,6 @@ def wid(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="session")
-async def cclient(cadence_server):
-    c = await wfkit.connect(cadence_server.url)
-    yield c
-    await c.close()
-
-
-@pytest.fixture
-def tq() -> str:
-    return f"tq-{uuid.uuid4().hex[:12]}"
-
-
 @wfkit.workflow
 class ShortSleep:
     @wfkit.run

@@ -19,13 +19,6 @@ from ..conformance import workflows as w
 from ..conftest import eventually
 
 
-@pytest.fixture(scope="module")
-async def cclient(cadence_server):
-    c = await wfkit.connect(cadence_server.url)
-    yield c
-    await c.close()
-
-
 class _Signals:
     def __init__(self) -> None:
         self.go = False

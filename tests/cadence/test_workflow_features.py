@@ -18,18 +18,6 @@ from wfkit._loop import on_loop
 from ..conformance import workflows as w
 
 
-@pytest.fixture(scope="module")
-async def cclient(cadence_server):
-    c = await wfkit.connect(cadence_server.url)
-    yield c
-    await c.close()
-
-
-@pytest.fixture
-def tq() -> str:
-    return f"tq-{uuid.uuid4().hex[:12]}"
-
-
 @wfkit.workflow
 class NamedActivities:
     @wfkit.run

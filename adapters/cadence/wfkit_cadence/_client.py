@@ -38,7 +38,7 @@ from google.protobuf.duration_pb2 import Duration
 from grpc.aio import ClientCallDetails, UnaryUnaryClientInterceptor
 
 import wfkit
-from wfkit._config import ConnectConfig
+from wfkit._config import ConnectConfig, tls_material
 from wfkit._engines import StartOptions
 
 from . import CAPABILITIES, _telemetry
@@ -112,22 +112,8 @@ def _credentials(cfg: ConnectConfig) -> grpc.ChannelCredentials | None:
     if not cfg.tls:
         return None
 
-    def read(path: str | None) -> bytes | None:
-        if path is None:
-            return None
-        try:
-            with open(path, "rb") as f:
-                return f.read()
-        except OSError as exc:
-            raise wfkit.ConnectionFailed(f"cannot read TLS file {path}: {exc.strerror}") from None
-
-    key = cfg.tls_key.get() if cfg.tls_key is not None else None
-    if isinstance(key, str) and not key.startswith("-----"):
-        key = read(key)
-    elif isinstance(key, str):
-        key = key.encode()
-    return grpc.ssl_channel_credentials(root_certificates=read(cfg.tls_ca), private_key=key,
-                                        certificate_chain=read(cfg.tls_cert))
+    ca, cert, key = tls_material(cfg)
+    return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
 
 
 def _new_raw(cfg: ConnectConfig) -> cadence.Client:

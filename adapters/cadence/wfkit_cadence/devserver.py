@@ -37,11 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, Self
 
-try:
-    from wfkit import DevServerError
-except ImportError:  # the core package is older than this adapter
-    class DevServerError(RuntimeError):  # type: ignore[no-redef]
-        """An embedded server could not be found, built or started. The message says what to do."""
+from wfkit.devserver import DevServerError, ensure_port_free, free_port, port_open
 
 __all__ = [
     "CADENCE_VERSION",
@@ -331,12 +327,6 @@ def setup_schemas(sqltool: str, main_db: Path, vis_db: Path, source: Path, log: 
 
 # ------------------------------------------------------------------------------------------- ports
 
-def free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def _free_ports(n: int, exclude: set[int]) -> list[int]:
     """``n`` distinct free ports (held open together while picking so they differ)."""
     socks, ports = [], []
@@ -352,22 +342,6 @@ def _free_ports(n: int, exclude: set[int]) -> list[int]:
         for s in socks:
             s.close()
     return ports
-
-
-def ensure_port_free(port: int, host: str = HOST) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            raise DevServerError(f"port {port} on {host} is in use: pick another with --port") from None
-
-
-def _port_open(port: int, host: str = HOST) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 # ------------------------------------------------------------------------------------------- config
@@ -706,7 +680,7 @@ class CadenceDevServer:
                                      f"starting; last lines of {self.log_path}:\n{_tail(self.log_path)}")
             try:
                 if stage == "answer on its frontend port":
-                    if _port_open(self.port):
+                    if port_open(HOST, self.port):
                         stage = "answer Health"
                         continue
                 elif stage == "answer Health":

@@ -13,7 +13,7 @@ import temporalio.service
 from temporalio.service import RPCError, RPCStatusCode
 
 import wfkit
-from wfkit._config import ConnectConfig
+from wfkit._config import ConnectConfig, tls_material
 from wfkit._engines import StartOptions
 
 from . import CAPABILITIES
@@ -34,22 +34,9 @@ def _tls(cfg: ConnectConfig) -> bool | temporalio.service.TLSConfig:
     if not (cfg.tls_cert or cfg.tls_key or cfg.tls_ca or cfg.server_name):
         return True
 
-    def read(path: str | None) -> bytes | None:
-        if path is None:
-            return None
-        try:
-            with open(path, "rb") as f:
-                return f.read()
-        except OSError as exc:
-            raise wfkit.ConnectionFailed(f"cannot read TLS file {path}: {exc.strerror}") from None
-
-    key = cfg.tls_key.get() if cfg.tls_key is not None else None
-    if isinstance(key, str) and not key.startswith("-----"):
-        key = read(key)
-    elif isinstance(key, str):
-        key = key.encode()
-    return temporalio.service.TLSConfig(server_root_ca_cert=read(cfg.tls_ca), client_cert=read(cfg.tls_cert),
-                                        client_private_key=key, domain=cfg.server_name)
+    ca, cert, key = tls_material(cfg)
+    return temporalio.service.TLSConfig(server_root_ca_cert=ca, client_cert=cert, client_private_key=key,
+                                        domain=cfg.server_name)
 
 
 async def connect(cfg: ConnectConfig) -> TemporalClient:

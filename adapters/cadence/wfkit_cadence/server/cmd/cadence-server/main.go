@@ -15,6 +15,8 @@
 package main
 
 import (
+	_ "wfkit.local/cadence-server/internal/wasmcache" // SQLite compiled once, cached on disk
+
 	"errors"
 	"fmt"
 	stdlog "log"

@@ -3,6 +3,8 @@
 package main
 
 import (
+	_ "wfkit.local/cadence-server/internal/wasmcache" // SQLite compiled once, cached on disk
+
 	"os"
 
 	"github.com/uber/cadence/tools/common/commoncli"

@@ -1,8 +1,8 @@
-// wasmcache.go lets Cadence's SQLite driver (github.com/ncruces/go-sqlite3, SQLite compiled to
+// Package wasmcache lets Cadence's SQLite driver (github.com/ncruces/go-sqlite3, SQLite compiled to
 // WebAssembly and run by wazero) keep its compiled machine code on disk: every process otherwise spends
 // about a second compiling SQLite before its first query. Set WFKIT_WAZERO_CACHE to a directory to
 // enable it; unset, the driver's defaults apply unchanged.
-package main
+package wasmcache
 
 import (
 	"math/bits"
