@@ -10,15 +10,46 @@ from typing import Any
 from ._client import Client, Worker, WorkflowHandle, connect, connect_sync
 from ._config import Secret
 from ._definitions import RetryPolicy, activity, migration_state, query, run, signal, workflow
-from ._engines import CAPABILITIES, available as available_engines
-from ._errors import (ActivityError, ApplicationError, Canceled, ChildWorkflowError, ConnectionFailed,
-                      DevServerError, FailureError, HistoryFormatError, NondeterminismError, QueryFailed,
-                      Terminated, TimeoutError, UnsupportedFeature, WfkitError, WorkflowAlreadyStarted,
-                      WorkflowFailed, WorkflowNotFound)
+from ._engines import CAPABILITIES
+from ._engines import available as available_engines
+from ._errors import (
+    ActivityError,
+    ApplicationError,
+    Canceled,
+    ChildWorkflowError,
+    ConnectionFailed,
+    DevServerError,
+    FailureError,
+    HistoryFormatError,
+    NondeterminismError,
+    QueryFailed,
+    Terminated,
+    TimeoutError,
+    UnsupportedFeature,
+    WfkitError,
+    WorkflowAlreadyStarted,
+    WorkflowFailed,
+    WorkflowNotFound,
+)
 from ._execution import Execution, Executions
-from ._workflow_api import (DEFAULT_VERSION, ActivityInfo, WorkflowInfo, activity_info, continue_as_new,
-                            execute_activity, execute_child_workflow, get_version, heartbeat, info, logger,
-                            now, side_effect, sleep, uuid4, wait_condition)
+from ._workflow_api import (
+    DEFAULT_VERSION,
+    ActivityInfo,
+    WorkflowInfo,
+    activity_info,
+    continue_as_new,
+    execute_activity,
+    execute_child_workflow,
+    get_version,
+    heartbeat,
+    info,
+    logger,
+    now,
+    side_effect,
+    sleep,
+    uuid4,
+    wait_condition,
+)
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,8 @@ import dataclasses
 import functools
 import inspect
 import typing
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ._errors import WfkitError
 

@@ -5,26 +5,27 @@ The engine's own exception is kept as ``__cause__`` wherever an adapter translat
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
-    "WfkitError",
+    "ActivityError",
+    "ApplicationError",
+    "Canceled",
+    "ChildWorkflowError",
     "ConnectionFailed",
     "DevServerError",
-    "WorkflowNotFound",
-    "WorkflowAlreadyStarted",
-    "WorkflowFailed",
     "FailureError",
-    "ApplicationError",
-    "ActivityError",
-    "ChildWorkflowError",
-    "TimeoutError",
-    "Canceled",
-    "Terminated",
-    "QueryFailed",
-    "UnsupportedFeature",
     "HistoryFormatError",
     "NondeterminismError",
+    "QueryFailed",
+    "Terminated",
+    "TimeoutError",
+    "UnsupportedFeature",
+    "WfkitError",
+    "WorkflowAlreadyStarted",
+    "WorkflowFailed",
+    "WorkflowNotFound",
 ]
 
 
@@ -155,7 +156,7 @@ class ChildWorkflowError(FailureError):
         self.workflow_id = workflow_id
 
 
-class TimeoutError(FailureError):  # noqa: A001 - the SPEC name; also a subclass of the builtin
+class TimeoutError(FailureError):
     """A timeout fired. ``kind`` is one of start_to_close, schedule_to_close, schedule_to_start, heartbeat,
     execution, run."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 STATUSES = ("running", "completed", "failed", "canceled", "terminated", "continued_as_new", "timed_out")
 

@@ -11,7 +11,8 @@ import asyncio
 import atexit
 import concurrent.futures
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from ._errors import WfkitError
 
@@ -151,5 +152,5 @@ class SyncProxy:
     def __enter__(self) -> Any:
         return self._target.__enter__()
 
-    def __exit__(self, *exc: Any) -> Any:
+    def __exit__(self, *exc: object) -> Any:
         return self._target.__exit__(*exc)

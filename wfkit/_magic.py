@@ -19,7 +19,8 @@ import json
 import re
 import shlex
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
@@ -28,7 +29,7 @@ from traitlets import Bool, Int, Unicode, validate
 
 from ._errors import WfkitError
 
-_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=?)\s*<<\s*(.*)$", re.S)
+_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=?)\s*<<\s*(.*)$", re.DOTALL)
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 
 SUBCOMMANDS = ("connect", "connections", "use", "list", "count", "start", "describe", "history", "diff", "signal",

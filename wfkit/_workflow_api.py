@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid as _uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 from ._converter import from_json_value, to_json_value
-from ._definitions import (DEFAULT_RETRY_POLICY, ActivityDefn, RetryPolicy, WorkflowDefn, as_timedelta,
-                           workflow_defn)
+from ._definitions import DEFAULT_RETRY_POLICY, ActivityDefn, RetryPolicy, WorkflowDefn, as_timedelta, workflow_defn
 from ._errors import NondeterminismError, WfkitError
 
 DEFAULT_VERSION = -1

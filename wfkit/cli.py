@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from ._errors import WfkitError
 

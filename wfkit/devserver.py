@@ -20,15 +20,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ._errors import DevServerError
 
 HOST = "127.0.0.1"
 
-__all__ = ["DevServer", "TemporalDevServer", "ServerProcess", "free_port", "ensure_port_free", "start",
-           "temporal_cli", "DevServerError"]
+__all__ = [
+    "DevServer",
+    "DevServerError",
+    "ServerProcess",
+    "TemporalDevServer",
+    "ensure_port_free",
+    "free_port",
+    "start",
+    "temporal_cli",
+]
 
 
 def free_port(host: str = HOST) -> int:
@@ -173,7 +182,7 @@ class DevServer:
     def __enter__(self) -> DevServer:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ import dataclasses
 import threading
 from typing import Any
 
-__all__ = ["enable", "disable", "enabled", "tracer", "metrics_text", "serve_metrics"]
+__all__ = ["disable", "enable", "enabled", "metrics_text", "serve_metrics", "tracer"]
 
 
 @dataclasses.dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +17,7 @@ XSS = "<script>alert('x')</script>"
 
 def test_execution_reprs_escape_user_data():
     e = wfkit.Execution(engine="temporal", workflow_id=f"id-{XSS}", run_id="r", workflow_type=f"T{XSS}",
-                        status="running", task_queue=XSS, start_time=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                        status="running", task_queue=XSS, start_time=datetime(2026, 1, 1, tzinfo=UTC),
                         close_time=None, history_length=3, memo={"k": XSS}, tags=(XSS,))
     for html in (e._repr_html_(), wfkit.Executions([e, e], query=XSS)._repr_html_()):
         assert "<script>" not in html and "&lt;script&gt;" in html

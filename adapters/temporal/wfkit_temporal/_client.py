@@ -49,7 +49,7 @@ async def connect(cfg: ConnectConfig) -> TemporalClient:
         cfg.host, cfg.port = server.host, server.port
     try:
         raw = await asyncio.wait_for(_connect_raw(cfg), cfg.connect_timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         if server is not None:
             server.stop()
         raise wfkit.ConnectionFailed(
@@ -140,7 +140,7 @@ class TemporalClient:
         h = self._handle(workflow_id, run_id)
         try:
             return await asyncio.wait_for(h.result(follow_runs=True), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise wfkit.TimeoutError(f"no result from {workflow_id!r} within {timeout:g} s (it is still running)",
                                      kind="client") from None
         except temporalio.client.WorkflowFailureError as exc:
@@ -161,7 +161,7 @@ class TemporalClient:
         try:
             return await asyncio.wait_for(h.query(name, args=args, rpc_timeout=timedelta(seconds=timeout)),
                                           timeout + 1)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise wfkit.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
                                     "(is a worker running for its task queue?)") from None
         except (temporalio.client.WorkflowQueryFailedError, temporalio.client.WorkflowQueryRejectedError) as exc:

@@ -14,8 +14,9 @@ import itertools
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 import temporalio.activity
 import temporalio.client
@@ -27,8 +28,7 @@ import wfkit
 from wfkit import telemetry
 from wfkit._converter import to_json_value
 from wfkit._definitions import ActivityDefn, HandlerDefn, WorkflowDefn
-from wfkit._workflow_api import (ActivityInfo, ActivityOptions, ChildOptions, WorkflowInfo,
-                                 register_runtime)
+from wfkit._workflow_api import ActivityInfo, ActivityOptions, ChildOptions, WorkflowInfo, register_runtime
 
 from ._convert import failure_from_temporal, failure_to_temporal, retry_to_temporal
 
@@ -63,7 +63,7 @@ class TemporalWorkflowRuntime:
     async def wait_condition(self, fn: Callable[[], bool], timeout: timedelta | None) -> None:
         try:
             await twf.wait_condition(fn, timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise wfkit.TimeoutError(f"condition not met within {timeout}", kind="wait_condition") from None
 
     def get_version(self, change_id: str, min_supported: int, max_supported: int) -> int:
@@ -211,7 +211,7 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
         namespace[f"_query_{h.method}"] = _query_handler(h, owner, module)
     cls = type(owner, (), namespace)
     cls = twf.defn(name=defn.name, sandboxed=False)(cls)
-    setattr(defn.cls, "_wfkit_temporal_cls", (defn, cls))
+    defn.cls._wfkit_temporal_cls = defn, cls
     return cls
 
 
