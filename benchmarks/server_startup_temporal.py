@@ -1,6 +1,6 @@
 """Startup time of the Temporal CLI dev server as wfkit starts it, median of 5.
 
-Two figures: process start -> frontend port answers (``TemporalDevServer.start()``), and the same plus a first
+Two figures: process start -> frontend healthy (``TemporalDevServer.start()``, which asks the CLI's health check), and the same plus a first
 ``wfkit.connect`` that describes the namespace (what ``temporal+dev://`` costs).
 
 Run: python benchmarks/server_startup_temporal.py [--runs N]
@@ -33,7 +33,7 @@ def main() -> None:
     def fmt(xs: list[float]) -> str:
         return f"median {statistics.median(xs):.2f} s (min {min(xs):.2f}, max {max(xs):.2f}, n={len(xs)})"
 
-    print(f"temporal dev server: port answers          {fmt(port_up)}")
+    print(f"temporal dev server: frontend healthy       {fmt(port_up)}")
     print(f"temporal dev server: + first wfkit.connect {fmt(connected)}")
 
 

@@ -241,8 +241,16 @@ class TemporalDevServer(DevServer):
         env = dict(os.environ, TEMPORAL_VERSION_CHECK_DISABLED="1")
         log = Path(log_dir or workdir.name) / f"temporal-{port}.log"
         proc = ServerProcess(argv, log_path=log, env=env, cwd=workdir.name, name=f"temporal dev server on port {port}")
+        def healthy() -> bool:
+            # The port opens before the frontend serves ("Frontend is not healthy yet"): ask the CLI's health check.
+            if not port_open(HOST, port):
+                return False
+            r = subprocess.run([cli, "operator", "cluster", "health", "--address", f"{HOST}:{port}"],
+                               capture_output=True, text=True, env=env, check=False)
+            return r.returncode == 0 and "SERVING" in r.stdout
+
         try:
-            proc.wait_until(lambda: port_open(HOST, port), timeout=timeout, what="answer on its port")
+            proc.wait_until(healthy, timeout=timeout, what="report a healthy frontend")
         except BaseException:
             proc.stop()
             workdir.cleanup()

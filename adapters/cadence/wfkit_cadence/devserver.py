@@ -50,6 +50,7 @@ __all__ = [
 
 CADENCE_VERSION = "v1.4.1"
 CADENCE_MODULE = "github.com/uber/cadence"
+SYSTEM_DOMAIN = "cadence-system"
 HOST = "127.0.0.1"
 ZONE = "wfkit"
 SERVICES = ("frontend", "history", "matching", "worker")
@@ -685,6 +686,13 @@ class CadenceDevServer:
                         continue
                 elif stage == "answer Health":
                     _grpc_call(self.address, "Health", service_meta_pb2.HealthRequest(), 2)
+                    stage = "create its system domain"
+                    continue
+                elif stage == "create its system domain":
+                    # The worker service creates "cadence-system" at startup; registering our domain at the same
+                    # time races it on the SQLite store's domain-metadata version ("<>1 rows affected"), which
+                    # is fatal to the worker service. So: only once the system domain exists.
+                    describe_domain(self.address, SYSTEM_DOMAIN, timeout=5)
                     stage = "register the domain"
                     continue
                 elif stage == "register the domain":

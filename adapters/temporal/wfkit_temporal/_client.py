@@ -72,14 +72,22 @@ def _interceptors() -> list[Any]:
 
 
 async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
-    try:
-        raw = await temporalio.client.Client.connect(
-            cfg.address, namespace=cfg.namespace, tls=_tls(cfg), interceptors=_interceptors(),
-            api_key=cfg.api_key.get() if cfg.api_key is not None else None,  # type: ignore[arg-type]
-            identity=cfg.identity or None,  # type: ignore[arg-type]
-        )
-    except RuntimeError as exc:  # temporalio reports connect failures as RuntimeError
-        raise wfkit.ConnectionFailed(f"could not connect to Temporal at {cfg.address}: {_clean(exc, cfg)}") from None
+    delay = 0.1
+    while True:
+        try:
+            raw = await temporalio.client.Client.connect(
+                cfg.address, namespace=cfg.namespace, tls=_tls(cfg), interceptors=_interceptors(),
+                api_key=cfg.api_key.get() if cfg.api_key is not None else None,  # type: ignore[arg-type]
+                identity=cfg.identity or None,  # type: ignore[arg-type]
+            )
+            break
+        except RuntimeError as exc:  # temporalio reports connect failures as RuntimeError
+            if "not healthy yet" in str(exc):  # a server still starting: retry until connect_timeout
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            raise wfkit.ConnectionFailed(
+                f"could not connect to Temporal at {cfg.address}: {_clean(exc, cfg)}") from None
     try:
         await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=cfg.namespace))
     except RPCError as exc:
