@@ -67,6 +67,10 @@ __all__ = [
     "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError",
     # data
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
+    # migration, routing, failover
+    "migrate", "replay", "Router", "FailoverClient",
+    # observability
+    "telemetry",
     # notebook
     "load_ipython_extension",
 ]
@@ -80,6 +84,10 @@ _LAZY = {
     "devserver": (".devserver", None),
     "examples": (".examples", None),
     "telemetry": (".telemetry", None),
+    "migrate": (".migrate", None),
+    "replay": ("._replay", "replay"),
+    "Router": ("._router", "Router"),
+    "FailoverClient": ("._router", "FailoverClient"),
 }
 
 

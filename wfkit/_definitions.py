@@ -9,22 +9,39 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import warnings
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ._converter import Signature, signature_of
 from ._errors import WfkitError
 
 __all__ = [
-    "workflow", "run", "signal", "query", "migration_state", "activity",
-    "WorkflowDefn", "ActivityDefn", "RetryPolicy", "DEFAULT_RETRY_POLICY", "as_timedelta",
-    "workflow_defn", "activity_defn",
+    "DEFAULT_RETRY_POLICY",
+    "ActivityDefn",
+    "RetryPolicy",
+    "WorkflowDefn",
+    "activity",
+    "activity_defn",
+    "as_timedelta",
+    "migration_state",
+    "query",
+    "run",
+    "signal",
+    "workflow",
+    "workflow_defn",
 ]
 
 C = TypeVar("C", bound=type)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ROLE = "__wfkit_role__"
+
+MIGRATION_STATE_QUERY = "__wfkit_migration_state"
+"""The query every workflow with a ``@wfkit.migration_state`` method answers (registered by the core, so every
+adapter serves it): ``{"state": <the method's value as JSON>, "time": <wfkit.now() as ISO text>}``. The time
+is the workflow time of the task the state reflects; ``wfkit.migrate`` uses it to find the signals that reached
+the workflow after the state was taken."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +153,21 @@ def _build_workflow_defn(cls: type, name: str) -> WorkflowDefn:
             state = attr
     if run_method is None:
         raise WfkitError(f"workflow class {cls.__qualname__} has no @wfkit.run method")
+    if state is not None and MIGRATION_STATE_QUERY not in queries:
+        cls._wfkit_migration_state_query = _migration_state_query(state)  # type: ignore[attr-defined]
+        queries[MIGRATION_STATE_QUERY] = HandlerDefn(MIGRATION_STATE_QUERY, "_wfkit_migration_state_query",
+                                                     Signature((), None, None))
     return WorkflowDefn(name, cls, run_method, signature_of(getattr(cls, run_method)), signals, queries, state)
+
+
+def _migration_state_query(method: str) -> Callable[[Any], Any]:
+    def answer(self: Any) -> Any:
+        from ._converter import to_json_value
+        from ._workflow_api import now
+
+        return {"state": to_json_value(getattr(self, method)()), "time": now().isoformat()}
+
+    return answer
 
 
 def activity(fn: F | None = None, *, name: str | None = None) -> Any:
@@ -169,7 +200,7 @@ def activity_defn(obj: Any) -> ActivityDefn:
     return defn
 
 
-def as_timedelta(value: timedelta | float | int | None, what: str) -> timedelta | None:
+def as_timedelta(value: timedelta | float | None, what: str) -> timedelta | None:
     """Accept a timedelta or a number of seconds; reject anything else by name."""
     if value is None or isinstance(value, timedelta):
         if value is not None and value < timedelta(0):

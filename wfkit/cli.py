@@ -1,4 +1,5 @@
-"""The ``wfkit`` command line: ``wfkit devserver temporal|cadence``, ``wfkit export``, ``wfkit demo``."""
+"""The ``wfkit`` command line: ``wfkit devserver temporal|cadence``, ``wfkit export``, ``wfkit demo``,
+``wfkit migrate``, ``wfkit replay``."""
 
 from __future__ import annotations
 
@@ -55,12 +56,6 @@ def _demo(args: argparse.Namespace) -> int:
     return demo_main(output=args.output, engines=args.engines)
 
 
-def _not_yet(name: str) -> int:
-    print(f"wfkit {name}: not available in this version yet (it arrives with the migration layer)",
-          file=sys.stderr)
-    return 2
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wfkit", description="Temporal and Cadence from Jupyter and the shell.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -86,9 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--engines", default="temporal,cadence", help="comma-separated engines to use")
     m.set_defaults(func=_demo)
 
-    for name in ("migrate", "replay"):
-        s = sub.add_parser(name, help=f"{name} workflows between engines (coming with the migration layer)")
-        s.set_defaults(func=lambda a, n=name: _not_yet(n))
+    from ._cli_migrate import add_migrate_parser, add_replay_parser
+
+    add_migrate_parser(sub)
+    add_replay_parser(sub)
     return p
 
 

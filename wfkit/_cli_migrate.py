@@ -1,0 +1,169 @@
+"""``wfkit migrate`` and ``wfkit replay`` on the command line (thin shells over ``wfkit.migrate`` and
+``wfkit.replay``).
+
+::
+
+    wfkit migrate --from cadence://localhost:7833?domain=orders --to temporal://localhost:7233 \\
+        --query "WorkflowType='OrderWorkflow'" --strategy restart --workflows myapp.workflows --dry-run
+    wfkit migrate ... --yes                     # run it (asks first on a terminal without --yes)
+    wfkit replay --from cadence://... --query "WorkflowType='OrderWorkflow'" --workflows myapp.workflows
+    wfkit replay history1.json history2.json --workflows myapp.workflows:OrderWorkflow --engine cadence
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import sys
+from typing import Any
+
+from ._errors import WfkitError
+
+__all__ = ["add_migrate_parser", "add_replay_parser", "load_workflows", "migrate_main", "replay_main"]
+
+
+def load_workflows(specs: list[str] | None) -> list[type]:
+    """``module`` (every ``@wfkit.workflow`` class in it) or ``module:Class`` -> the classes."""
+    out: list[type] = []
+    for spec in specs or []:
+        for part in spec.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            module_name, _, attr = part.partition(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:
+                raise WfkitError(f"--workflows {part}: cannot import {module_name} ({exc})") from None
+            if attr:
+                cls = getattr(module, attr, None)
+                if cls is None or not hasattr(cls, "__wfkit_workflow__"):
+                    raise WfkitError(f"--workflows {part}: {module_name} has no @wfkit.workflow class {attr}")
+                out.append(cls)
+            else:
+                found = [c for _, c in inspect.getmembers(module, inspect.isclass)
+                         if getattr(c, "__wfkit_workflow__", None) is not None and c.__wfkit_workflow__.cls is c]
+                if not found:
+                    raise WfkitError(f"--workflows {part}: no @wfkit.workflow class in {module_name}")
+                out += found
+    return out
+
+
+def add_migrate_parser(sub: Any) -> argparse.ArgumentParser:
+    m = sub.add_parser("migrate", help="move workflows from one engine to another (wfkit.migrate)",
+                       description="Plan a migration, show what it would do, and run it (resumable from its "
+                                   "checkpoint: run the same command again after an interruption).")
+    m.add_argument("--from", dest="source", required=True, metavar="URL", help="source engine URL")
+    m.add_argument("--to", dest="target", required=True, metavar="URL", help="target engine URL")
+    m.add_argument("--query", default=None, help="which workflows, e.g. \"WorkflowType='OrderWorkflow'\"")
+    m.add_argument("--strategy", choices=["restart", "drain", "archive"], default="restart")
+    m.add_argument("--allow-reexecution", action="store_true",
+                   help="restart workflows without @wfkit.migration_state from their input (re-runs activities)")
+    m.add_argument("--workflows", action="append", metavar="MODULE[:CLASS]",
+                   help="the workflow classes (to know which have a migration state); repeatable")
+    m.add_argument("--task-queue", default=None, help="task queue on the target (default: each workflow's own)")
+    m.add_argument("--archive-dir", default=None, help="archive: where the files go")
+    m.add_argument("--batch-size", type=int, default=50, help="workflows migrated at once (default 50)")
+    m.add_argument("--checkpoint", default="migration.jsonl", help="JSONL journal (default migration.jsonl)")
+    m.add_argument("--plan-only", action="store_true", help="show the plan and stop")
+    m.add_argument("--dry-run", action="store_true", help="check every read-only step, change nothing")
+    m.add_argument("--yes", "-y", action="store_true", help="run without asking")
+    m.add_argument("--report", default=None, metavar="FILE.csv", help="write the per-workflow report")
+    m.add_argument("--no-progress", action="store_true", help="no progress bar")
+    m.set_defaults(func=migrate_main)
+    return m
+
+
+def add_replay_parser(sub: Any) -> argparse.ArgumentParser:
+    r = sub.add_parser("replay", help="replay histories against the current workflow code (wfkit.replay)",
+                       description="Replay histories (files in any JSON dialect wfkit reads, or fetched from a "
+                                   "server) with an engine's replayer; exit status 1 when any diverges.")
+    r.add_argument("files", nargs="*", help="history JSON files")
+    r.add_argument("--from", dest="source", metavar="URL", help="fetch the histories from this server")
+    r.add_argument("--query", default=None, help="with --from: which workflows")
+    r.add_argument("--limit", type=int, default=1000, help="with --from: at most this many (default 1000)")
+    r.add_argument("--workflows", action="append", required=True, metavar="MODULE[:CLASS]",
+                   help="the workflow classes to replay against; repeatable")
+    r.add_argument("--engine", choices=["temporal", "cadence"], default="temporal", help="whose replayer")
+    r.add_argument("--output", default=None, metavar="FILE.csv", help="write the results")
+    r.set_defaults(func=replay_main)
+    return r
+
+
+def _print_frame(df: Any, columns: list[str], limit: int = 50) -> None:
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
+        print(df[columns].head(limit).to_string(index=False) if len(df) else "(none)")
+    if len(df) > limit:
+        print(f"... {len(df) - limit} more")
+
+
+def migrate_main(args: argparse.Namespace) -> int:
+    from . import migrate
+    from ._client import connect_sync
+
+    workflows = load_workflows(args.workflows)
+    source = connect_sync(args.source)
+    try:
+        target = connect_sync(args.target)
+        try:
+            plan = migrate.sync.plan(source, target, query=args.query, strategy=args.strategy,
+                                     allow_reexecution=args.allow_reexecution, workflows=workflows or None,
+                                     task_queue=args.task_queue, archive_dir=args.archive_dir)
+            print(repr(plan))
+            _print_frame(plan.preview, ["workflow_id", "status", "action", "reexecutes", "reason"])
+            if args.plan_only:
+                return 0
+            if not args.dry_run and not args.yes:
+                if not sys.stdin.isatty():
+                    print("not running without --yes (no terminal to ask)", file=sys.stderr)
+                    return 2
+                answer = input(f"{args.strategy} {len(plan.preview)} workflows from {source.engine} to "
+                               f"{target.engine}? [y/N] ")
+                if answer.strip().lower() not in ("y", "yes"):
+                    print("nothing done")
+                    return 0
+            report = plan.sync.run(batch_size=args.batch_size, checkpoint=args.checkpoint, dry_run=args.dry_run,
+                                   progress=not args.no_progress)
+            print(repr(report))
+            shown = report.frame[report.frame["status"] != "successful"] if len(report.frame) > 50 else report.frame
+            _print_frame(shown, ["workflow_id", "status", "outcome", "error"])
+            if report.strategy == "drain" and report.remaining:
+                print(f"{len(report.remaining)} still open on the source: run again later")
+            if report.archive_dir:
+                print(f"archive: {report.archive_dir}")
+            if args.report:
+                report.frame.to_csv(args.report, index=False)
+                print(f"report written to {args.report}")
+            return 1 if report.stats.failed else 0
+        finally:
+            target.sync.close()
+    finally:
+        source.sync.close()
+
+
+def replay_main(args: argparse.Namespace) -> int:
+    from ._client import connect_sync
+    from ._loop import run_sync
+    from ._replay import replay
+
+    workflows = load_workflows(args.workflows)
+    histories: list[Any] = list(args.files)
+    if args.source:
+        client = connect_sync(args.source)
+        try:
+            execs = client.sync.list(args.query, limit=args.limit)
+            histories += client.sync.fetch_histories([(e.workflow_id, e.run_id) for e in execs])
+        finally:
+            client.sync.close()
+    if not histories:
+        raise WfkitError("nothing to replay: give history files or --from with --query")
+    df = run_sync(replay(histories, workflows=workflows, engine=args.engine))
+    _print_frame(df, ["workflow_id", "workflow_type", "source_engine", "ok", "error"], limit=200)
+    bad = int((~df["ok"]).sum())
+    print(f"{len(df) - bad} of {len(df)} replayed without divergence on {args.engine}")
+    if args.output:
+        df.to_csv(args.output, index=False)
+    return 1 if bad else 0
