@@ -312,11 +312,62 @@ class WfMagic(Magics):
         self.client.sync.handle(ns.workflow_id, ns.run_id).sync.terminate(reason=ns.reason)
         return None
 
+    def _client_named(self, name: str) -> Any:
+        """A connection by its name (or a URL, connected for the occasion and kept under that URL)."""
+        if name in self.connections:
+            return self.connections[name]
+        if "://" in name:
+            from ._client import connect_sync
+
+            self.connections[name] = connect_sync(name)
+            return self.connections[name]
+        raise UsageError(f"no connection named {name!r} (have: {', '.join(self.connections) or 'none'})")
+
     def _cmd_replay(self, args: list[Any]) -> Any:
-        raise UsageError("%wf replay arrives with the migration layer (wfkit.replay); it is not in this version")
+        from ._loop import run_sync
+        from ._replay import replay
+
+        p = _parser("replay", "Replay workflows' histories against workflow code: a frame workflow_id, ok, error.")
+        p.add_argument("workflow_ids", nargs="*")
+        p.add_argument("--query", default=None, help="replay the workflows this query lists")
+        p.add_argument("--limit", type=int, default=1000)
+        p.add_argument("--workflows", required=True, help="{{[WorkflowClass, ...]}} to replay against")
+        p.add_argument("--engine", default="temporal", choices=["temporal", "cadence"])
+        ns = self._parse(p, args)
+        ids = [(w, None) for w in ns.workflow_ids]
+        if ns.query:
+            ids += [(e.workflow_id, e.run_id) for e in self.client.sync.list(ns.query, limit=ns.limit)]
+        if not ids:
+            raise UsageError("%wf replay needs workflow IDs or --query")
+        workflows = ns.workflows if isinstance(ns.workflows, (list, tuple)) else [ns.workflows]
+        histories = self.client.sync.fetch_histories(ids, progress=False)
+        return run_sync(replay(histories, workflows=workflows, engine=ns.engine))
 
     def _cmd_migrate(self, args: list[Any]) -> Any:
-        raise UsageError("%wf migrate arrives with the migration layer (wfkit.migrate); it is not in this version")
+        from . import migrate
+
+        p = _parser("migrate", "Plan and run a migration between two connections (names or URLs).")
+        p.add_argument("--from", dest="source", required=True)
+        p.add_argument("--to", dest="target", required=True)
+        p.add_argument("--query", default=None)
+        p.add_argument("--strategy", default="restart", choices=["restart", "drain", "archive"])
+        p.add_argument("--allow-reexecution", action="store_true")
+        p.add_argument("--workflows", default=None, help="{{[WorkflowClass, ...]}}")
+        p.add_argument("--archive-dir", default=None)
+        p.add_argument("--checkpoint", default="migration.jsonl")
+        p.add_argument("--batch-size", type=int, default=50)
+        p.add_argument("--plan-only", action="store_true", help="return the plan (see its .preview)")
+        p.add_argument("--dry-run", action="store_true")
+        ns = self._parse(p, args)
+        workflows = ns.workflows
+        if workflows is not None and not isinstance(workflows, (list, tuple)):
+            workflows = [workflows]
+        plan = migrate.sync.plan(self._client_named(ns.source), self._client_named(ns.target), query=ns.query,
+                                 strategy=ns.strategy, allow_reexecution=ns.allow_reexecution,
+                                 workflows=workflows, archive_dir=ns.archive_dir)
+        if ns.plan_only:
+            return plan
+        return plan.sync.run(batch_size=ns.batch_size, checkpoint=ns.checkpoint, dry_run=ns.dry_run)
 
     def _cmd_panel(self, args: list[Any]) -> Any:
         from .widgets import Panel

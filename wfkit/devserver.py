@@ -57,8 +57,10 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
 
 
 def ensure_port_free(port: int, host: str = HOST) -> None:
-    """Raise a one-line ``DevServerError`` when ``port`` is taken."""
+    """Raise a one-line ``DevServerError`` when ``port`` is taken (a port left in TIME_WAIT by a killed server is
+    free: servers bind with SO_REUSEADDR too)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -134,7 +134,7 @@ def test_errors_are_one_line(ip, magic, connected, capsys):
     wf(ip, "signal x y {{no_such_var}}")
     assert "no variable 'no_such_var'" in capsys.readouterr().err
     wf(ip, "replay")
-    assert "migration layer" in capsys.readouterr().err
+    assert "--workflows" in capsys.readouterr().err
     ip.run_line_magic("config", "WfMagic.short_errors = False")
     try:
         with pytest.raises(wfkit.WorkflowNotFound):
@@ -162,3 +162,36 @@ def test_completion(ip, magic, connected):
     assert "completion-id-1" in magic.completions("%wf describe completion-")
     text, matches = ip.complete("", "%wf conn")
     assert "connect" in matches and "connections" in matches
+
+
+def test_replay_and_migrate(ip, magic, connected, cadence_server, tmp_path, capsys):
+    import asyncio
+
+    tq = f"tq-{uuid.uuid4().hex[:8]}"
+    with connected.sync.worker(task_queue=tq, workflows=[w.Hello], activities=[w.echo]):
+        done = connected.sync.start(w.Hello, "r", task_queue=tq)
+        done.sync.result(timeout=30)
+    ip.user_ns["replay_with"] = [w.Hello]
+    frame = wf(ip, f"replay {done.workflow_id} --workflows {{{{replay_with}}}}")
+    assert frame["ok"].tolist() == [True], frame
+
+    wf(ip, f"connect {cadence_server.url} --as cad")
+    wf(ip, "use t")
+    open_id = f"mig-{uuid.uuid4().hex[:8]}"
+    connected.sync.start(w.Waiter, 1, id=open_id, task_queue=tq)
+    query = f"WorkflowId = '{open_id}'"
+
+    async def listed():
+        return len(await connected.list(query)) == 1
+
+    asyncio.run(eventually(listed))
+    ip.user_ns["wfs"] = [w.Waiter]
+    plan = wf(ip, f'migrate --from t --to cad --query "{query}" --workflows {{{{wfs}}}} --allow-reexecution --plan-only')
+    assert plan.preview["workflow_id"].tolist() == [open_id]
+    report = wf(ip, f'migrate --from t --to cad --query "{query}" --workflows {{{{wfs}}}} --allow-reexecution '
+                    f'--checkpoint {tmp_path / "m.jsonl"}')
+    assert report.stats.successful == 1, report.frame
+    assert magic.connections["cad"].sync.handle(open_id).sync.describe().status == "running"
+    assert connected.sync.handle(open_id).sync.describe().status == "terminated"
+    magic.connections["cad"].sync.handle(open_id).sync.terminate()
+    assert "Error" not in capsys.readouterr().err   # (the progress bar writes to stderr too)
