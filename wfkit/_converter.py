@@ -45,6 +45,28 @@ def from_json_value(value: Any, hint: Any) -> Any:
         raise WfkitError(f"cannot read {_short(value)!s} as {getattr(hint, '__name__', hint)}: {exc}") from exc
 
 
+def json_values(data: bytes | str) -> list[Any]:
+    """Every JSON value in ``data``, whitespace-delimited (how Cadence's clients write a payload's arguments).
+
+    Raises:
+        ValueError: ``data`` is not such a sequence of JSON values.
+    """
+    import json
+
+    text = data.decode("utf-8", errors="replace") if isinstance(data, (bytes, bytearray)) else data
+    decoder = json.JSONDecoder(strict=False)
+    out: list[Any] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        value, i = decoder.raw_decode(text, i)
+        out.append(value)
+    return out
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) < 80 else text[:77] + "..."

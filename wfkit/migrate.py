@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ._client import Client
+from ._converter import json_values
 from ._definitions import MIGRATION_STATE_QUERY, WorkflowDefn, workflow_defn
 from ._errors import QueryFailed, WfkitError, WorkflowAlreadyStarted, WorkflowNotFound
 from ._execution import Execution
@@ -121,22 +122,6 @@ class _Item:
 
 # --- history helpers --------------------------------------------------------------------------------------------
 
-def _cadence_values(data: bytes) -> list[Any]:
-    """Every JSON value in a Cadence payload (newline/whitespace-delimited, as the clients write them)."""
-    text = data.decode("utf-8")
-    dec = json.JSONDecoder()
-    out: list[Any] = []
-    i, n = 0, len(text)
-    while i < n:
-        while i < n and text[i].isspace():
-            i += 1
-        if i >= n:
-            break
-        value, i = dec.raw_decode(text, i)
-        out.append(value)
-    return out
-
-
 def _event_args(history: Any, index: int, field: str = "input") -> list[Any]:
     """The argument list of one event's payload field (workflow input, signal input), exactly as sent."""
     from ._history_payload import Opaque, _temporal_payload_json, b64
@@ -150,7 +135,7 @@ def _event_args(history: Any, index: int, field: str = "input") -> list[Any]:
         out = [_temporal_payload_json(p) for p in payloads]
     else:
         try:
-            out = _cadence_values(b64(value)) if isinstance(value, str) else []
+            out = json_values(b64(value)) if isinstance(value, str) else []
         except (ValueError, UnicodeDecodeError) as exc:
             raise WfkitError(f"event {index} of {history.workflow_id!r}: {field} is not JSON ({exc}): wfkit can "
                              "only move JSON payloads") from None

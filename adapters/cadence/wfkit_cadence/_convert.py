@@ -34,7 +34,7 @@ from grpc import StatusCode
 
 import wfkit
 from wfkit._config import TAGS_MEMO_KEY
-from wfkit._converter import to_json_value
+from wfkit._converter import json_values, to_json_value
 
 NON_RETRYABLE_REASON = "wfkit:NonRetryable"
 """Cadence failure reason of an ``ApplicationError(non_retryable=True)``; every wfkit retry policy lists it."""
@@ -51,7 +51,6 @@ FOREVER = timedelta(days=3650)
 
 
 _encoder = msgspec.json.Encoder()
-_decoder = json.JSONDecoder(strict=False)
 
 
 def encode_values(values: list[Any] | tuple[Any, ...]) -> Payload:
@@ -74,21 +73,10 @@ def decode_values(payload: Payload | bytes | None) -> list[Any]:
         return [msgspec.json.decode(data)]
     except msgspec.DecodeError:
         pass
-    text = bytes(data).decode("utf-8", errors="replace")
-    out: list[Any] = []
-    i, n = 0, len(text)
-    while i < n:
-        while i < n and text[i].isspace():
-            i += 1
-        if i >= n:
-            break
-        try:
-            value, end = _decoder.raw_decode(text, i)
-        except json.JSONDecodeError as exc:
-            raise wfkit.WfkitError(f"payload is not JSON (Cadence's JSON encoding expected): {exc}") from None
-        out.append(value)
-        i = end
-    return out
+    try:
+        return json_values(bytes(data))
+    except ValueError as exc:
+        raise wfkit.WfkitError(f"payload is not JSON (Cadence's JSON encoding expected): {exc}") from None
 
 
 def decode_first(payload: Payload | None) -> Any:
