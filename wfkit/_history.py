@@ -686,6 +686,12 @@ class History:
             out.append(ev)
         return out
 
+    def _native_dicts(self, engine: str) -> list[dict]:
+        """Like ``_native_events`` but always decoded (verbatim raw bytes become dicts)."""
+        import msgspec
+
+        return [msgspec.json.decode(e) if isinstance(e, msgspec.Raw) else e for e in self._native_events(engine)]
+
     def _wfkit_doc(self) -> dict:
         c = self._columns()
         v = c.values
@@ -721,12 +727,12 @@ class History:
 
             if events is not None:
                 return THistory(events=events)
-            return ParseDict({"events": self._native_events("temporal")}, THistory(), ignore_unknown_fields=True)
+            return ParseDict({"events": self._native_dicts("temporal")}, THistory(), ignore_unknown_fields=True)
         from cadence.api.v1.history_pb2 import History as CHistory
 
         if events is not None:
             return CHistory(events=events)
-        return ParseDict({"events": [cadence_cli_event_to_proto(e) for e in self._native_events("cadence")]},
+        return ParseDict({"events": [cadence_cli_event_to_proto(e) for e in self._native_dicts("cadence")]},
                          CHistory(), ignore_unknown_fields=True)
 
 

@@ -53,7 +53,7 @@ def _export(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import main as demo_main
 
-    return demo_main(output=args.output, engines=args.engines)
+    return demo_main(output=args.output, engines=args.engines, notebooks=not args.no_notebooks)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("demo", help="run the tour on embedded servers and write a report")
     m.add_argument("--output", default="demo-output", help="folder for the report")
     m.add_argument("--engines", default="temporal,cadence", help="comma-separated engines to use")
+    m.add_argument("--no-notebooks", action="store_true", help="skip executing the tour notebooks")
     m.set_defaults(func=_demo)
 
     from ._cli_migrate import add_migrate_parser, add_replay_parser
