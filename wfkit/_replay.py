@@ -86,40 +86,27 @@ def _row(h: Any, ok: bool, error: str | None) -> dict[str, Any]:
 # --- Temporal ---------------------------------------------------------------------------------------------------
 
 async def _replay_temporal(hs: list[Any], defns: list[WorkflowDefn]) -> list[dict[str, Any]]:
-    try:
-        import temporalio.client
-        import temporalio.worker
-        from wfkit_temporal._worker import temporal_workflow_class
-    except ImportError as exc:
-        raise UnsupportedFeature("temporal", "replay", f"the Temporal adapter is not installed ({exc})") from None
+    from ._engines import get_engine
 
-    replayer = temporalio.worker.Replayer(
-        workflows=[temporal_workflow_class(d) for d in defns],
-        workflow_runner=temporalio.worker.UnsandboxedWorkflowRunner())
+    try:
+        engine = get_engine("temporal")
+    except WfkitError as exc:
+        raise UnsupportedFeature("temporal", "replay", str(exc)) from None
     names = {d.name for d in defns}
     rows: list[dict[str, Any] | None] = [None] * len(hs)
-    todo: list[tuple[int, Any]] = []
+    todo: list[tuple[int, str, dict[str, Any]]] = []
     for i, h in enumerate(hs):
         if h.workflow_type not in names:
             rows[i] = _row(h, False, f"no workflow named {h.workflow_type!r} among {sorted(names)}")
             continue
         try:
-            doc = temporal_history_doc(h)
-            todo.append((i, temporalio.client.WorkflowHistory.from_json(h.workflow_id or "replay", doc)))
+            todo.append((i, h.workflow_id or "replay", temporal_history_doc(h)))
         except (NotConvertible, WfkitError, ValueError) as exc:
             rows[i] = _row(h, False, f"cannot replay on temporal: {exc}")
     if todo:
-        async def source() -> Any:
-            for _, wh in todo:
-                yield wh
-
-        k = 0
-        async with replayer.workflow_replay_iterator(source()) as results:
-            async for result in results:
-                i = todo[k][0]
-                k += 1
-                failure = result.replay_failure
-                rows[i] = _row(hs[i], failure is None, None if failure is None else _failure_text(failure))
+        failures = await engine.replay_histories([(wid, doc) for _, wid, doc in todo], defns)
+        for (i, _, _), failure in zip(todo, failures):
+            rows[i] = _row(hs[i], failure is None, None if failure is None else _failure_text(failure))
     return [r for r in rows if r is not None]
 
 

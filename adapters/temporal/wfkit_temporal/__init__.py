@@ -28,6 +28,14 @@ class TemporalEngine:
 
         return TemporalDevServer.start(port=port, db=db, namespace=namespace)
 
+    async def replay_histories(self, histories: list[tuple[str, dict[str, Any]]],
+                               workflows: list[Any]) -> list[BaseException | None]:
+        """Replay Temporal JSON history documents (``(workflow_id, doc)``) through the current code of
+        ``workflows`` (wfkit ``WorkflowDefn``s) with temporalio's Replayer; per history, the failure or None."""
+        from ._worker import replay_histories
+
+        return await replay_histories(histories, workflows)
+
     def __repr__(self) -> str:
         return "<wfkit engine 'temporal'>"
 

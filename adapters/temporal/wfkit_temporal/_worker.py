@@ -311,3 +311,20 @@ class TemporalWorker:
             except (asyncio.CancelledError, Exception):
                 pass
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def replay_histories(histories: list[tuple[str, dict[str, Any]]],
+                           workflows: list[WorkflowDefn]) -> list[BaseException | None]:
+    """temporalio's Replayer (unsandboxed, like the workers) over Temporal JSON documents."""
+    replayer = temporalio.worker.Replayer(workflows=[temporal_workflow_class(d) for d in workflows],
+                                          workflow_runner=temporalio.worker.UnsandboxedWorkflowRunner())
+
+    async def source() -> Any:
+        for workflow_id, doc in histories:
+            yield temporalio.client.WorkflowHistory.from_json(workflow_id, doc)
+
+    out: list[BaseException | None] = []
+    async with replayer.workflow_replay_iterator(source()) as results:
+        async for result in results:
+            out.append(result.replay_failure)
+    return out
