@@ -116,7 +116,8 @@ class Client:
     @property
     def url(self) -> str:
         """The URL of this connection, without secrets."""
-        return f"{self.engine}://{self.address}?{'domain' if self.engine == 'cadence' else 'namespace'}={self.namespace}"
+        key = "domain" if self.engine == "cadence" else "namespace"
+        return f"{self.engine}://{self.address}?{key}={self.namespace}"
 
     @property
     def engine_client(self) -> Any:

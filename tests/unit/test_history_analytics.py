@@ -16,7 +16,7 @@ FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES", Path(__file__).resolve(
                                "fixtures" / "histories"))
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
-    raise RuntimeError(f"no history fixtures under {FIXTURES} (the shared fixtures sit beside the repo; or set WFKIT_HISTORY_FIXTURES)")
+    raise RuntimeError(f"no history fixtures under {FIXTURES}: they sit beside the repo (or set WFKIT_HISTORY_FIXTURES)")
 
 
 def synthetic(runs: int = 3) -> list[History]:

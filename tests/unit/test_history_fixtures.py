@@ -25,7 +25,7 @@ FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES", Path(__file__).resolve(
                                "fixtures" / "histories"))
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
-    raise RuntimeError(f"no history fixtures under {FIXTURES} (the shared fixtures sit beside the repo; or set WFKIT_HISTORY_FIXTURES)")
+    raise RuntimeError(f"no history fixtures under {FIXTURES}: they sit beside the repo (or set WFKIT_HISTORY_FIXTURES)")
 IDS = [f"{f.parent.name}/{f.name}" for f in FILES]
 LEGACY = {"test_replayer_complete_history.json", "test_replayer_nondeterministic_history.json"}
 CANON = ["event_id", "event_type", "category", "activity_id", "activity_type", "timer_id", "signal_name",

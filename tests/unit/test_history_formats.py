@@ -21,7 +21,7 @@ from wfkit._history_payload import Opaque
 FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES", Path(__file__).resolve().parents[3] / "shared" /
                                "fixtures" / "histories"))
 if not FIXTURES.is_dir():
-    raise RuntimeError(f"no history fixtures under {FIXTURES} (the shared fixtures sit beside the repo; or set WFKIT_HISTORY_FIXTURES)")
+    raise RuntimeError(f"no history fixtures under {FIXTURES}: they sit beside the repo (or set WFKIT_HISTORY_FIXTURES)")
 TRACING = json.loads((FIXTURES / "temporal" / "test_replayer_event_tracing.json").read_text())
 GREETINGS = json.loads((FIXTURES / "cadence" / "greetings.json").read_text())
 

@@ -25,7 +25,7 @@ FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES", Path(__file__).resolve(
                                "fixtures" / "histories"))
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
-    raise RuntimeError(f"no history fixtures under {FIXTURES} (the shared fixtures sit beside the repo; or set WFKIT_HISTORY_FIXTURES)")
+    raise RuntimeError(f"no history fixtures under {FIXTURES}: they sit beside the repo (or set WFKIT_HISTORY_FIXTURES)")
 DOCS = {f.name: json.loads(f.read_text()) for f in FILES}
 # wfkit's own format and a converted Cadence->Temporal document join the corpus
 DOCS["wfkit-from-cadence.json"] = json.loads(History.from_json(FIXTURES / "cadence" / "timer.json").to_json("wfkit"))
