@@ -82,6 +82,16 @@ def available() -> list[str]:
     return sorted({ep.name for ep in entry_points(group=GROUP)})
 
 
+def history_proto_class(engine: str) -> Any:
+    """The ``History`` protobuf message class of ``engine``, from its plugin (so the core imports no SDK)."""
+    eng: Any = get_engine(engine)
+    if not hasattr(eng, "history_proto_class"):
+        from ._errors import UnsupportedFeature
+
+        raise UnsupportedFeature(engine, "history protos")
+    return eng.history_proto_class()
+
+
 def get_engine(name: str) -> Engine:
     """Load the plugin for ``name`` (``temporal``, ``cadence`` or a third party's)."""
     if name in _loaded:

@@ -197,10 +197,9 @@ class _ProtoStore:
 
 
 def _parse_history_bytes(data: bytes, engine: str) -> Any:
-    if engine == "temporal":
-        from temporalio.api.history.v1 import History as HistoryProto
-    else:
-        from cadence.api.v1.history_pb2 import History as HistoryProto
+    from ._engines import history_proto_class
+
+    HistoryProto = history_proto_class(engine)  # noqa: N806 - a class
     try:
         h = HistoryProto.FromString(data)
     except Exception as e:  # noqa: BLE001 - protobuf raises DecodeError or others
@@ -722,18 +721,15 @@ class History:
             events = self._store.events
         else:
             events = None
-        if self.engine == "temporal":
-            from temporalio.api.history.v1 import History as THistory
+        from ._engines import history_proto_class
 
-            if events is not None:
-                return THistory(events=events)
-            return ParseDict({"events": self._native_dicts("temporal")}, THistory(), ignore_unknown_fields=True)
-        from cadence.api.v1.history_pb2 import History as CHistory
-
+        proto_class = history_proto_class(self.engine)
         if events is not None:
-            return CHistory(events=events)
+            return proto_class(events=events)
+        if self.engine == "temporal":
+            return ParseDict({"events": self._native_dicts("temporal")}, proto_class(), ignore_unknown_fields=True)
         return ParseDict({"events": [cadence_cli_event_to_proto(e) for e in self._native_dicts("cadence")]},
-                         CHistory(), ignore_unknown_fields=True)
+                         proto_class(), ignore_unknown_fields=True)
 
 
 # --- helpers over frames ------------------------------------------------------------------------------------------

@@ -299,15 +299,15 @@ def cadence_history_proto(h: Any) -> Any:
     activity and timer IDs renumbered as the Cadence client numbers them)."""
     if h.engine == "cadence" and h.source_format == "proto":
         return h.to_proto()
-    from cadence.api.v1.history_pb2 import History as CadenceHistory
     from google.protobuf.json_format import ParseDict
 
+    from ._engines import history_proto_class
     from ._history_convert import cadence_cli_event_to_proto
 
     events = json.loads(h.to_json(format="cadence"))
     if h.engine == "temporal":
         events = _temporal_to_cadence_events(events)
-    return ParseDict({"events": [cadence_cli_event_to_proto(e) for e in events]}, CadenceHistory(),
+    return ParseDict({"events": [cadence_cli_event_to_proto(e) for e in events]}, history_proto_class("cadence")(),
                      ignore_unknown_fields=True)
 
 

@@ -35,6 +35,12 @@ class CadenceEngine:
 
         return await connect(config)
 
+    def history_proto_class(self) -> Any:
+        """The engine's ``History`` protobuf message class (what ``wfkit.History.from_proto/to_proto`` use)."""
+        from cadence.api.v1.history_pb2 import History
+
+        return History
+
     def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
                    namespace: str = "default") -> Any:
         from .devserver import CadenceDevServer

@@ -22,6 +22,12 @@ class TemporalEngine:
 
         return await connect(config)
 
+    def history_proto_class(self) -> Any:
+        """The engine's ``History`` protobuf message class (what ``wfkit.History.from_proto/to_proto`` use)."""
+        from temporalio.api.history.v1 import History
+
+        return History
+
     def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
                    namespace: str = "default") -> Any:
         from wfkit.devserver import TemporalDevServer

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -215,44 +216,31 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
     return cls
 
 
-def _activity_started(name: str) -> float:
+@contextlib.contextmanager
+def _activity_call(name: str) -> Iterator[None]:
+    """Around one activity attempt: telemetry, and wfkit's ApplicationError as temporalio's own."""
     telemetry.activity_started("temporal", name)
-    return time.monotonic()
-
-
-def _activity_closed(name: str, t0: float, ok: bool) -> None:
-    telemetry.activity_closed("temporal", name, ok, time.monotonic() - t0)
+    t0, ok = time.monotonic(), False
+    try:
+        yield
+        ok = True
+    except wfkit.ApplicationError as err:
+        raise failure_to_temporal(err) from None  # the failure carries its own chain
+    finally:
+        telemetry.activity_closed("temporal", name, ok, time.monotonic() - t0)
 
 
 def temporal_activity(defn: ActivityDefn) -> Callable[..., Any]:
     """A temporalio activity running ``defn``'s function with wfkit's conversions."""
-    fn, name = defn.fn, defn.name
+    fn, name, decode = defn.fn, defn.name, defn.sig.decode_args
     if defn.is_async:
         async def act(*args: Any) -> Any:
-            t0 = _activity_started(name)
-            try:
-                result = to_json_value(await fn(*defn.sig.decode_args(args)))
-            except wfkit.ApplicationError as err:
-                _activity_closed(name, t0, ok=False)
-                raise failure_to_temporal(err) from None  # the failure carries its own chain
-            except BaseException:
-                _activity_closed(name, t0, ok=False)
-                raise
-            _activity_closed(name, t0, ok=True)
-            return result
+            with _activity_call(name):
+                return to_json_value(await fn(*decode(args)))
     else:
         def act(*args: Any) -> Any:  # type: ignore[misc]
-            t0 = _activity_started(name)
-            try:
-                result = to_json_value(fn(*defn.sig.decode_args(args)))
-            except wfkit.ApplicationError as err:
-                _activity_closed(name, t0, ok=False)
-                raise failure_to_temporal(err) from None  # the failure carries its own chain
-            except BaseException:
-                _activity_closed(name, t0, ok=False)
-                raise
-            _activity_closed(name, t0, ok=True)
-            return result
+            with _activity_call(name):
+                return to_json_value(fn(*decode(args)))
     act.__name__ = defn.name
     act.__qualname__ = defn.name
     return temporalio.activity.defn(name=defn.name)(act)
