@@ -191,7 +191,7 @@ def run_case(case: str, workdir: str) -> dict:
     import pandas as pd
     from temporalio.api.history.v1 import History as HistoryProto
 
-    from wfkit._history import History
+    from wfkit.history._history import History
 
     out: dict = {"case": case}
     if case in ("proto", "proto-bytes", "proto-list"):

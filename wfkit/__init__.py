@@ -77,9 +77,9 @@ __all__ = [
 
 # Names whose modules pull in pandas & co., loaded on first access.
 _LAZY = {
-    "History": ("._history", "History"),
-    "histories_frame": ("._history", "histories_frame"),
-    "diff": ("._history", "diff"),
+    "History": (".history", "History"),
+    "histories_frame": (".history", "histories_frame"),
+    "diff": (".history", "diff"),
     "analytics": (".analytics", None),
     "devserver": (".devserver", None),
     "examples": (".examples", None),
@@ -93,7 +93,7 @@ _LAZY = {
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext wfkit``: the ``%wf`` magic (IPython is imported only now)."""
-    from ._magic import load_ipython_extension as load
+    from wfkit.notebook.magic import load_ipython_extension as load
 
     load(ipython)
 

@@ -129,7 +129,7 @@ class Client:
         return f"<wfkit.Client {self.engine} {self.address} namespace={self.namespace!r}{state}>"
 
     def _repr_html_(self) -> str:
-        from ._html import client_html
+        from wfkit.notebook.html import client_html
 
         return client_html(self)
 
@@ -221,7 +221,7 @@ class Client:
                         progress: bool = True) -> Any:
         """Fetch the histories of the executions matching ``query`` (bounded concurrency, progress bar) into
         one frame (``wfkit.histories_frame``)."""
-        from ._history import histories_frame
+        from wfkit.history._history import histories_frame
 
         execs = await self.list(query, limit=limit)
         hs = await self.fetch_histories(((e.workflow_id, e.run_id) for e in execs), concurrency=concurrency,

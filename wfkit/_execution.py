@@ -36,7 +36,7 @@ class Execution:
         return self.status == "running"
 
     def _repr_html_(self) -> str:
-        from ._html import execution_html
+        from wfkit.notebook.html import execution_html
 
         return execution_html(self)
 
@@ -66,7 +66,7 @@ class Executions(Sequence[Execution]):
         return f"<wfkit.Executions: {len(self)} executions{more}>"
 
     def _repr_html_(self) -> str:
-        from ._html import executions_html
+        from wfkit.notebook.html import executions_html
 
         return executions_html(self)
 

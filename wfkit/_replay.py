@@ -57,7 +57,7 @@ async def replay(histories: Any, workflows: Sequence[type], engine: str = "tempo
     Raises:
         UnsupportedFeature: the engine has no replayer wfkit can drive.
     """
-    from ._history import History
+    from wfkit.history._history import History
 
     if isinstance(histories, (History, str, bytes)):
         histories = [histories]
@@ -164,7 +164,7 @@ _CORE_FLAGS = (1, 2, 3)
 
 
 def _payload_values(p: Any) -> list[Any]:
-    from ._history_payload import decode_temporal_json
+    from wfkit.history._payload import decode_temporal_json
 
     v = decode_temporal_json(p)
     return v if isinstance(v, list) else [v]
@@ -302,7 +302,7 @@ def cadence_history_proto(h: Any) -> Any:
     from google.protobuf.json_format import ParseDict
 
     from ._engines import history_proto_class
-    from ._history_convert import cadence_cli_event_to_proto
+    from wfkit.history._convert import cadence_cli_event_to_proto
 
     events = json.loads(h.to_json(format="cadence"))
     if h.engine == "temporal":

@@ -243,7 +243,7 @@ class Router:
     async def histories(self, query: str | None = None, *, limit: int | None = 1000, concurrency: int = 16,
                         progress: bool = True) -> Any:
         """The histories of the executions matching ``query`` on every client, in one frame."""
-        from ._history import histories_frame
+        from wfkit.history._history import histories_frame
 
         hs: list[Any] = []
         for c in self._clients.values():

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._history import _CLOSE_STATUS, activities_frame
+from wfkit.history._history import _CLOSE_STATUS, activities_frame
 
 __all__ = ["activities", "failures", "latency", "retries", "slowest", "workflows"]
 

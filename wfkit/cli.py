@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--no-notebooks", action="store_true", help="skip executing the tour notebooks")
     m.set_defaults(func=_demo)
 
-    from ._cli_migrate import add_migrate_parser, add_replay_parser
+    from wfkit.migrate._cli import add_migrate_parser, add_replay_parser
 
     add_migrate_parser(sub)
     add_replay_parser(sub)

@@ -24,7 +24,7 @@ async def _tour(engine: str, out: Path, batch: int) -> dict[str, Any]:
 
     from . import connect
     from ._errors import WorkflowFailed
-    from ._history import histories_frame
+    from wfkit.history._history import histories_frame
 
     t0 = time.perf_counter()
     client = await connect(f"{engine}+dev://")
@@ -110,7 +110,7 @@ def main(output: str = "demo-output", engines: str = "temporal,cadence", batch: 
          notebooks: bool = True) -> int:
     import logging
 
-    from ._html import render
+    from wfkit.notebook.html import render
 
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)  # the saga's failures are expected here
     out = Path(output)

@@ -7,7 +7,7 @@ import uuid
 import pandas as pd
 
 import wfkit
-from wfkit._history import FRAME_DTYPES
+from wfkit.history._history import FRAME_DTYPES
 from wfkit.examples import orders
 
 CANONICAL = ["event_type", "category", "activity_type", "timer_id", "signal_name", "attempt"]

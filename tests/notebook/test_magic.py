@@ -148,7 +148,7 @@ def test_errors_are_one_line(ip, magic, connected, capsys):
 def test_not_connected_message(capsys):
     from IPython.core.interactiveshell import InteractiveShell as S
 
-    from wfkit._magic import WfMagic
+    from wfkit.notebook.magic import WfMagic
 
     m = WfMagic(shell=S.instance())
     m._run("list")

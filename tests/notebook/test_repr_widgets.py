@@ -54,7 +54,7 @@ def test_import_is_light():
 
 def test_widgets_browser_and_monitor(temporal_server):
     pytest.importorskip("ipywidgets", reason="the widgets need ipywidgets (the notebook extra)")
-    from wfkit.widgets import ConnectionPanel, LiveMonitor, WorkflowBrowser
+    from wfkit.notebook.widgets import ConnectionPanel, LiveMonitor, WorkflowBrowser
 
     panel = ConnectionPanel(url=temporal_server.url)
     panel.button.click()

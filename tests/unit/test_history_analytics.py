@@ -10,13 +10,12 @@ import pandas as pd
 import pytest
 
 from wfkit import analytics
-from wfkit._history import FRAME_DTYPES, History, diff, histories_frame
+from wfkit.history._history import FRAME_DTYPES, History, diff, histories_frame
 
-FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES", Path(__file__).resolve().parents[3] / "shared" /
-                               "fixtures" / "histories"))
+from . import FIXTURES
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
-    raise RuntimeError(f"no history fixtures under {FIXTURES}: they sit beside the repo (or set WFKIT_HISTORY_FIXTURES)")
+    raise RuntimeError(f"no history fixtures under {FIXTURES}: they live in tests/fixtures/histories")
 
 
 def synthetic(runs: int = 3) -> list[History]:

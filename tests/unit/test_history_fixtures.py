@@ -14,18 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wfkit._history import FRAME_COLUMNS, FRAME_DTYPES, History
+from wfkit.history._history import FRAME_COLUMNS, FRAME_DTYPES, History
 
 temporalio = pytest.importorskip("temporalio")
 from temporalio import activity, workflow
 
 matplotlib.use("Agg")
 
-FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES", Path(__file__).resolve().parents[3] / "shared" /
-                               "fixtures" / "histories"))
+from . import FIXTURES
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
-    raise RuntimeError(f"no history fixtures under {FIXTURES}: they sit beside the repo (or set WFKIT_HISTORY_FIXTURES)")
+    raise RuntimeError(f"no history fixtures under {FIXTURES}: they live in tests/fixtures/histories")
 IDS = [f"{f.parent.name}/{f.name}" for f in FILES]
 LEGACY = {"test_replayer_complete_history.json", "test_replayer_nondeterministic_history.json"}
 CANON = ["event_id", "event_type", "category", "activity_id", "activity_type", "timer_id", "signal_name",
@@ -134,7 +133,7 @@ def test_proto_path_gives_the_same_frame(path: Path) -> None:
     else:
         from cadence.api.v1.history_pb2 import History as CadenceHistory
 
-        from wfkit._history_convert import cadence_cli_event_to_proto
+        from wfkit.history._convert import cadence_cli_event_to_proto
 
         proto = ParseDict({"events": [cadence_cli_event_to_proto(e) for e in raw_events(path)]}, CadenceHistory(),
                           ignore_unknown_fields=True)
@@ -150,7 +149,7 @@ def test_cadence_cli_json_maps_onto_cadence_protos_strictly() -> None:
     from cadence.api.v1.history_pb2 import History as CadenceHistory
     from google.protobuf.json_format import MessageToDict, ParseDict
 
-    from wfkit._history_convert import cadence_cli_event_to_proto, cadence_proto_event_to_cli
+    from wfkit.history._convert import cadence_cli_event_to_proto, cadence_proto_event_to_cli
 
     quirks = {"PartitionConfig", "firstScheduleTimeNano"}  # newer CLIs' spellings, mapped one way only
     for f in (FIXTURES / "cadence").glob("*.json"):

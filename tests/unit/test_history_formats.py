@@ -13,15 +13,14 @@ import pandas as pd
 import pytest
 
 from wfkit._errors import HistoryFormatError
-from wfkit._history import FRAME_DTYPES, History
-from wfkit._history_json import WFKIT_FORMAT_DOC, detect_format
-from wfkit._history_lazy import LazyArray
-from wfkit._history_payload import Opaque
+from wfkit.history._history import FRAME_DTYPES, History
+from wfkit.history._json import WFKIT_FORMAT_DOC, detect_format
+from wfkit.history._lazy import LazyArray
+from wfkit.history._payload import Opaque
 
-FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES", Path(__file__).resolve().parents[3] / "shared" /
-                               "fixtures" / "histories"))
+from . import FIXTURES
 if not FIXTURES.is_dir():
-    raise RuntimeError(f"no history fixtures under {FIXTURES}: they sit beside the repo (or set WFKIT_HISTORY_FIXTURES)")
+    raise RuntimeError(f"no history fixtures under {FIXTURES}: they live in tests/fixtures/histories")
 TRACING = json.loads((FIXTURES / "temporal" / "test_replayer_event_tracing.json").read_text())
 GREETINGS = json.loads((FIXTURES / "cadence" / "greetings.json").read_text())
 
@@ -60,7 +59,7 @@ def test_cadence_grpc_proto_json_reads_like_the_cli_json() -> None:
     from cadence.api.v1.history_pb2 import History as CadenceHistory
     from google.protobuf.json_format import MessageToDict, ParseDict
 
-    from wfkit._history_convert import cadence_cli_event_to_proto
+    from wfkit.history._convert import cadence_cli_event_to_proto
 
     proto = ParseDict({"events": [cadence_cli_event_to_proto(e) for e in GREETINGS]}, CadenceHistory())
     for shape in (MessageToDict(proto), {"history": MessageToDict(proto)}, MessageToDict(proto)["events"]):
@@ -330,7 +329,7 @@ def test_skim_and_event_by_event_agree_on_unusual_protos() -> None:
     from temporalio.api.history.v1 import History as TemporalHistory
     from temporalio.client import WorkflowHistory
 
-    import wfkit._history_extract as ex
+    import wfkit.history._extract as ex
 
     wh = WorkflowHistory.from_json("wf", json.dumps(TRACING))
     proto = TemporalHistory(events=wh.events)

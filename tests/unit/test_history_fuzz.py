@@ -19,13 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfkit._errors import HistoryFormatError
-from wfkit._history import History
+from wfkit.history._history import History
 
-FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES", Path(__file__).resolve().parents[3] / "shared" /
-                               "fixtures" / "histories"))
+from . import FIXTURES
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
-    raise RuntimeError(f"no history fixtures under {FIXTURES}: they sit beside the repo (or set WFKIT_HISTORY_FIXTURES)")
+    raise RuntimeError(f"no history fixtures under {FIXTURES}: they live in tests/fixtures/histories")
 DOCS = {f.name: json.loads(f.read_text()) for f in FILES}
 # wfkit's own format and a converted Cadence->Temporal document join the corpus
 DOCS["wfkit-from-cadence.json"] = json.loads(History.from_json(FIXTURES / "cadence" / "timer.json").to_json("wfkit"))

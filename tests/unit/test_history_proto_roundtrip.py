@@ -10,8 +10,7 @@ import pytest
 
 import wfkit
 
-FIXTURES = Path(os.environ.get("WFKIT_HISTORY_FIXTURES",
-                               Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "histories"))
+from . import FIXTURES
 FILES = sorted(FIXTURES.glob("*/*.json"))
 COLUMNS = ["event_id", "time", "event_type", "engine_event_type", "category", "activity_id", "activity_type",
            "timer_id", "signal_name", "attempt", "task_queue", "identity", "related_event_id"]

@@ -424,7 +424,7 @@ class CadenceClient:
     async def history(self, workflow_id: str, run_id: str | None) -> Any:
         events = await self.history_events(workflow_id, run_id)
         try:
-            from wfkit._history import History
+            from wfkit.history._history import History
         except ImportError:  # the history layer is not installed yet: the raw events
             return events
         return History.from_proto(events, engine="cadence", workflow_id=workflow_id)

@@ -219,7 +219,7 @@ class TemporalClient:
             raise _query_error(exc, query) from exc
 
     async def history(self, workflow_id: str, run_id: str | None) -> Any:
-        from wfkit._history import History
+        from wfkit.history._history import History
 
         try:
             wh = await self._handle(workflow_id, run_id).fetch_history()

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._history_schema import COLUMNS_FROM_ATTRIBUTES, TEMPORAL_EVENT_TYPE_NUMBERS, TEMPORAL_SOURCES, snake
+from wfkit.history._schema import COLUMNS_FROM_ATTRIBUTES, TEMPORAL_EVENT_TYPE_NUMBERS, TEMPORAL_SOURCES, snake
 
 _SKIM_COLUMNS = ("activity_id", "activity_type", "timer_id", "signal_name", "attempt", "task_queue", "identity",
                  "related_event_id", "payload", "failure")

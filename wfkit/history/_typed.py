@@ -16,8 +16,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ._errors import HistoryFormatError
-from ._history_extract import (
+from wfkit._errors import HistoryFormatError
+from wfkit.history._extract import (
     COLUMNS_FROM_ATTRIBUTES,
     Columns,
     _cfail,
@@ -35,7 +35,7 @@ from ._history_extract import (
     rfc3339_column,
     type_code,
 )
-from ._history_schema import CADENCE_CLI_SOURCES, TEMPORAL_SOURCES, attributes_key
+from wfkit.history._schema import CADENCE_CLI_SOURCES, TEMPORAL_SOURCES, attributes_key
 
 _RAW_EMPTY = msgspec.Raw(b"")
 _json_decode = msgspec.json.decode

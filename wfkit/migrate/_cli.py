@@ -18,7 +18,7 @@ import inspect
 import sys
 from typing import Any
 
-from ._errors import WfkitError
+from wfkit._errors import WfkitError
 
 __all__ = ["add_migrate_parser", "add_replay_parser", "load_workflows", "migrate_main", "replay_main"]
 
@@ -101,8 +101,8 @@ def _print_frame(df: Any, columns: list[str], limit: int = 50) -> None:
 
 
 def migrate_main(args: argparse.Namespace) -> int:
-    from . import migrate
-    from ._client import connect_sync
+    from wfkit import migrate
+    from wfkit._client import connect_sync
 
     workflows = load_workflows(args.workflows)
     source = connect_sync(args.source)
@@ -145,9 +145,9 @@ def migrate_main(args: argparse.Namespace) -> int:
 
 
 def replay_main(args: argparse.Namespace) -> int:
-    from ._client import connect_sync
-    from ._loop import run_sync
-    from ._replay import replay
+    from wfkit._client import connect_sync
+    from wfkit._loop import run_sync
+    from wfkit._replay import replay
 
     workflows = load_workflows(args.workflows)
     histories: list[Any] = list(args.files)

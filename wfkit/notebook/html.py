@@ -12,7 +12,7 @@ DISPLAY_LIMIT = 50
 def _env() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("wfkit", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("wfkit.notebook", "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = lambda t: "" if t is None else t.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
     return env

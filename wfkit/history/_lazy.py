@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray, ExtensionDtype, register_extension_dtype
 
-from ._history_payload import Opaque
+from wfkit.history._payload import Opaque
 
 
 @register_extension_dtype

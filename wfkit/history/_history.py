@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._errors import HistoryFormatError
-from ._history_convert import (
+from wfkit._errors import HistoryFormatError
+from wfkit.history._convert import (
     cadence_cli_event_to_proto,
     cadence_event_to_temporal,
     cadence_proto_event_to_cli,
     duration_to_seconds,
     temporal_event_to_cadence,
 )
-from ._history_extract import (
+from wfkit.history._extract import (
     Columns,
     _generic_sources,
     categories_for,
@@ -34,7 +34,7 @@ from ._history_extract import (
     sources_for,
     type_names,
 )
-from ._history_json import (
+from wfkit.history._json import (
     WFKIT_FORMAT_DOC,
     WFKIT_FORMAT_VERSION,
     WRITE_FORMATS,
@@ -43,14 +43,14 @@ from ._history_json import (
     wfkit_event,
     wfkit_field,
 )
-from ._history_lazy import LazyArray, LazyDtype
-from ._history_payload import (
+from wfkit.history._lazy import LazyArray, LazyDtype
+from wfkit.history._payload import (
     decode_cadence_json,
     decode_cadence_proto,
     decode_temporal_json,
     decode_temporal_proto,
 )
-from ._history_schema import (
+from wfkit.history._schema import (
     CADENCE_PROTO_SOURCES,
     CATEGORIES,
     KNOWN_EVENT_TYPES,
@@ -197,7 +197,7 @@ class _ProtoStore:
 
 
 def _parse_history_bytes(data: bytes, engine: str) -> Any:
-    from ._engines import history_proto_class
+    from wfkit._engines import history_proto_class
 
     HistoryProto = history_proto_class(engine)  # noqa: N806 - a class
     try:
@@ -217,7 +217,7 @@ def _deep_copy(d: dict) -> dict:
 
 
 def _type_of_kind(kind: str) -> str:
-    from ._history_schema import type_from_attributes_key
+    from wfkit.history._schema import type_from_attributes_key
     return type_from_attributes_key(kind)
 
 
@@ -348,7 +348,7 @@ class History:
         return self.events[i]
 
     def _repr_html_(self) -> str:
-        from ._html import history_html
+        from wfkit.notebook.html import history_html
 
         return history_html(self)
 
@@ -721,7 +721,7 @@ class History:
             events = self._store.events
         else:
             events = None
-        from ._engines import history_proto_class
+        from wfkit._engines import history_proto_class
 
         proto_class = history_proto_class(self.engine)
         if events is not None:
@@ -738,7 +738,7 @@ def _cell(resolve: Any, i: int) -> Any:
     try:
         return resolve(i)
     except Exception as e:  # noqa: BLE001 - decoding never raises
-        from ._history_lazy import _undecodable
+        from wfkit.history._lazy import _undecodable
         return _undecodable(e)
 
 
@@ -769,7 +769,7 @@ _LUTS: dict[str, Any] = {"n": -1}
 
 def _luts() -> dict[str, Any]:
     """Lookup tables indexed by type-registry code (rebuilt when new types were registered)."""
-    from ._history_extract import _TYPES
+    from wfkit.history._extract import _TYPES
 
     if _LUTS["n"] != len(_TYPES):
         canon = [t[2] for t in _TYPES]

@@ -19,8 +19,8 @@ from typing import Any
 
 import msgspec
 
-from ._history_payload import b64
-from ._history_schema import (
+from wfkit.history._payload import b64
+from wfkit.history._schema import (
     CADENCE_TO_CANONICAL,
     CANONICAL_TO_CADENCE,
     TEMPORAL_EVENT_TYPE_NUMBERS,
@@ -519,7 +519,7 @@ def _cadence_from_t_failure(f: Any) -> tuple[str, str]:
     det = None
     if info.get("details") is not None:
         try:
-            from ._history_payload import decode_temporal_json
+            from wfkit.history._payload import decode_temporal_json
             det = decode_temporal_json(info.get("details"))
         except Exception:  # noqa: BLE001
             det = None
@@ -683,7 +683,7 @@ def _t2c(d: Any, etype: str, top: bool) -> Any:
                     out[k] = _payloads_to_cadence_bytes(v["data"])
                 else:
                     decoded = {}
-                    from ._history_payload import decode_temporal_json
+                    from wfkit.history._payload import decode_temporal_json
                     decoded = decode_temporal_json(v)
                     out[k] = base64.b64encode(_json_encode(decoded)).decode()
                 continue

@@ -27,7 +27,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 from IPython.core.magic_arguments import MagicArgumentParser
 from traitlets import Bool, Int, Unicode, validate
 
-from ._errors import WfkitError
+from wfkit._errors import WfkitError
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=?)\s*<<\s*(.*)$", re.DOTALL)
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
@@ -168,7 +168,7 @@ class WfMagic(Magics):
         return self.connections[self.current]
 
     def _cmd_connect(self, args: list[Any]) -> Any:
-        from ._client import connect_sync
+        from wfkit._client import connect_sync
 
         p = _parser("connect", "Connect to an engine and make it the current connection.")
         p.add_argument("url", nargs="?", default=None)
@@ -273,7 +273,7 @@ class WfMagic(Magics):
         return hist
 
     def _cmd_diff(self, args: list[Any]) -> Any:
-        from ._history import diff
+        from wfkit.history._history import diff
 
         p = _parser("diff", "Events that differ between two workflows' histories.")
         p.add_argument("a")
@@ -317,15 +317,15 @@ class WfMagic(Magics):
         if name in self.connections:
             return self.connections[name]
         if "://" in name:
-            from ._client import connect_sync
+            from wfkit._client import connect_sync
 
             self.connections[name] = connect_sync(name)
             return self.connections[name]
         raise UsageError(f"no connection named {name!r} (have: {', '.join(self.connections) or 'none'})")
 
     def _cmd_replay(self, args: list[Any]) -> Any:
-        from ._loop import run_sync
-        from ._replay import replay
+        from wfkit._loop import run_sync
+        from wfkit._replay import replay
 
         p = _parser("replay", "Replay workflows' histories against workflow code: a frame workflow_id, ok, error.")
         p.add_argument("workflow_ids", nargs="*")
@@ -344,7 +344,7 @@ class WfMagic(Magics):
         return run_sync(replay(histories, workflows=workflows, engine=ns.engine))
 
     def _cmd_migrate(self, args: list[Any]) -> Any:
-        from . import migrate
+        from wfkit import migrate
 
         p = _parser("migrate", "Plan and run a migration between two connections (names or URLs).")
         p.add_argument("--from", dest="source", required=True)
@@ -370,7 +370,7 @@ class WfMagic(Magics):
         return plan.sync.run(batch_size=ns.batch_size, checkpoint=ns.checkpoint, dry_run=ns.dry_run)
 
     def _cmd_panel(self, args: list[Any]) -> Any:
-        from .widgets import Panel
+        from wfkit.notebook.widgets import Panel
 
         return Panel(self)
 
@@ -392,7 +392,7 @@ class WfMagic(Magics):
             if sub == "use" or sub == "close":
                 pool = list(self.connections)
             elif sub == "start" and len(done) == 1:
-                from ._definitions import _served
+                from wfkit._definitions import _served
 
                 pool = sorted(_served)
             elif sub in ("describe", "history", "signal", "query", "cancel", "terminate", "diff"):

@@ -46,13 +46,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._client import Client
-from ._converter import json_values
-from ._definitions import MIGRATION_STATE_QUERY, WorkflowDefn, workflow_defn
-from ._errors import QueryFailed, WfkitError, WorkflowAlreadyStarted, WorkflowNotFound
-from ._execution import Execution
-from ._loop import SyncProxy, on_loop, run_sync
-from ._router import MIGRATION_REASON_PREFIX, MIGRATION_SOURCE_FINISHED, Router
+from wfkit._client import Client
+from wfkit._converter import json_values
+from wfkit._definitions import MIGRATION_STATE_QUERY, WorkflowDefn, workflow_defn
+from wfkit._errors import QueryFailed, WfkitError, WorkflowAlreadyStarted, WorkflowNotFound
+from wfkit._execution import Execution
+from wfkit._loop import SyncProxy, on_loop, run_sync
+from wfkit._router import MIGRATION_REASON_PREFIX, MIGRATION_SOURCE_FINISHED, Router
 
 __all__ = [
     "MIGRATION_MEMO_KEY",
@@ -124,7 +124,7 @@ class _Item:
 
 def _event_args(history: Any, index: int, field: str = "input") -> list[Any]:
     """The argument list of one event's payload field (workflow input, signal input), exactly as sent."""
-    from ._history_payload import Opaque, _temporal_payload_json, b64
+    from wfkit.history._payload import Opaque, _temporal_payload_json, b64
 
     attrs = history._store.native_attrs(index)
     value = attrs.get(field)
@@ -824,7 +824,7 @@ class MigrationPlan:
         return root / self.target.engine / name, root / "wfkit" / name
 
     async def _archive_one(self, it: _Item, ck: Any, dry_run: bool, row: dict[str, Any]) -> None:
-        from ._history import History
+        from wfkit.history._history import History
 
         native_path, wfkit_path = self._archive_paths(it)
         rec = ck.get(it.workflow_id)
@@ -838,7 +838,7 @@ class MigrationPlan:
         if history.engine == self.target.engine:
             native = history.to_json(format=self.target.engine)
         else:
-            from ._replay import NotConvertible, replayable_json
+            from wfkit._replay import NotConvertible, replayable_json
 
             try:  # converted so that the target's own replayer reads it
                 native = replayable_json(history, self.target.engine)
@@ -997,7 +997,7 @@ async def readiness(histories: Any, *, query: str | None = None, workflows: Sequ
     if hasattr(histories, "fetch_histories") or hasattr(histories, "clients"):
         hs = await _fetch_all(histories, query, concurrency, progress)
     else:
-        from ._history import History
+        from wfkit.history._history import History
 
         hs = [histories] if isinstance(histories, History) else list(histories)
     return await asyncio.to_thread(_readiness, hs, defns)

@@ -29,13 +29,13 @@ from typing import Any
 
 import msgspec
 
-from ._errors import HistoryFormatError
-from ._history_convert import (
+from wfkit._errors import HistoryFormatError
+from wfkit.history._convert import (
     cadence_proto_event_to_cli,
     normalize_temporal_legacy_event,
     ns_to_rfc3339,
 )
-from ._history_schema import (
+from wfkit.history._schema import (
     CANONICAL_TO_CADENCE,
     attributes_key,
     screaming,
@@ -171,7 +171,7 @@ _RAW_DICT = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 
 def _read_fast(data: bytes, fmt: str, workflow_id: str | None) -> ParsedHistory | None:
-    from ._history_typed import RawEvents, read_typed
+    from wfkit.history._typed import RawEvents, read_typed
 
     if fmt not in ("auto", "temporal", "cadence"):
         return None
@@ -386,7 +386,7 @@ def _str_or_none(v: Any) -> str | None:
 
 
 def _parse_wfkit(doc: Any, workflow_id: str | None) -> ParsedHistory:
-    from ._history_convert import rfc3339_to_ns
+    from wfkit.history._convert import rfc3339_to_ns
 
     if not isinstance(doc, dict):
         raise HistoryFormatError("a wfkit history is a JSON object")

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import HistoryFormatError
-from ._history_payload import Opaque, b64, decode_cadence_bytes
-from ._history_schema import (
+from wfkit._errors import HistoryFormatError
+from wfkit.history._payload import Opaque, b64, decode_cadence_bytes
+from wfkit.history._schema import (
     CADENCE_CLI_SOURCES,
     CADENCE_PROTO_SOURCES,
     COLUMNS_FROM_ATTRIBUTES,
@@ -602,7 +602,7 @@ def int_column(values: list, field: str) -> np.ndarray:
 
 def rfc3339_column(values: list) -> np.ndarray:
     """RFC 3339 strings -> int64 nanoseconds, or HistoryFormatError naming the first unreadable one."""
-    from ._history_convert import rfc3339_to_ns
+    from wfkit.history._convert import rfc3339_to_ns
 
     n = len(values)
     if n == 0:
@@ -777,7 +777,7 @@ def extract_proto_events(events: Sequence[Any], engine: str, source: Any = None,
 
 
 def _skim(events: Sequence[Any], source: Any, wire: bytes | None = None) -> Columns | None:
-    from ._history_skim import skim_temporal
+    from wfkit.history._skim import skim_temporal
 
     desc = events[0].DESCRIPTOR
     if "event_type" not in desc.fields_by_name or "attributes" not in desc.oneofs_by_name:

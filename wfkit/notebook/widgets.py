@@ -1,0 +1,180 @@
+"""ipywidgets for notebooks: a connection panel, a workflow browser, a live monitor (``%wf panel``).
+
+Each widget is a thin shell over the Python API. Every callback runs inside the widget's ``Output`` area, so an
+error shows up in the widget as one line (never swallowed, never a silent no-op).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as W
+
+
+__all__ = ["ConnectionPanel", "LiveMonitor", "Panel", "WorkflowBrowser"]
+
+
+def _guarded(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # shown in the widget, by type and message
+            out.append_stdout(f"{type(exc).__name__}: {exc}\n")
+            return None
+
+    return run
+
+
+class ConnectionPanel(W.VBox):
+    """URL (+ optional name and API key) → Connect. ``on_connect(client)`` is called with the new client."""
+
+    def __init__(self, on_connect: Callable[[Any], None] | None = None, url: str = "temporal+dev://"):
+        self.url = W.Text(value=url, description="URL", layout=W.Layout(width="60%"))
+        self.alias = W.Text(value="", description="name", placeholder="(optional)")
+        self.api_key = W.Password(value="", description="API key")
+        self.button = W.Button(description="Connect", button_style="primary")
+        self.status = W.HTML("")
+        self.out = W.Output()
+        self.client: Any = None
+        self._on_connect = on_connect
+        self.button.on_click(_guarded(self.out, lambda _b: self.connect()))
+        super().__init__([W.HBox([self.url, self.alias]), self.api_key, self.button, self.status, self.out])
+
+    def connect(self) -> Any:
+        from html import escape
+
+        from wfkit._client import connect_sync
+
+        self.out.outputs = ()
+        self.status.value = "connecting…"
+        try:
+            self.client = connect_sync(self.url.value.strip(), api_key=self.api_key.value or None)
+        except Exception:
+            self.status.value = "<b>not connected</b>"
+            raise
+        self.status.value = (f"connected: {escape(self.client.engine)} at <code>{escape(self.client.address)}"
+                             f"</code>, namespace <code>{escape(self.client.namespace)}</code>")
+        if self._on_connect is not None:
+            self._on_connect(self.client)
+        return self.client
+
+
+class WorkflowBrowser(W.VBox):
+    """Query → table of executions → pick one → its history frame and timeline."""
+
+    def __init__(self, client: Any, query: str = "", limit: int = 200):
+        self.client = client
+        self.query = W.Text(value=query, description="query", placeholder="WorkflowType='OrderWorkflow'",
+                            layout=W.Layout(width="70%"))
+        self.limit = W.BoundedIntText(value=limit, min=1, max=100_000, description="limit")
+        self.search_button = W.Button(description="Search", button_style="primary")
+        self.table = W.Select(options=[], rows=10, layout=W.Layout(width="100%"))
+        self.summary = W.HTML("")
+        self.detail = W.Output()
+        self.errors = W.Output()
+        self.executions: Any = None
+        self.search_button.on_click(_guarded(self.errors, lambda _b: self.search()))
+        self.table.observe(_guarded(self.errors, self._on_pick), names="value")
+        super().__init__([W.HBox([self.query, self.limit, self.search_button]), self.summary, self.table,
+                          self.errors, self.detail])
+
+    def search(self) -> Any:
+        self.errors.outputs = ()
+        self.executions = self.client.sync.list(self.query.value.strip() or None, limit=self.limit.value)
+        self.table.options = [
+            (f"{e.workflow_id:<36} {e.workflow_type:<24} {e.status:<16} {e.start_time:%Y-%m-%d %H:%M:%S}", i)
+            for i, e in enumerate(self.executions)]
+        more = " (more on the server: raise the limit)" if self.executions.truncated else ""
+        self.summary.value = f"{len(self.executions)} executions{more}"
+        return self.executions
+
+    def select(self, index: int) -> None:
+        self.table.value = index
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        if change.get("new") is None or self.executions is None:
+            return
+        e = self.executions[change["new"]]
+        hist = self.client.sync.handle(e.workflow_id, e.run_id).sync.history()
+        import matplotlib.pyplot as plt
+
+        self.detail.outputs = ()
+        self.detail.append_display_data(e)
+        self.detail.append_display_data(hist.to_dataframe())
+        ax = hist.plot_timeline()
+        self.detail.append_display_data(ax.figure)
+        plt.close(ax.figure)
+
+
+class LiveMonitor(W.VBox):
+    """Status of chosen workflows, refreshed every ``interval`` seconds in the background."""
+
+    def __init__(self, client: Any, workflow_ids: Sequence[str], interval: float = 2.0):
+        self.client = client
+        self.workflow_ids = list(workflow_ids)
+        self.interval = interval
+        self.table = W.HTML("")
+        self.errors = W.Output()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.stop_button = W.Button(description="Stop")
+        self.stop_button.on_click(lambda _b: self.stop())
+        super().__init__([self.table, self.stop_button, self.errors])
+        self.refresh()
+
+    def refresh(self) -> list[Any]:
+        from wfkit.notebook.html import render
+
+        rows = []
+        for wid in self.workflow_ids:
+            try:
+                rows.append(self.client.sync.handle(wid).sync.describe())
+            except Exception as exc:
+                self.errors.append_stdout(f"{wid}: {type(exc).__name__}: {exc}\n")
+        self.table.value = render("executions.html.j2", rows=rows, total=len(rows), shown=len(rows), query=None,
+                                  truncated=False)
+        return rows
+
+    def start(self) -> LiveMonitor:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="wfkit-monitor", daemon=True)
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread = None
+
+
+class Panel(W.Tab):
+    """``%wf panel``: connection panel and workflow browser in tabs, tied to the magic's connections."""
+
+    def __init__(self, magic: Any = None):
+        self.magic = magic
+        self.connection = ConnectionPanel(on_connect=self._connected)
+        self.browser_box = W.VBox([W.HTML("connect first")])
+        super().__init__(children=[self.connection, self.browser_box])
+        self.set_title(0, "connection")
+        self.set_title(1, "workflows")
+        if magic is not None and magic.current is not None:
+            self._show_browser(magic.client)
+
+    def _connected(self, client: Any) -> None:
+        if self.magic is not None:
+            name = self.connection.alias.value.strip() or client.engine
+            self.magic.connections[name] = client
+            self.magic.current = name
+        self._show_browser(client)
+
+    def _show_browser(self, client: Any) -> None:
+        self.browser = WorkflowBrowser(client)
+        self.browser_box.children = [self.browser]
