@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import wfkit
-from wfkit.devserver import TemporalDevServer
+from wfkit_temporal.devserver import TemporalDevServer
 
 
 @activity.defn(name="raw_echo")

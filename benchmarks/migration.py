@@ -142,7 +142,9 @@ class Servers:
     def start(self, which: str = "both") -> None:
         from wfkit_cadence.devserver import CadenceDevServer
 
-        from wfkit.devserver import TemporalDevServer, free_port
+        from wfkit_temporal.devserver import TemporalDevServer
+
+        from wfkit.devserver import free_port
 
         if which in ("both", "cadence"):
             self.cport = self.cport or free_port()

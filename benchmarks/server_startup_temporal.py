@@ -13,7 +13,7 @@ import statistics
 import time
 
 import wfkit
-from wfkit.devserver import TemporalDevServer
+from wfkit_temporal.devserver import TemporalDevServer
 
 
 def main() -> None:

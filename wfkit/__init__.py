@@ -22,6 +22,7 @@ from ._errors import (
     FailureError,
     HistoryFormatError,
     NondeterminismError,
+    NotConvertible,
     QueryFailed,
     Terminated,
     TimeoutError,
@@ -32,6 +33,7 @@ from ._errors import (
     WorkflowNotFound,
 )
 from ._execution import Execution, Executions
+from .engine import Capability
 from ._workflow_api import (
     DEFAULT_VERSION,
     ActivityInfo,
@@ -55,7 +57,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # connecting
-    "connect", "connect_sync", "Client", "WorkflowHandle", "Worker", "Secret", "CAPABILITIES", "available_engines",
+    "connect", "connect_sync", "Client", "WorkflowHandle", "Worker", "Secret", "CAPABILITIES", "Capability", "available_engines",
     # definitions and the in-workflow API
     "workflow", "run", "signal", "query", "activity", "migration_state", "RetryPolicy", "DEFAULT_VERSION",
     "execute_activity", "sleep", "wait_condition", "get_version", "side_effect", "now", "uuid4", "info",
@@ -64,7 +66,7 @@ __all__ = [
     # errors
     "WfkitError", "ConnectionFailed", "DevServerError", "WorkflowNotFound", "WorkflowAlreadyStarted",
     "WorkflowFailed", "FailureError", "ApplicationError", "ActivityError", "ChildWorkflowError", "TimeoutError",
-    "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError",
+    "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError", "NotConvertible",
     # data
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
     # migration, routing, failover

@@ -6,16 +6,20 @@ import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _loop, telemetry
 from ._config import TAGS_MEMO_KEY, ConnectConfig, api_key_from_env, apply_option, parse_url, url_from_env
 from ._converter import from_json_value, to_json_value
 from ._definitions import RetryPolicy, _served, activity_defn, as_timedelta, workflow_defn
-from ._engines import ID_REUSE_POLICIES, EngineClient, StartOptions, get_engine
+from ._engines import get_engine, namespace_term
 from ._errors import ConnectionFailed, UnsupportedFeature, WfkitError
-from ._execution import Executions
+from ._execution import Execution, Executions
 from ._loop import SyncProxy, on_loop, run_sync
+from .engine import ID_REUSE_POLICIES, Capability, EngineClient, StartOptions
+
+if TYPE_CHECKING:
+    from .history import History
 
 
 async def connect(
@@ -95,7 +99,7 @@ class Client:
     # --- where we are -------------------------------------------------------------------------------
     @property
     def engine(self) -> str:
-        """``"temporal"`` or ``"cadence"``."""
+        """The engine plugin's name (the URL scheme)."""
         return self._inner.engine
 
     @property
@@ -116,13 +120,17 @@ class Client:
     @property
     def url(self) -> str:
         """The URL of this connection, without secrets."""
-        key = "domain" if self.engine == "cadence" else "namespace"
-        return f"{self.engine}://{self.address}?{key}={self.namespace}"
+        return f"{self.engine}://{self.address}?{namespace_term(self.engine)}={self.namespace}"
 
     @property
     def engine_client(self) -> Any:
         """The engine SDK's own client, for what wfkit does not cover (temporalio ``Client`` …)."""
         return getattr(self._inner, "raw", None)
+
+    @property
+    def recent_workflow_ids(self) -> tuple[str, ...]:
+        """Workflow IDs this client started or made handles for lately, most recent first (at most 200)."""
+        return tuple(reversed(self._recent_ids))
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -215,6 +223,7 @@ class Client:
 
     async def count(self, query: str | None = None) -> int:
         """How many executions match ``query``."""
+        self.require(Capability.COUNT)
         return int(await on_loop(self._inner.count(query or None)))
 
     async def histories(self, query: str | None = None, *, limit: int | None = 1000, concurrency: int = 16,
@@ -343,6 +352,7 @@ class WorkflowHandle:
 
     async def query(self, name: str, *args: Any, timeout: float = 10, result_type: Any = None) -> Any:
         """Ask query ``name``; ``QueryFailed`` on expiry or before the workflow's first task completed."""
+        self.client.require(Capability.QUERY)
         value = await on_loop(self._inner.query(self.workflow_id, self.run_id, name,
                                                 [to_json_value(a) for a in args], timeout))
         return from_json_value(value, result_type)
@@ -353,13 +363,14 @@ class WorkflowHandle:
 
     async def terminate(self, reason: str | None = None) -> None:
         """End the workflow at once, without running any of its code."""
+        self.client.require(Capability.TERMINATE)
         await on_loop(self._inner.terminate(self.workflow_id, self.run_id, reason))
 
-    async def describe(self) -> Any:
+    async def describe(self) -> Execution:
         """The execution as a ``wfkit.Execution``."""
         return await on_loop(self._inner.describe(self.workflow_id, self.run_id))
 
-    async def history(self) -> Any:
+    async def history(self) -> History:
         """The run's full event history as a ``wfkit.History``."""
         return await on_loop(self._inner.history(self.workflow_id, self.run_id))
 

@@ -13,7 +13,6 @@ from ._errors import WfkitError
 TAGS_MEMO_KEY = "wfkit.tags"
 """Memo key under which wfkit stores a workflow's tags (search attributes are not assumed to exist)."""
 
-DEFAULT_PORTS = {"temporal": 7233, "cadence": 7833}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -67,14 +66,24 @@ class ConnectConfig:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port or DEFAULT_PORTS.get(self.engine, 0)}"
+        return f"{self.host}:{self.port or _plugin_default_port(self.engine)}"
 
     def redacted_url(self) -> str:
         """The URL without any secret (for reprs and messages)."""
+        from ._engines import namespace_term
+
         scheme = self.engine + ("+dev" if self.dev else "")
-        ns_key = "domain" if self.engine == "cadence" else "namespace"
         where = "" if self.dev else self.address
-        return f"{scheme}://{where}?{ns_key}={self.namespace}"
+        return f"{scheme}://{where}?{namespace_term(self.engine)}={self.namespace}"
+
+
+def _plugin_default_port(engine: str) -> int:
+    from ._engines import get_engine
+
+    try:
+        return get_engine(engine).default_port
+    except WfkitError:
+        return 0
 
 
 def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes | None]:
@@ -199,15 +208,18 @@ def url_from_env(env: Mapping[str, str] | None = None) -> str:
     if not engine:
         raise WfkitError("no URL given and neither WFKIT_URL nor WORKFLOW_ENGINE_TYPE is set "
                          "(e.g. wfkit.connect('temporal://localhost:7233'))")
-    if engine not in ("temporal", "cadence"):
-        raise WfkitError(f"WORKFLOW_ENGINE_TYPE={engine!r}: expected 'temporal' or 'cadence'")
+    from ._engines import available, get_engine
+
+    if engine not in available():
+        raise WfkitError(f"WORKFLOW_ENGINE_TYPE={engine!r}: expected one of the installed engines "
+                         f"({', '.join(available())})")
+    plugin = get_engine(engine)
     prefix = engine.upper()
-    server = env.get(f"{prefix}_SERVER_URL") or f"localhost:{DEFAULT_PORTS[engine]}"
+    server = env.get(f"{prefix}_SERVER_URL") or f"localhost:{plugin.default_port}"
     if "://" in server:
         server = server.split("://", 1)[1]
     ns = env.get(f"{prefix}_NAMESPACE") or "default"
-    key = "domain" if engine == "cadence" else "namespace"
-    return f"{engine}://{server.rstrip('/')}?{key}={ns}"
+    return f"{engine}://{server.rstrip('/')}?{plugin.namespace_term}={ns}"
 
 
 def api_key_from_env(engine: str, env: Mapping[str, str] | None = None) -> Secret | None:

@@ -77,6 +77,11 @@ class NondeterminismError(WfkitError):
     """Workflow code no longer matches its recorded history (or a version is outside the supported range)."""
 
 
+class NotConvertible(WfkitError):
+    """A history records something another engine has no equivalent for (side effects, foreign markers), so it
+    cannot be converted for that engine's replayer; the message names what."""
+
+
 class HistoryFormatError(WfkitError, ValueError):
     """A history document could not be read.
 

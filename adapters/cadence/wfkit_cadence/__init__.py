@@ -4,68 +4,71 @@
 Importing this package is cheap: the Cadence client and its gRPC stubs load when the first connection is made.
 
 What Cadence cannot do is left out of ``CAPABILITIES`` (wfkit raises ``UnsupportedFeature`` naming it):
-``update`` (Cadence has no workflow update), ``subsecond_timers`` (the server counts whole seconds; wfkit rounds
-every duration up), ``schedules`` (no schedule API in Cadence v1.4), and ``advanced_visibility``, which is added
-per connection when the server answers visibility queries (Elasticsearch/Pinot) and is absent on SQL visibility.
-``replay`` is ``engine.replay(history, workflows)``.
+``subsecond_timers`` (the server counts whole seconds; wfkit rounds every duration up), and
+``advanced_visibility``, which is added per connection when the server answers visibility queries
+(Elasticsearch/Pinot) and is absent on SQL visibility.
 
 Modules: ``_client`` (connecting, the client calls over the SDK's gRPC stubs), ``_visibility`` (the query
 language on basic and advanced visibility), ``_worker`` (pollers), ``_workflow`` (wfkit workflows on the SDK's
 workflow engine, the in-workflow API), ``_activity`` (activity attempts, heartbeats), ``_convert`` (payloads,
-failures, retry policies, executions), ``_telemetry`` (spans through Cadence headers), ``devserver`` (the
-embedded Cadence server).
+failures, retry policies, executions), ``_replay`` (replaying histories, and what a Temporal history needs to be
+read by Cadence), ``_telemetry`` (spans through Cadence headers), ``devserver`` (the embedded Cadence server).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from wfkit.engine import Capability, ConnectConfig, WorkflowDefn, builtin_dialect
+
+if TYPE_CHECKING:
+    from wfkit.engine import History, HistoryDialect
+
+    from ._client import CadenceClient
+    from .devserver import CadenceDevServer
 
 CAPABILITIES = frozenset({
-    "count", "replay", "side_effect", "memo", "signal_with_start", "reset", "terminate", "query",
-    "continue_as_new", "child_workflows",
+    Capability.QUERY, Capability.TERMINATE, Capability.COUNT, Capability.MEMO, Capability.SIDE_EFFECT,
+    Capability.CONTINUE_AS_NEW, Capability.CHILD_WORKFLOWS, Capability.REPLAY,
 })
 
 
 class CadenceEngine:
     name = "cadence"
     capabilities = CAPABILITIES
+    default_port = 7833
+    namespace_term = "domain"
 
-    async def connect(self, config: Any) -> Any:
+    async def connect(self, config: ConnectConfig) -> CadenceClient:
         from ._client import connect
 
         return await connect(config)
 
-    def history_proto_class(self) -> Any:
-        """The engine's ``History`` protobuf message class (what ``wfkit.History.from_proto/to_proto`` use)."""
-        from cadence.api.v1.history_pb2 import History
-
-        return History
-
     def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
-                   namespace: str = "default") -> Any:
+                   namespace: str = "default") -> CadenceDevServer:
         from .devserver import CadenceDevServer
 
         return CadenceDevServer.start(port=port, db=db, domain=namespace, build=build)
 
-    def replay(self, history: Any, workflows: list[Any], *, workflow_id: str = "replay") -> None:
-        """Replay one run's Cadence history (a ``wfkit.History``, a ``cadence.api.v1`` History or its list of
-        events) through the current code of ``workflows`` (``@wfkit.workflow`` classes).
+    def history_dialect(self) -> HistoryDialect:
+        return builtin_dialect(self.name)
 
-        Raises:
-            wfkit.NondeterminismError: the code no longer makes the decisions the history recorded.
-        """
-        from wfkit._definitions import workflow_defn
-        from wfkit._errors import WfkitError as wfkit_error
+    def history_proto_class(self) -> type:
+        from cadence.api.v1.history_pb2 import History
 
-        from . import _worker  # noqa: F401 - registers wfkit's in-workflow runtime for Cadence
-        from ._workflow import replay
+        return History
 
-        if hasattr(history, "to_proto"):  # a wfkit.History
-            if getattr(history, "engine", "cadence") != "cadence":
-                raise wfkit_error(f"replay on Cadence needs a Cadence history, not a {history.engine} one")
-            history = history.to_proto()
-        events = list(history.events) if hasattr(history, "events") else list(history)
-        replay(events, [workflow_defn(w) for w in workflows], workflow_id=workflow_id)
+    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn]) -> list[
+            BaseException | None]:
+        from ._replay import replay
+
+        return await replay(histories, workflows)
+
+    def native_history_json(self, history: History, *, indent: int | None = None) -> str:
+        from ._replay import native_history_json
+
+        return native_history_json(history, indent=indent)
 
     def __repr__(self) -> str:
         return "<wfkit engine 'cadence'>"

@@ -18,7 +18,7 @@ from typing import Any
 
 from cadence.api.v1.common_pb2 import Header, Payload
 
-from wfkit import telemetry
+from wfkit.engine import telemetry
 
 HEADER_KEY = "wfkit-tracecontext"
 

@@ -33,8 +33,7 @@ from cadence.api.v1.workflow_pb2 import DecisionTaskFailedCause
 from cadence.metrics import NoOpMetricsEmitter
 from grpc import StatusCode
 
-from wfkit._definitions import ActivityDefn, WorkflowDefn
-from wfkit._workflow_api import register_runtime
+from wfkit.engine import ActivityDefn, WorkflowDefn, register_runtime
 
 from ._activity import ActivityAttempt, CadenceActivityRuntime, run_activity
 from ._workflow import CadenceWorkflowRuntime, cadence_definition, new_engine

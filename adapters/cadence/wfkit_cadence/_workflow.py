@@ -72,11 +72,16 @@ from cadence.workflow import WorkflowContext, WorkflowDefinition
 from cadence.workflow import WorkflowInfo as CadenceWorkflowInfo
 from google.protobuf.duration_pb2 import Duration
 
-import wfkit
-from wfkit import telemetry
-from wfkit._converter import to_json_value
-from wfkit._definitions import HandlerDefn, WorkflowDefn
-from wfkit._workflow_api import ActivityOptions, ChildOptions, WorkflowInfo
+import wfkit.engine as wf
+from wfkit.engine import (
+    ActivityOptions,
+    ChildOptions,
+    HandlerDefn,
+    WorkflowDefn,
+    WorkflowInfo,
+    telemetry,
+    to_json_value,
+)
 
 from . import _telemetry
 from ._convert import (
@@ -117,7 +122,7 @@ class ExecutionExtras:
 def _context() -> Context:
     ctx = WorkflowContext.get()
     if not hasattr(ctx, "_wfkit"):
-        raise wfkit.WfkitError("this Cadence workflow is not run by a wfkit worker")
+        raise wf.WfkitError("this Cadence workflow is not run by a wfkit worker")
     return ctx  # type: ignore[return-value]
 
 
@@ -168,8 +173,8 @@ class _ReplayAwareLogger(logging.LoggerAdapter):
 _workflow_logger = _ReplayAwareLogger(logging.getLogger("wfkit.workflow"), {})
 
 
-def activity_error(exc: ActivityFailure, name: str, activity_id: str, policy: wfkit.RetryPolicy | None,
-                   attempts: int | None) -> wfkit.ActivityError:
+def activity_error(exc: ActivityFailure, name: str, activity_id: str, policy: wf.RetryPolicy | None,
+                   attempts: int | None) -> wf.ActivityError:
     """The wfkit error for the SDK's ActivityFailure (failed, or timed out when heartbeat details are set).
 
     ``retry_state`` says why the retries stopped, as on Temporal: ``timeout``, ``non_retryable_failure`` or
@@ -183,7 +188,7 @@ def activity_error(exc: ActivityFailure, name: str, activity_id: str, policy: wf
     if isinstance(exc.heartbeat_details, Payload):  # only timeouts carry them
         kind = timeout_kind_from_name(head)
         last = error_from_failure("", details) if details.lstrip().startswith("{") else None
-        cause = wfkit.TimeoutError(f"activity {name} {kind.replace('_', '-')} timeout", kind=kind, cause=last)
+        cause = wf.TimeoutError(f"activity {name} {kind.replace('_', '-')} timeout", kind=kind, cause=last)
         retry_state = "timeout"
     else:
         cause = error_from_failure(head, details)
@@ -196,7 +201,7 @@ def activity_error(exc: ActivityFailure, name: str, activity_id: str, policy: wf
             retry_state = "maximum_attempts_reached"
         else:
             retry_state = "timeout"
-    return wfkit.ActivityError(f"activity {name} failed", activity_type=name, activity_id=activity_id,
+    return wf.ActivityError(f"activity {name} failed", activity_type=name, activity_id=activity_id,
                                retry_state=retry_state, cause=cause)
 
 
@@ -283,7 +288,7 @@ class CadenceWorkflowRuntime:
             cond.result()
             return
         cond.cancel()
-        raise wfkit.TimeoutError(f"condition not met within {timeout}", kind="wait_condition")
+        raise wf.TimeoutError(f"condition not met within {timeout}", kind="wait_condition")
 
     def get_version(self, change_id: str, min_supported: int, max_supported: int) -> int:
         try:
@@ -346,18 +351,18 @@ class CadenceWorkflowRuntime:
             await started
             return decode_first(await result)
         except StartChildWorkflowExecutionFailed as exc:
-            cause = wfkit.ApplicationError(f"child workflow {workflow_id!r} could not start: "
+            cause = wf.ApplicationError(f"child workflow {workflow_id!r} could not start: "
                                            f"{workflow_pb2.ChildWorkflowExecutionFailedCause.Name(exc.cause)}",
                                            type="WorkflowAlreadyStartedError")
         except ChildWorkflowExecutionFailed as exc:
             cause = error_from_failure(exc.failure.reason, exc.failure.details)
         except ChildWorkflowExecutionCanceled:
-            cause = wfkit.Canceled("child workflow canceled")
+            cause = wf.Canceled("child workflow canceled")
         except ChildWorkflowExecutionTimedOut:
-            cause = wfkit.TimeoutError("child workflow timed out", kind="execution")
+            cause = wf.TimeoutError("child workflow timed out", kind="execution")
         except ChildWorkflowExecutionTerminated:
-            cause = wfkit.Terminated("child workflow terminated")
-        raise wfkit.ChildWorkflowError(f"child workflow {name} failed", workflow_type=name,
+            cause = wf.Terminated("child workflow terminated")
+        raise wf.ChildWorkflowError(f"child workflow {name} failed", workflow_type=name,
                                        workflow_id=workflow_id, cause=cause)
 
     def continue_as_new(self, args: list[Any]) -> NoReturn:
@@ -428,7 +433,7 @@ def cadence_definition(defn: WorkflowDefn) -> WorkflowDefinition:
                 _span(ctx, f"RunWorkflow:{defn.name}")
             try:
                 result = await getattr(inst, defn.run_method)(*defn.run_sig.decode_args(args))
-            except wfkit.NondeterminismError as exc:
+            except wf.NondeterminismError as exc:
                 # Fails only the decision task, so that a fixed deployment can resume the workflow.
                 raise FatalDecisionError(str(exc)) from exc
             except (ContinueAsNewError, FatalDecisionError):
@@ -563,16 +568,16 @@ def replay(events: list[Any], workflows: list[WorkflowDefn], *, domain: str = "r
     """Replay one run's history (``cadence.api.v1`` events) through ``workflows``' current code.
 
     Raises:
-        wfkit.NondeterminismError: the code no longer makes the decisions the history recorded (or a recorded
+        wf.NondeterminismError: the code no longer makes the decisions the history recorded (or a recorded
             version is outside the supported range). Any other error of the code is raised as it is.
     """
     if not events or not events[0].HasField("workflow_execution_started_event_attributes"):
-        raise wfkit.HistoryFormatError("a Cadence history starts with WorkflowExecutionStarted", index=0)
+        raise wf.HistoryFormatError("a Cadence history starts with WorkflowExecutionStarted", index=0)
     started = events[0].workflow_execution_started_event_attributes
     name = started.workflow_type.name
     defns = {d.name: d for d in workflows}
     if name not in defns:
-        raise wfkit.WfkitError(f"replay: no workflow named {name!r} among {sorted(defns)}")
+        raise wf.WfkitError(f"replay: no workflow named {name!r} among {sorted(defns)}")
     engine = new_engine(cadence_definition(defns[name]), events, domain=domain, workflow_id=workflow_id,
                         run_id=run_id, workflow_type=name, task_queue=started.task_list.name, recording=False)
     try:
@@ -584,5 +589,5 @@ def replay(events: list[Any], workflows: list[WorkflowDefn], *, domain: str = "r
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wfkit-replay") as pool:
                 pool.submit(engine.process_decision, list(events)).result()
     except FatalDecisionError as exc:
-        raise wfkit.NondeterminismError(f"replay of {workflow_id!r} ({name}) diverged from its history: {exc}") \
+        raise wf.NondeterminismError(f"replay of {workflow_id!r} ({name}) diverged from its history: {exc}") \
             from exc

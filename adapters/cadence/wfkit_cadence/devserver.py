@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, Self
 
-from wfkit.devserver import DevServerError, ensure_port_free, free_port, port_open
+from wfkit.engine import DevServerError, ServerProcess, ensure_port_free, free_port, port_open, tail
 
 __all__ = [
     "CADENCE_VERSION",
@@ -286,7 +286,7 @@ def _run_tool(argv: list[str], log: Path, what: str) -> None:
         rc = subprocess.call(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              env=_child_env())
     if rc != 0:
-        raise DevServerError(f"{what} failed (exit {rc}); last lines of {log}:\n{_tail(log)}")
+        raise DevServerError(f"{what} failed (exit {rc}); last lines of {log}:\n{tail(log)}")
 
 
 def ensure_schema(sqltool: str, db: Path, versioned: Path, log: Path) -> bool:
@@ -304,7 +304,7 @@ def ensure_schema(sqltool: str, db: Path, versioned: Path, log: Path) -> bool:
     done = _schema_version(db)
     if done is None or _version_key(done) < _version_key(latest):
         raise DevServerError(f"{what} failed (schema version {done or 'none'}, wanted {latest}); "
-                             f"last lines of {log}:\n{_tail(log)}")
+                             f"last lines of {log}:\n{tail(log)}")
     return True
 
 
@@ -402,46 +402,6 @@ def write_config_dir(rundir: Path, source: Path, zone_cfg: dict) -> Path:
 
 # ------------------------------------------------------------------------------------------- process
 
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 64 * 1024))
-            text = f.read().decode(errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(text[-lines:])
-
-
-_prctl: Any = None
-
-
-def _die_with_parent_fn() -> Any:
-    """A preexec_fn that makes the child get SIGKILL when its parent dies (Linux), or None.
-
-    The C function is looked up here, in the parent: between fork and exec the child only calls it (no import,
-    no lock), which keeps the fork safe when the parent has other threads (gRPC, asyncio executors).
-    """
-    global _prctl
-    if not sys.platform.startswith("linux"):
-        return None
-    if _prctl is None:
-        try:
-            import ctypes
-
-            _prctl = ctypes.CDLL(None, use_errno=True).prctl
-        except (OSError, AttributeError):
-            _prctl = False
-    if not _prctl:
-        return None
-    prctl = _prctl
-
-    def set_pdeathsig() -> None:
-        prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-
-    return set_pdeathsig
-
-
 _RUNDIR_PREFIX = "wfkit-cadence-"
 
 
@@ -535,9 +495,9 @@ class CadenceDevServer:
 
     engine = "cadence"
 
-    def __init__(self, proc: subprocess.Popen, *, port: int, domain: str, db: str | None, rundir: Path,
-                 tmp: tempfile.TemporaryDirectory | None, log_path: Path, ports: dict[str, int],
-                 log_file: Any, timings: dict[str, float], own_log: bool = False):
+    def __init__(self, proc: ServerProcess, *, port: int, domain: str, db: str | None, rundir: Path,
+                 tmp: tempfile.TemporaryDirectory[str] | None, log_path: Path, ports: dict[str, int],
+                 timings: dict[str, float], own_log: bool = False):
         self.process = proc
         self.host = HOST
         self.port = port
@@ -548,7 +508,6 @@ class CadenceDevServer:
         self.ports = ports
         self.timings = timings
         self._tmp = tmp
-        self._log_file = log_file
         self._own_log = own_log
         self._stopped = False
         with _live_lock:
@@ -600,8 +559,7 @@ class CadenceDevServer:
             _remove_stale_rundirs()
         tmp = tempfile.TemporaryDirectory(prefix=_RUNDIR_PREFIX)
         rundir = Path(tmp.name)
-        log_file = None
-        proc = None
+        proc: ServerProcess | None = None
         try:
             if db is None:
                 main_db, vis_db = rundir / "cadence.db", rundir / "cadence_visibility.db"
@@ -623,34 +581,24 @@ class CadenceDevServer:
             timings["schema"] = time.monotonic() - t
 
             names = [f"{s}_tchannel" for s in SERVICES] + [f"{s}_grpc" for s in ("history", "matching")] + ["statsd"]
-            ports = dict(zip(names, _free_ports(len(names), exclude={port})))
+            ports = dict(zip(names, _free_ports(len(names), exclude={port}), strict=True))
             ports["frontend_grpc"] = port
             level = log_level or os.environ.get("WFKIT_CADENCE_LOG_LEVEL") or "warn"
             confdir = write_config_dir(rundir, source, _zone_config(ports, main_db, vis_db, rundir, level))
 
             argv = [server_bin, "--root", str(source), "--config", str(confdir), "--env", "development",
                     "--zone", ZONE, "start", "--services", ",".join(SERVICES)]
-            env = _child_env()
-            log_file = open(log_path, "ab")  # noqa: SIM115 - the server writes to it until stop()
-            log_file.write(f"$ {' '.join(argv)}\n".encode())
-            log_file.flush()
             t = time.monotonic()
-            # own session and process group (stop() signals the group); dies with its parent
-            proc = subprocess.Popen(argv, cwd=rundir, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
-                                    stderr=subprocess.STDOUT, start_new_session=True,
-                                    preexec_fn=_die_with_parent_fn())  # noqa: PLW1509
+            proc = ServerProcess(argv, log_path=log_path, env=_child_env(), cwd=rundir,
+                                 name=f"the Cadence server on port {port}")
             if log_dir is None:
                 (rundir / "log.path").write_text(str(log_path))
             (rundir / "server.pid").write_text(str(proc.pid))
             server = cls(proc, port=port, domain=domain, db=db_str, rundir=rundir, tmp=tmp, log_path=log_path,
-                         ports=ports, log_file=log_file, timings=timings, own_log=log_dir is None)
+                         ports=ports, timings=timings, own_log=log_dir is None)
         except BaseException:
-            if proc is not None and proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            if log_file is not None:
-                log_file.close()
+            if proc is not None:
+                proc.kill()
             tmp.cleanup()
             raise
         try:
@@ -672,13 +620,13 @@ class CadenceDevServer:
         last_error = ""
         registered_at: float | None = None
         while True:
-            if self.process.poll() is not None:
-                tail = _tail(self.log_path)
+            if not self.process.alive():
+                tail = tail(self.log_path)
                 if "address already in use" in tail:
                     raise _PortTaken(f"the Cadence server exited with code {self.process.returncode} while "
                                      f"starting (a port was taken); last lines of {self.log_path}:\n{tail}")
                 raise DevServerError(f"the Cadence server exited with code {self.process.returncode} while "
-                                     f"starting; last lines of {self.log_path}:\n{_tail(self.log_path)}")
+                                     f"starting; last lines of {self.log_path}:\n{tail(self.log_path)}")
             try:
                 if stage == "answer on its frontend port":
                     if port_open(HOST, self.port):
@@ -714,7 +662,7 @@ class CadenceDevServer:
             if time.monotonic() > deadline:
                 raise DevServerError(f"the Cadence server did not {stage} within {timeout:.0f} s"
                                      f"{' (' + last_error + ')' if last_error else ''}; "
-                                     f"last lines of {self.log_path}:\n{_tail(self.log_path)}")
+                                     f"last lines of {self.log_path}:\n{tail(self.log_path)}")
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
 
@@ -738,10 +686,10 @@ class CadenceDevServer:
         return self.process.pid
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process.alive()
 
-    def log_tail(self, lines: int = 20) -> str:
-        return _tail(self.log_path, lines)
+    def logtail(self, lines: int = 20) -> str:
+        return tail(self.log_path, lines)
 
     # ----------------------------------------------------------------------------------------- stop
 
@@ -753,20 +701,7 @@ class CadenceDevServer:
         self._stopped = True
         with _live_lock:
             _live.discard(self)
-        proc = self.process
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # anything left in the group
-        with contextlib.suppress(OSError):
-            self._log_file.close()
+        self.process.stop(timeout)
         if self._tmp is not None:
             with contextlib.suppress(OSError):
                 self._tmp.cleanup()

@@ -1,46 +1,67 @@
 """wfkit's Temporal engine (temporalio). Registered as the ``temporal`` entry of ``wfkit.engines``.
 
 Importing this package is cheap: temporalio loads when the first connection is made.
+
+Modules: ``_client`` (connecting, the client calls), ``_worker`` (workers, the in-workflow API on temporalio),
+``_convert`` (failures, retry policies, executions), ``_replay`` (temporalio's Replayer, and what a Cadence
+history needs to be read by it), ``devserver`` (the Temporal CLI dev server).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from wfkit.engine import Capability, ConnectConfig, WorkflowDefn, builtin_dialect
+
+if TYPE_CHECKING:
+    from wfkit.engine import History, HistoryDialect
+
+    from ._client import TemporalClient
+    from .devserver import TemporalDevServer
 
 CAPABILITIES = frozenset({
-    "subsecond_timers", "update", "advanced_visibility", "count", "replay", "side_effect", "memo",
-    "signal_with_start", "reset", "terminate", "query", "continue_as_new", "child_workflows", "schedules",
+    Capability.QUERY, Capability.TERMINATE, Capability.COUNT, Capability.MEMO, Capability.SIDE_EFFECT,
+    Capability.CONTINUE_AS_NEW, Capability.CHILD_WORKFLOWS, Capability.REPLAY, Capability.SUBSECOND_TIMERS,
+    Capability.ADVANCED_VISIBILITY,
 })
 
 
 class TemporalEngine:
     name = "temporal"
     capabilities = CAPABILITIES
+    default_port = 7233
+    namespace_term = "namespace"
 
-    async def connect(self, config: Any) -> Any:
+    async def connect(self, config: ConnectConfig) -> TemporalClient:
         from ._client import connect
 
         return await connect(config)
 
-    def history_proto_class(self) -> Any:
-        """The engine's ``History`` protobuf message class (what ``wfkit.History.from_proto/to_proto`` use)."""
+    def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
+                   namespace: str = "default") -> TemporalDevServer:
+        from .devserver import TemporalDevServer
+
+        return TemporalDevServer.start(port=port, db=db, namespace=namespace)
+
+    def history_dialect(self) -> HistoryDialect:
+        return builtin_dialect(self.name)
+
+    def history_proto_class(self) -> type:
         from temporalio.api.history.v1 import History
 
         return History
 
-    def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
-                   namespace: str = "default") -> Any:
-        from wfkit.devserver import TemporalDevServer
+    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn]) -> list[
+            BaseException | None]:
+        from ._replay import replay
 
-        return TemporalDevServer.start(port=port, db=db, namespace=namespace)
+        return await replay(histories, workflows)
 
-    async def replay_histories(self, histories: list[tuple[str, dict[str, Any]]],
-                               workflows: list[Any]) -> list[BaseException | None]:
-        """Replay Temporal JSON history documents (``(workflow_id, doc)``) through the current code of
-        ``workflows`` (wfkit ``WorkflowDefn``s) with temporalio's Replayer; per history, the failure or None."""
-        from ._worker import replay_histories
+    def native_history_json(self, history: History, *, indent: int | None = None) -> str:
+        from ._replay import native_history_json
 
-        return await replay_histories(histories, workflows)
+        return native_history_json(history, indent=indent)
 
     def __repr__(self) -> str:
         return "<wfkit engine 'temporal'>"

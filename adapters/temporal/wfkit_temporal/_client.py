@@ -12,9 +12,8 @@ import temporalio.common
 import temporalio.service
 from temporalio.service import RPCError, RPCStatusCode
 
-import wfkit
-from wfkit._config import ConnectConfig, tls_material
-from wfkit._engines import StartOptions
+import wfkit.engine as wf
+from wfkit.engine import ConnectConfig, StartOptions, tls_material
 
 from . import CAPABILITIES
 from ._convert import execution_from, retry_to_temporal, rpc_error, workflow_failed
@@ -42,7 +41,7 @@ def _tls(cfg: ConnectConfig) -> bool | temporalio.service.TLSConfig:
 async def connect(cfg: ConnectConfig) -> TemporalClient:
     server = None
     if cfg.dev:
-        from wfkit.devserver import TemporalDevServer
+        from .devserver import TemporalDevServer
 
         server = await asyncio.to_thread(TemporalDevServer.start, port=cfg.dev_port, db=cfg.dev_db,
                                          namespace=cfg.namespace)
@@ -52,7 +51,7 @@ async def connect(cfg: ConnectConfig) -> TemporalClient:
     except TimeoutError:
         if server is not None:
             server.stop()
-        raise wfkit.ConnectionFailed(
+        raise wf.ConnectionFailed(
             f"could not reach Temporal at {cfg.address} within {cfg.connect_timeout:g} s") from None
     except BaseException:
         if server is not None:
@@ -62,7 +61,7 @@ async def connect(cfg: ConnectConfig) -> TemporalClient:
 
 
 def _interceptors() -> list[Any]:
-    from wfkit import telemetry
+    from wfkit.engine import telemetry
 
     if not telemetry.enabled():
         return []
@@ -86,16 +85,16 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
-            raise wfkit.ConnectionFailed(
+            raise wf.ConnectionFailed(
                 f"could not connect to Temporal at {cfg.address}: {_clean(exc, cfg)}") from None
     try:
         await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=cfg.namespace))
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise wfkit.ConnectionFailed(
+            raise wf.ConnectionFailed(
                 f"namespace {cfg.namespace!r} does not exist on Temporal at {cfg.address} "
                 f"(create it: temporal operator namespace create {cfg.namespace})") from None
-        raise wfkit.ConnectionFailed(f"Temporal at {cfg.address} refused: {exc.status.name}: "
+        raise wf.ConnectionFailed(f"Temporal at {cfg.address} refused: {exc.status.name}: "
                                      f"{_clean(exc, cfg)}") from None
     return raw
 
@@ -137,7 +136,7 @@ class TemporalClient:
                 execution_timeout=o.execution_timeout, run_timeout=o.run_timeout, task_timeout=o.task_timeout,
                 retry_policy=retry_to_temporal(o.retry_policy), memo=o.memo, **kwargs)
         except temporalio.exceptions.WorkflowAlreadyStartedError as exc:
-            raise wfkit.WorkflowAlreadyStarted(
+            raise wf.WorkflowAlreadyStarted(
                 f"workflow {o.id!r} is already started (type {exc.workflow_type})", workflow_id=o.id,
                 run_id=getattr(exc, "run_id", None)) from exc
         except RPCError as exc:
@@ -149,12 +148,12 @@ class TemporalClient:
         try:
             return await asyncio.wait_for(h.result(follow_runs=True), timeout)
         except TimeoutError:
-            raise wfkit.TimeoutError(f"no result from {workflow_id!r} within {timeout:g} s (it is still running)",
+            raise wf.TimeoutError(f"no result from {workflow_id!r} within {timeout:g} s (it is still running)",
                                      kind="client") from None
         except temporalio.client.WorkflowFailureError as exc:
             raise workflow_failed(exc, workflow_id, run_id) from exc
         except temporalio.client.WorkflowContinuedAsNewError as exc:  # only without follow_runs
-            raise wfkit.WfkitError(f"workflow {workflow_id!r} continued as new") from exc
+            raise wf.WfkitError(f"workflow {workflow_id!r} continued as new") from exc
         except RPCError as exc:
             raise rpc_error(exc, workflow_id, "result") from exc
 
@@ -170,14 +169,14 @@ class TemporalClient:
             return await asyncio.wait_for(h.query(name, args=args, rpc_timeout=timedelta(seconds=timeout)),
                                           timeout + 1)
         except TimeoutError:
-            raise wfkit.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
+            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
                                     "(is a worker running for its task queue?)") from None
         except (temporalio.client.WorkflowQueryFailedError, temporalio.client.WorkflowQueryRejectedError) as exc:
-            raise wfkit.QueryFailed(f"query {name!r} on {workflow_id!r} failed: {exc}") from exc
+            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r} failed: {exc}") from exc
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise rpc_error(exc, workflow_id, "query") from exc
-            raise wfkit.QueryFailed(f"query {name!r} on {workflow_id!r} failed ({exc.status.name}): "
+            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r} failed ({exc.status.name}): "
                                     f"{exc.message}") from exc
 
     async def cancel(self, workflow_id: str, run_id: str | None) -> None:
@@ -192,15 +191,15 @@ class TemporalClient:
         except RPCError as exc:
             raise rpc_error(exc, workflow_id, "terminate") from exc
 
-    async def describe(self, workflow_id: str, run_id: str | None) -> wfkit.Execution:
+    async def describe(self, workflow_id: str, run_id: str | None) -> wf.Execution:
         try:
             d = await self._handle(workflow_id, run_id).describe()
         except RPCError as exc:
             raise rpc_error(exc, workflow_id, "describe") from exc
         return await execution_from(d)
 
-    async def list(self, query: str | None, limit: int | None) -> wfkit.Executions:
-        out: list[wfkit.Execution] = []
+    async def list(self, query: str | None, limit: int | None) -> wf.Executions:
+        out: list[wf.Execution] = []
         truncated = False
         try:
             async for wf in self.raw.list_workflows(query or "", limit=None if limit is None else limit + 1):
@@ -210,7 +209,7 @@ class TemporalClient:
                 out.append(await execution_from(wf))
         except RPCError as exc:
             raise _query_error(exc, query) from exc
-        return wfkit.Executions(out, query=query, truncated=truncated)
+        return wf.Executions(out, query=query, truncated=truncated)
 
     async def count(self, query: str | None) -> int:
         try:
@@ -219,7 +218,7 @@ class TemporalClient:
             raise _query_error(exc, query) from exc
 
     async def history(self, workflow_id: str, run_id: str | None) -> Any:
-        from wfkit.history._history import History
+        from wfkit.engine import History
 
         try:
             wh = await self._handle(workflow_id, run_id).fetch_history()
@@ -238,9 +237,9 @@ class TemporalClient:
             await asyncio.to_thread(server.stop)
 
 
-def _query_error(exc: RPCError, query: str | None) -> wfkit.WfkitError:
+def _query_error(exc: RPCError, query: str | None) -> wf.WfkitError:
     if exc.status == RPCStatusCode.INVALID_ARGUMENT:
-        out = wfkit.WfkitError(f"bad list query {query!r}: {exc.message}")
+        out = wf.WfkitError(f"bad list query {query!r}: {exc.message}")
         out.__cause__ = exc
         return out
     return rpc_error(exc, None, "list")

@@ -9,8 +9,8 @@ import temporalio.common
 import temporalio.exceptions as tex
 from temporalio.service import RPCError, RPCStatusCode
 
-import wfkit
-from wfkit._config import TAGS_MEMO_KEY
+import wfkit.engine as wf
+from wfkit.engine import TAGS_MEMO_KEY
 
 # The temporalio exception a wfkit error was made from; re-raised as is when it escapes workflow code, so
 # Temporal records the original failure chain.
@@ -40,26 +40,26 @@ def failure_from_temporal(err: BaseException | None, *, workflow_level: bool = F
         return None
     out: BaseException
     if isinstance(err, tex.ApplicationError):
-        out = wfkit.ApplicationError(err.message, *err.details, type=err.type, non_retryable=err.non_retryable,
+        out = wf.ApplicationError(err.message, *err.details, type=err.type, non_retryable=err.non_retryable,
                                      cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.ActivityError):
-        out = wfkit.ActivityError(err.message or f"activity {err.activity_type} failed",
+        out = wf.ActivityError(err.message or f"activity {err.activity_type} failed",
                                   activity_type=err.activity_type, activity_id=err.activity_id,
                                   retry_state=err.retry_state.name.lower() if err.retry_state else None,
                                   cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.ChildWorkflowError):
-        out = wfkit.ChildWorkflowError(err.message or f"child workflow {err.workflow_type} failed",
+        out = wf.ChildWorkflowError(err.message or f"child workflow {err.workflow_type} failed",
                                        workflow_type=err.workflow_type, workflow_id=err.workflow_id,
                                        cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.TimeoutError):
         kind = "execution" if workflow_level else _TIMEOUT_KINDS.get(err.type, str(err.type).lower())
-        out = wfkit.TimeoutError(err.message or f"{kind} timeout", kind=kind)
+        out = wf.TimeoutError(err.message or f"{kind} timeout", kind=kind)
     elif isinstance(err, tex.CancelledError):
-        out = wfkit.Canceled(err.message or "canceled")
+        out = wf.Canceled(err.message or "canceled")
     elif isinstance(err, tex.TerminatedError):
-        out = wfkit.Terminated(err.message or "terminated")
+        out = wf.Terminated(err.message or "terminated")
     elif isinstance(err, tex.FailureError):
-        out = wfkit.ApplicationError(err.message, type=type(err).__name__, cause=failure_from_temporal(err.cause))
+        out = wf.ApplicationError(err.message, type=type(err).__name__, cause=failure_from_temporal(err.cause))
     else:
         return err
     setattr(out, ORIGIN, err)
@@ -73,51 +73,51 @@ def failure_to_temporal(err: BaseException) -> BaseException:
         return origin
     if isinstance(err, tex.FailureError):
         return err
-    if isinstance(err, wfkit.ApplicationError):
+    if isinstance(err, wf.ApplicationError):
         cause = failure_to_temporal(err.cause) if isinstance(err.cause, BaseException) else None
         out = tex.ApplicationError(err.message, *err.details, type=err.type or type(err).__name__,
                                    non_retryable=err.non_retryable)
         if cause is not None:
             out.__cause__ = cause
         return out
-    if isinstance(err, wfkit.FailureError):
+    if isinstance(err, wf.FailureError):
         return tex.ApplicationError(err.message or str(err), type=type(err).__name__)
     return tex.ApplicationError(str(err), type=type(err).__name__)
 
 
 def workflow_failed(err: temporalio.client.WorkflowFailureError, workflow_id: str,
-                    run_id: str | None) -> wfkit.WorkflowFailed:
+                    run_id: str | None) -> wf.WorkflowFailed:
     cause = failure_from_temporal(err.cause, workflow_level=True)
-    if isinstance(cause, wfkit.Terminated):
+    if isinstance(cause, wf.Terminated):
         status = "terminated"
-    elif isinstance(cause, wfkit.Canceled):
+    elif isinstance(cause, wf.Canceled):
         status = "canceled"
-    elif isinstance(cause, wfkit.TimeoutError):
+    elif isinstance(cause, wf.TimeoutError):
         status = "timed_out"
     else:
         status = "failed"
     msg = f"workflow {workflow_id!r} {status.replace('_', ' ')}"
     if cause is not None and str(cause):
         msg += f": {type(cause).__name__}: {cause}"
-    out = wfkit.WorkflowFailed(msg, cause=cause, workflow_id=workflow_id, run_id=run_id, status=status)
+    out = wf.WorkflowFailed(msg, cause=cause, workflow_id=workflow_id, run_id=run_id, status=status)
     return out
 
 
-def rpc_error(err: RPCError, workflow_id: str | None = None, what: str = "") -> wfkit.WfkitError:
+def rpc_error(err: RPCError, workflow_id: str | None = None, what: str = "") -> wf.WfkitError:
     """A wfkit error for a failed RPC (not-found, already-started, ...)."""
     if err.status == RPCStatusCode.NOT_FOUND and workflow_id is not None:
-        out: wfkit.WfkitError = wfkit.WorkflowNotFound(f"workflow {workflow_id!r} not found: {err.message}")
+        out: wf.WfkitError = wf.WorkflowNotFound(f"workflow {workflow_id!r} not found: {err.message}")
     elif err.status in (RPCStatusCode.UNAVAILABLE,):
-        out = wfkit.ConnectionFailed(f"server unavailable{' during ' + what if what else ''}: {err.message}")
+        out = wf.ConnectionFailed(f"server unavailable{' during ' + what if what else ''}: {err.message}")
     elif err.status == RPCStatusCode.UNIMPLEMENTED:
-        out = wfkit.UnsupportedFeature("temporal", what or "this call", err.message)
+        out = wf.UnsupportedFeature("temporal", what or "this call", err.message)
     else:
-        out = wfkit.WfkitError(f"{what or 'call'} failed ({err.status.name}): {err.message}")
+        out = wf.WfkitError(f"{what or 'call'} failed ({err.status.name}): {err.message}")
     out.__cause__ = err
     return out
 
 
-def retry_to_temporal(policy: wfkit.RetryPolicy | None) -> temporalio.common.RetryPolicy | None:
+def retry_to_temporal(policy: wf.RetryPolicy | None) -> temporalio.common.RetryPolicy | None:
     if policy is None:
         return None
     return temporalio.common.RetryPolicy(
@@ -135,13 +135,13 @@ def split_memo(memo: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
     return memo, tuple(str(t) for t in tags)
 
 
-async def execution_from(wf: temporalio.client.WorkflowExecution) -> wfkit.Execution:
+async def execution_from(wf: temporalio.client.WorkflowExecution) -> wf.Execution:
     try:
         memo = await wf.memo()
     except Exception:  # an undecodable memo (another SDK's codec) must not hide the execution
         memo = {"<undecodable>": True}
     memo, tags = split_memo(memo)
-    return wfkit.Execution(
+    return wf.Execution(
         engine="temporal", workflow_id=wf.id, run_id=wf.run_id, workflow_type=wf.workflow_type,
         status=STATUS.get(wf.status, "running") if wf.status is not None else "running",
         task_queue=wf.task_queue, start_time=wf.start_time, close_time=wf.close_time,

@@ -25,11 +25,19 @@ import temporalio.exceptions as tex
 import temporalio.worker
 import temporalio.workflow as twf
 
-import wfkit
-from wfkit import telemetry
-from wfkit._converter import to_json_value
-from wfkit._definitions import ActivityDefn, HandlerDefn, WorkflowDefn
-from wfkit._workflow_api import ActivityInfo, ActivityOptions, ChildOptions, WorkflowInfo, register_runtime
+import wfkit.engine as wf
+from wfkit.engine import (
+    ActivityDefn,
+    ActivityInfo,
+    ActivityOptions,
+    ChildOptions,
+    HandlerDefn,
+    WorkflowDefn,
+    WorkflowInfo,
+    register_runtime,
+    telemetry,
+    to_json_value,
+)
 
 from ._convert import failure_from_temporal, failure_to_temporal, retry_to_temporal
 
@@ -65,7 +73,7 @@ class TemporalWorkflowRuntime:
         try:
             await twf.wait_condition(fn, timeout=timeout)
         except TimeoutError:
-            raise wfkit.TimeoutError(f"condition not met within {timeout}", kind="wait_condition") from None
+            raise wf.TimeoutError(f"condition not met within {timeout}", kind="wait_condition") from None
 
     def get_version(self, change_id: str, min_supported: int, max_supported: int) -> int:
         # Version v of a change is the patch marker "<change_id>/v<v>". New executions record the newest
@@ -73,7 +81,7 @@ class TemporalWorkflowRuntime:
         for v in range(max_supported, max(min_supported, 0) - 1, -1):
             if twf.patched(f"{change_id}/v{v}"):
                 return v
-        return wfkit.DEFAULT_VERSION
+        return wf.DEFAULT_VERSION
 
     async def side_effect(self, fn: Callable[[], Any]) -> Any:
         # A local activity records the value in history (a marker); replays read it back without calling fn.
@@ -139,7 +147,7 @@ register_runtime(TemporalWorkflowRuntime(), TemporalActivityRuntime())
 def _reraise_for_temporal(err: Exception) -> NoReturn:
     """Uncaught errors fail the workflow (not just its task), except nondeterminism, which must only fail the
     task so that fixed code can resume it."""
-    if isinstance(err, (wfkit.NondeterminismError, twf.NondeterminismError)):
+    if isinstance(err, (wf.NondeterminismError, twf.NondeterminismError)):
         raise err
     converted = failure_to_temporal(err)
     if converted is err:
@@ -190,7 +198,7 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
         try:
             result = await getattr(inst, defn.run_method)(*defn.run_sig.decode_args(args))
         except (Exception, asyncio.CancelledError) as err:  # every uncaught error is converted: _reraise_for_temporal
-            if not isinstance(err, (wfkit.NondeterminismError, twf.NondeterminismError)):
+            if not isinstance(err, (wf.NondeterminismError, twf.NondeterminismError)):
                 _closed(defn.name, ok=False)
             if isinstance(err, asyncio.CancelledError):
                 raise
@@ -224,7 +232,7 @@ def _activity_call(name: str) -> Iterator[None]:
     try:
         yield
         ok = True
-    except wfkit.ApplicationError as err:
+    except wf.ApplicationError as err:
         raise failure_to_temporal(err) from None  # the failure carries its own chain
     finally:
         telemetry.activity_closed("temporal", name, ok, time.monotonic() - t0)

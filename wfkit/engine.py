@@ -1,0 +1,298 @@
+"""The contract between wfkit and an engine plugin: the one wfkit module an adapter imports.
+
+An engine plugin is a package registered under the ``wfkit.engines`` entry-point group whose entry point is an
+object satisfying :class:`Engine`. Its client satisfies :class:`EngineClient`, its workers :class:`EngineWorker`,
+its embedded server :class:`DevServer`, and its in-workflow code registers a :class:`WorkflowRuntime` and an
+:class:`ActivityRuntime` with :func:`register_runtime`. What an engine cannot do is left out of its
+``capabilities`` (members of :class:`Capability`); wfkit then raises :class:`UnsupportedFeature` naming both.
+
+Everything an adapter needs from wfkit is re-exported here: the definitions it runs (:class:`WorkflowDefn`,
+:class:`ActivityDefn`), the values it returns (:class:`Execution`, :class:`Executions`, ``History``), the option
+dataclasses it receives, the error tree, the JSON converter, TLS reading, the dev-server process base and
+telemetry hooks. Importing this module is cheap: ``History`` and the history dialects (pandas) load on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from wfkit import telemetry
+from wfkit._config import TAGS_MEMO_KEY, ConnectConfig, Secret, tls_material
+from wfkit._converter import from_json_value, json_values, to_json_value
+from wfkit._definitions import (
+    DEFAULT_RETRY_POLICY,
+    MIGRATION_STATE_QUERY,
+    ActivityDefn,
+    HandlerDefn,
+    RetryPolicy,
+    WorkflowDefn,
+    activity_defn,
+    workflow_defn,
+)
+from wfkit._errors import (
+    ActivityError,
+    ApplicationError,
+    Canceled,
+    ChildWorkflowError,
+    ConnectionFailed,
+    DevServerError,
+    FailureError,
+    HistoryFormatError,
+    NondeterminismError,
+    NotConvertible,
+    QueryFailed,
+    Terminated,
+    TimeoutError,
+    UnsupportedFeature,
+    WfkitError,
+    WorkflowAlreadyStarted,
+    WorkflowFailed,
+    WorkflowNotFound,
+)
+from wfkit._execution import STATUSES, Execution, Executions
+from wfkit._workflow_api import (
+    DEFAULT_VERSION,
+    ActivityInfo,
+    ActivityOptions,
+    ActivityRuntime,
+    ChildOptions,
+    WorkflowInfo,
+    WorkflowRuntime,
+    register_runtime,
+)
+from wfkit.devserver import HOST, ServerProcess, ensure_port_free, free_port, port_open, tail
+
+if TYPE_CHECKING:
+    from wfkit.history import History
+    from wfkit.history.dialects import HistoryDialect
+
+__all__ = [
+    "DEFAULT_RETRY_POLICY", "DEFAULT_VERSION", "HOST", "ID_REUSE_POLICIES", "MIGRATION_STATE_QUERY", "STATUSES",
+    "TAGS_MEMO_KEY",
+    # the contract
+    "Capability", "DevServer", "Engine", "EngineClient", "EngineWorker", "StartOptions",
+    "WorkflowRuntime", "ActivityRuntime", "register_runtime", "History", "HistoryDialect", "builtin_dialect",
+    # values and options
+    "ActivityDefn", "ActivityInfo", "ActivityOptions", "ChildOptions", "ConnectConfig", "Execution",
+    "Executions", "HandlerDefn", "RetryPolicy", "Secret", "WorkflowDefn", "WorkflowInfo", "activity_defn",
+    "workflow_defn",
+    # helpers
+    "ServerProcess", "ensure_port_free", "free_port", "from_json_value", "json_values", "port_open",
+    "tail", "telemetry", "tls_material", "to_json_value",
+    # errors
+    "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",
+    "FailureError", "HistoryFormatError", "NondeterminismError", "NotConvertible", "QueryFailed", "Terminated", "TimeoutError",
+    "UnsupportedFeature", "WfkitError", "WorkflowAlreadyStarted", "WorkflowFailed", "WorkflowNotFound",
+]
+
+
+class Capability(enum.StrEnum):
+    """What an engine may support. An engine declares its set once, as ``Engine.capabilities``; a client may add
+    to it per connection (``advanced_visibility`` depends on the server's visibility store)."""
+
+    QUERY = "query"
+    """Workflow queries (``handle.query``)."""
+    TERMINATE = "terminate"
+    """Terminating a workflow (``handle.terminate``)."""
+    COUNT = "count"
+    """Counting executions that match a list query (``client.count``)."""
+    MEMO = "memo"
+    """A memo (and wfkit's tags, kept in it) stored with an execution at start."""
+    SIDE_EFFECT = "side_effect"
+    """``wfkit.side_effect``: a value recorded once and replayed."""
+    CONTINUE_AS_NEW = "continue_as_new"
+    """``wfkit.continue_as_new``: a new run of the same workflow ID with fresh history."""
+    CHILD_WORKFLOWS = "child_workflows"
+    """``wfkit.execute_child_workflow``."""
+    REPLAY = "replay"
+    """Replaying recorded histories through current workflow code (``wfkit.replay``)."""
+    SUBSECOND_TIMERS = "subsecond_timers"
+    """Timers and timeouts finer than a second (Cadence rounds every duration up to whole seconds)."""
+    ADVANCED_VISIBILITY = "advanced_visibility"
+    """The server itself evaluates the full list-query language; without it wfkit evaluates a query client-side
+    over at most ``max_scan`` executions."""
+
+
+ID_REUSE_POLICIES = ("allow_duplicate", "allow_duplicate_failed_only", "reject_duplicate", "terminate_if_running")
+
+
+@dataclasses.dataclass(frozen=True)
+class StartOptions:
+    """Engine-neutral options of ``client.start``, validated and normalised by the core."""
+
+    id: str
+    """The workflow ID."""
+    task_queue: str
+    """The task queue (Cadence: task list) the workflow's tasks go to."""
+    execution_timeout: timedelta | None = None
+    """Limit on the whole execution, continue-as-new included (None: the engine's default)."""
+    run_timeout: timedelta | None = None
+    """Limit on one run."""
+    task_timeout: timedelta | None = None
+    """Limit on one workflow task."""
+    id_reuse_policy: str | None = None
+    """One of :data:`ID_REUSE_POLICIES`, or None for the engine's default."""
+    retry_policy: RetryPolicy | None = None
+    """Retries of the whole workflow, or None for none."""
+    memo: dict[str, Any] | None = None
+    """JSON values stored with the execution (wfkit's tags under :data:`TAGS_MEMO_KEY`)."""
+
+
+@runtime_checkable
+class EngineWorker(Protocol):
+    """A worker polling one task queue (what :meth:`EngineClient.worker` returns)."""
+
+    async def start(self) -> None:
+        """Start polling (returns once polling has begun)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop polling; in-flight tasks finish or are handed back to the server."""
+        ...
+
+
+@runtime_checkable
+class EngineClient(Protocol):
+    """A connection to one namespace (Cadence: domain) of one server. Every workflow value crossing it is plain
+    JSON (the core converts with :func:`to_json_value`/:func:`from_json_value`)."""
+
+    engine: str
+    """The plugin's name."""
+    address: str
+    """host:port of the server's frontend."""
+    namespace: str
+    """The namespace (Cadence: domain)."""
+    capabilities: frozenset[Capability]
+    """The engine's capabilities, plus what this connection found the server to support."""
+
+    @property
+    def raw(self) -> Any:
+        """The engine SDK's own client, for what wfkit does not cover."""
+        ...
+
+    async def start(self, workflow_type: str, args: list[Any], options: StartOptions) -> str:
+        """Start a workflow; the new run's ID. Raises ``WorkflowAlreadyStarted``."""
+        ...
+
+    async def result(self, workflow_id: str, run_id: str | None, timeout: float | None) -> Any:
+        """Wait for the run (following continue-as-new) and return its JSON result, or raise
+        ``WorkflowFailed`` whose cause is the failure."""
+        ...
+
+    async def signal(self, workflow_id: str, run_id: str | None, name: str, args: list[Any]) -> None: ...
+
+    async def query(self, workflow_id: str, run_id: str | None, name: str, args: list[Any],
+                    timeout: float) -> Any: ...
+
+    async def cancel(self, workflow_id: str, run_id: str | None) -> None: ...
+
+    async def terminate(self, workflow_id: str, run_id: str | None, reason: str | None) -> None: ...
+
+    async def describe(self, workflow_id: str, run_id: str | None) -> Execution: ...
+
+    async def list(self, query: str | None, limit: int | None) -> Executions:
+        """Executions matching ``query`` (wfkit's list-query language), at most ``limit``."""
+        ...
+
+    async def count(self, query: str | None) -> int: ...
+
+    async def history(self, workflow_id: str, run_id: str | None) -> History: ...
+
+    def worker(self, task_queue: str, workflows: list[WorkflowDefn], activities: list[ActivityDefn],
+               **options: Any) -> EngineWorker:
+        """A worker (not started) serving ``workflows`` and ``activities`` on ``task_queue``; ``options`` are
+        ``max_concurrent_activities`` and ``max_concurrent_workflow_tasks`` when given."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class DevServer(Protocol):
+    """An embedded server on 127.0.0.1, in its own process group, stopped at exit."""
+
+    @property
+    def url(self) -> str:
+        """The wfkit URL of the server's namespace (what ``wfkit.connect`` takes)."""
+        ...
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
+
+    def alive(self) -> bool: ...
+
+    def log_tail(self, lines: int = 20) -> str: ...
+
+    def stop(self, timeout: float = 20) -> None: ...
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """An engine plugin: the object a ``wfkit.engines`` entry point names."""
+
+    name: str
+    """The URL scheme and the name wfkit reports (``Execution.engine``, ``History.engine``)."""
+    capabilities: frozenset[Capability]
+    """What the engine supports on every server."""
+    default_port: int
+    """The frontend port when a URL names none."""
+    namespace_term: str
+    """What the engine calls a namespace, as a URL query key (``namespace``, or ``domain`` on Cadence)."""
+
+    async def connect(self, config: ConnectConfig) -> EngineClient:
+        """Connect within ``config.connect_timeout``; ``ConnectionFailed`` (never a secret in it) otherwise."""
+        ...
+
+    def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
+                   namespace: str = "default") -> DevServer:
+        """Start an embedded server (``db``: a file that keeps its state; ``build``: build it if needed)."""
+        ...
+
+    def history_dialect(self) -> HistoryDialect:
+        """How this engine's histories read and write (see :mod:`wfkit.history.dialects`)."""
+        ...
+
+    def history_proto_class(self) -> type:
+        """The engine SDK's ``History`` protobuf message class."""
+        ...
+
+    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn]) -> list[
+            BaseException | None]:
+        """Replay each history (of any engine: convert what is not yours, or return the reason as the error)
+        through the current code of ``workflows``; per history, None or what went wrong
+        (``NondeterminismError`` when the code diverged)."""
+        ...
+
+    def native_history_json(self, history: History, *, indent: int | None = None) -> str:
+        """``history`` as this engine's own tools and replayer read it (converted when recorded elsewhere).
+        Raises ``WfkitError`` naming what cannot be converted."""
+        ...
+
+
+def builtin_dialect(name: str) -> HistoryDialect:
+    """The history dialect wfkit ships for ``name`` (what an adapter's ``history_dialect()`` may return)."""
+    from wfkit.history.dialects import get_dialect
+
+    return get_dialect(name)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "History":
+        from wfkit.history import History
+
+        return History
+    if name == "HistoryDialect":
+        from wfkit.history.dialects import HistoryDialect
+
+        return HistoryDialect
+    raise AttributeError(f"module 'wfkit.engine' has no attribute {name!r}")
