@@ -6,28 +6,10 @@ import uuid
 
 import pandas as pd
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 import wfkit
-
-from ..conformance import workflows as w
-from ..conftest import eventually
-
-
-@pytest.fixture(scope="module")
-def ip():
-    shell = InteractiveShell.instance()
-    shell.run_cell("%load_ext wfkit", store_history=False)
-    yield shell
-    magic = shell.magics_manager.registry["WfMagic"]
-    for c in list(magic.connections.values()):
-        c.sync.close()
-    magic.connections.clear()
-
-
-@pytest.fixture(scope="module")
-def magic(ip):
-    return ip.magics_manager.registry["WfMagic"]
+from wfkit.testing import eventually
+from wfkit.testing.conformance import workflows as w
 
 
 @pytest.fixture
@@ -148,9 +130,10 @@ def test_errors_are_one_line(ip, magic, connected, capsys):
 def test_not_connected_message(capsys):
     from IPython.core.interactiveshell import InteractiveShell as S
 
+    from wfkit.notebook.connections import Connections
     from wfkit.notebook.magic import WfMagic
 
-    m = WfMagic(shell=S.instance())
+    m = WfMagic(shell=S.instance(), connections=Connections())  # a registry with nothing in it
     m._run("list")
     assert capsys.readouterr().err.strip().startswith("UsageError: not connected: %wf connect")
 
@@ -186,7 +169,8 @@ def test_replay_and_migrate(ip, magic, connected, cadence_server, tmp_path, caps
 
     asyncio.run(eventually(listed))
     ip.user_ns["wfs"] = [w.Waiter]
-    plan = wf(ip, f'migrate --from t --to cad --query "{query}" --workflows {{{{wfs}}}} --allow-reexecution --plan-only')
+    plan = wf(ip, f'migrate --from t --to cad --query "{query}" --workflows {{{{wfs}}}} --allow-reexecution '
+                  '--plan-only')
     assert plan.preview["workflow_id"].tolist() == [open_id]
     report = wf(ip, f'migrate --from t --to cad --query "{query}" --workflows {{{{wfs}}}} --allow-reexecution '
                     f'--checkpoint {tmp_path / "m.jsonl"}')

@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 import wfkit
-
-from ..conformance import workflows as w
+from wfkit.testing.conformance import workflows as w
 
 XSS = "<script>alert('x')</script>"
 

@@ -1,7 +1,9 @@
 """ipywidgets for notebooks: a connection panel, a workflow browser, a live monitor (``%wf panel``).
 
-Each widget is a thin shell over the Python API. Every callback runs inside the widget's ``Output`` area, so an
-error shows up in the widget as one line (never swallowed, never a silent no-op).
+Each widget is a thin shell over the Python API. The connection panel and ``Panel`` keep their clients in a
+:class:`~wfkit.notebook.connections.Connections` registry (by default the one ``%wf`` and plain Python use).
+Every callback runs inside the widget's ``Output`` area, so an error shows up in the widget as one line (never
+swallowed, never a silent no-op).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 import ipywidgets as W
 
+from wfkit.notebook import connections as _connections
+from wfkit.notebook.connections import Connections
 
 __all__ = ["ConnectionPanel", "LiveMonitor", "Panel", "WorkflowBrowser"]
 
@@ -22,7 +26,7 @@ def _guarded(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:  # shown in the widget, by type and message
+        except Exception as exc:  # noqa: BLE001 - shown in the widget, by type and message
             out.append_stdout(f"{type(exc).__name__}: {exc}\n")
             return None
 
@@ -30,9 +34,12 @@ def _guarded(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class ConnectionPanel(W.VBox):
-    """URL (+ optional name and API key) → Connect. ``on_connect(client)`` is called with the new client."""
+    """URL (+ optional name and API key) → Connect. The new client is added to ``connections`` (the default
+    registry unless given) under the name typed, and made current; ``on_connect(client)`` is then called."""
 
-    def __init__(self, on_connect: Callable[[Any], None] | None = None, url: str = "temporal+dev://"):
+    def __init__(self, on_connect: Callable[[Any], None] | None = None, url: str = "temporal+dev://",
+                 connections: Connections | None = None):
+        self.connections = connections if connections is not None else _connections.default
         self.url = W.Text(value=url, description="URL", layout=W.Layout(width="60%"))
         self.alias = W.Text(value="", description="name", placeholder="(optional)")
         self.api_key = W.Password(value="", description="API key")
@@ -47,12 +54,11 @@ class ConnectionPanel(W.VBox):
     def connect(self) -> Any:
         from html import escape
 
-        from wfkit._client import connect_sync
-
         self.out.outputs = ()
         self.status.value = "connecting…"
         try:
-            self.client = connect_sync(self.url.value.strip(), api_key=self.api_key.value or None)
+            self.client = self.connections.connect(self.url.value.strip(), name=self.alias.value.strip() or None,
+                                                   api_key=self.api_key.value or None)
         except Exception:
             self.status.value = "<b>not connected</b>"
             raise
@@ -133,7 +139,7 @@ class LiveMonitor(W.VBox):
         for wid in self.workflow_ids:
             try:
                 rows.append(self.client.sync.handle(wid).sync.describe())
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - shown in the widget; the other rows still refresh
                 self.errors.append_stdout(f"{wid}: {type(exc).__name__}: {exc}\n")
         self.table.value = render("executions.html.j2", rows=rows, total=len(rows), shown=len(rows), query=None,
                                   truncated=False)
@@ -156,24 +162,18 @@ class LiveMonitor(W.VBox):
 
 
 class Panel(W.Tab):
-    """``%wf panel``: connection panel and workflow browser in tabs, tied to the magic's connections."""
+    """``%wf panel``: connection panel and workflow browser in tabs, on a connections registry (default: the one
+    ``%wf`` and plain Python share). The browser opens on the registry's current connection."""
 
-    def __init__(self, magic: Any = None):
-        self.magic = magic
-        self.connection = ConnectionPanel(on_connect=self._connected)
+    def __init__(self, connections: Connections | None = None):
+        self.connections = connections if connections is not None else _connections.default
+        self.connection = ConnectionPanel(on_connect=self._show_browser, connections=self.connections)
         self.browser_box = W.VBox([W.HTML("connect first")])
         super().__init__(children=[self.connection, self.browser_box])
         self.set_title(0, "connection")
         self.set_title(1, "workflows")
-        if magic is not None and magic.current is not None:
-            self._show_browser(magic.client)
-
-    def _connected(self, client: Any) -> None:
-        if self.magic is not None:
-            name = self.connection.alias.value.strip() or client.engine
-            self.magic.connections[name] = client
-            self.magic.current = name
-        self._show_browser(client)
+        if self.connections.current is not None:
+            self._show_browser(self.connections.current)
 
     def _show_browser(self, client: Any) -> None:
         self.browser = WorkflowBrowser(client)

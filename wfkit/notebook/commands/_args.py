@@ -1,0 +1,118 @@
+"""The ``%wf`` command line: splitting it (with ``{{name}}`` objects), one argparse parser per subcommand, and the
+context every subcommand receives."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import MagicArgumentParser
+
+from wfkit import available_engines
+from wfkit.notebook.connections import Connections, NotConnected
+
+if TYPE_CHECKING:
+    import argparse
+
+    from wfkit._client import Client
+
+_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+
+
+@dataclass
+class Context:
+    """What a subcommand works with: the connections and the magic's settings."""
+
+    connections: Connections
+    default_limit: int = 1000
+    default_task_queue: str = ""
+
+    @property
+    def client(self) -> Client:
+        """The current connection (a UsageError saying how to connect when there is none)."""
+        try:
+            return self.connections.get()
+        except NotConnected:
+            example = " or ".join(f"{e}://host:port" for e in available_engines()) or "<engine>://host:port"
+            raise UsageError(f"not connected: %wf connect {example} first") from None
+
+
+class Obj:
+    """A ``{{name}}`` placeholder: the Python object itself, passed as one argument."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def tokens(text: str, lookup: Callable[[str], Any]) -> list[Any]:
+    """Split a command line like a shell; a whole-word ``{{name}}`` becomes an :class:`Obj` holding
+    ``lookup(name)``, one inside a longer word its text."""
+    objects: dict[str, Any] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        key = f"\x00{len(objects)}\x00"
+        objects[key] = lookup(m.group(1))
+        return key
+
+    replaced = _VAR.sub(sub, text)
+    try:
+        raw = shlex.split(replaced)
+    except ValueError as exc:
+        raise UsageError(f"cannot split the command line: {exc}") from None
+    out: list[Any] = []
+    for tok in raw:
+        if tok in objects:
+            out.append(Obj(objects[tok]))
+        else:
+            for key, value in objects.items():
+                tok = tok.replace(key, str(value))
+            out.append(tok)
+    return out
+
+
+def parser(name: str, description: str) -> MagicArgumentParser:
+    """The argparse parser of ``%wf <name>`` (errors raise UsageError)."""
+    return MagicArgumentParser(prog=f"%wf {name}", description=description, add_help=False)
+
+
+def handle_parser(name: str, description: str) -> MagicArgumentParser:
+    """A parser for subcommands on one workflow: ``workflow_id [--run-id]``."""
+    p = parser(name, description)
+    p.add_argument("workflow_id")
+    p.add_argument("--run-id", default=None)
+    return p
+
+
+def parse(p: MagicArgumentParser, args: list[Any]) -> argparse.Namespace:
+    """Parse ``args`` (strings and :class:`Obj`), the objects coming back as themselves."""
+    texts = [a if isinstance(a, str) else f"\x01{i}" for i, a in enumerate(args)]
+    ns = p.parse_args(texts)
+
+    def back(v: Any) -> Any:
+        return args[int(v[1:])].value if isinstance(v, str) and v.startswith("\x01") else v
+
+    for key, val in vars(ns).items():
+        setattr(ns, key, [back(v) for v in val] if isinstance(val, list) else back(val))
+    return ns
+
+
+def value(text: Any) -> Any:
+    """A command-line value: an object passed with ``{{name}}``, else JSON, else the text itself."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def as_list(v: Any) -> list[Any] | None:
+    """``{{[A, B]}}`` or ``{{A}}`` as a list (None stays None)."""
+    if v is None:
+        return None
+    return list(v) if isinstance(v, (list, tuple)) else [v]

@@ -1,0 +1,46 @@
+"""``%wf connect | connections | use | close | panel``: the named connections (:mod:`wfkit.notebook.connections`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from wfkit.notebook.commands._args import Context, parse, parser
+
+_COLUMNS = ["name", "current", "engine", "address", "namespace"]
+
+
+def connect(ctx: Context, args: list[Any]) -> Any:
+    p = parser("connect", "Connect to an engine and make it the current connection.")
+    p.add_argument("url", nargs="?", default=None)
+    p.add_argument("--as", dest="alias", default=None)
+    p.add_argument("--api-key", default=None)
+    ns = parse(p, args)
+    return ctx.connections.connect(ns.url, name=ns.alias, api_key=ns.api_key)
+
+
+def connections(ctx: Context, args: list[Any]) -> Any:
+    import pandas as pd
+
+    parse(parser("connections", "The named connections, as a frame."), args)
+    return pd.DataFrame([dataclasses.asdict(i) for i in ctx.connections.list()], columns=_COLUMNS)
+
+
+def use(ctx: Context, args: list[Any]) -> Any:
+    p = parser("use", "Make a named connection the current one.")
+    p.add_argument("name")
+    return ctx.connections.use(parse(p, args).name)
+
+
+def close(ctx: Context, args: list[Any]) -> Any:
+    p = parser("close", "Close a connection (default: the current one).")
+    p.add_argument("name", nargs="?", default=None)
+    ctx.connections.close(parse(p, args).name)
+    return None
+
+
+def panel(ctx: Context, args: list[Any]) -> Any:
+    from wfkit.notebook.widgets import Panel
+
+    parse(parser("panel", "The connection panel and workflow browser, on the same connections."), args)
+    return Panel(ctx.connections)

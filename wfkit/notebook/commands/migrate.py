@@ -1,0 +1,33 @@
+"""``%wf migrate``: plan and run a migration between two connections (:mod:`wfkit.migrate`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wfkit.notebook.commands._args import Context, as_list, parse, parser
+
+
+def migrate(ctx: Context, args: list[Any]) -> Any:
+    from wfkit import migrate as migration
+
+    p = parser("migrate", "Plan and run a migration between two connections (names or URLs).")
+    p.add_argument("--from", dest="source", required=True)
+    p.add_argument("--to", dest="target", required=True)
+    p.add_argument("--query", default=None)
+    p.add_argument("--strategy", default="restart", choices=list(migration.STRATEGIES))
+    p.add_argument("--allow-reexecution", action="store_true")
+    p.add_argument("--workflows", default=None, help="{{[WorkflowClass, ...]}}")
+    p.add_argument("--archive-dir", default=None)
+    p.add_argument("--checkpoint", default="migration.jsonl")
+    p.add_argument("--batch-size", type=int, default=50)
+    p.add_argument("--plan-only", action="store_true", help="return the plan (see its .preview)")
+    p.add_argument("--dry-run", action="store_true")
+    ns = parse(p, args)
+    source = ctx.connections.get_or_connect(ns.source)
+    target = ctx.connections.get_or_connect(ns.target)
+    plan = migration.sync.plan(source, target, query=ns.query, strategy=ns.strategy,
+                             allow_reexecution=ns.allow_reexecution, workflows=as_list(ns.workflows),
+                             archive_dir=ns.archive_dir)
+    if ns.plan_only:
+        return plan
+    return plan.sync.run(batch_size=ns.batch_size, checkpoint=ns.checkpoint, dry_run=ns.dry_run)
