@@ -124,7 +124,12 @@ def test_errors_are_one_line(ip, magic, connected, capsys):
     finally:
         ip.run_line_magic("config", "WfMagic.short_errors = True")
     ip.run_line_magic("config", "WfMagic.display_limit = 5")
-    assert magic.display_limit == 5
+    try:
+        assert magic.display_limit == 5
+        e = wfkit.Execution("temporal", "id", "r", "T", "completed", "q", None, None, 1)
+        assert "truncated: showing 5 of 60" in wfkit.Executions([e] * 60)._repr_html_()
+    finally:
+        ip.run_line_magic("config", "WfMagic.display_limit = 50")
 
 
 def test_not_connected_message(capsys):

@@ -1,10 +1,17 @@
-"""Rich HTML for notebooks: one Jinja template per object, autoescaped, rendering only what is already fetched."""
+"""Rich HTML for notebooks: one Jinja template per object, autoescaped, rendering only what is already fetched.
+
+``DISPLAY_LIMIT`` caps the rows a repr shows (a footer says when rows are cut); ``%config WfMagic.display_limit``
+sets it.
+"""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
+__all__ = ["DISPLAY_LIMIT", "client_html", "execution_html", "executions_html", "history_html", "render"]
+
+#: Rows shown by the HTML of lists and histories (read when a repr is rendered).
 DISPLAY_LIMIT = 50
 
 
@@ -19,25 +26,30 @@ def _env() -> Any:
 
 
 def render(template: str, **context: Any) -> str:
+    """Render one of ``wfkit/notebook/templates`` (user strings come out escaped)."""
     return _env().get_template(template).render(**context)
 
 
 def client_html(client: Any) -> str:
+    """A :class:`wfkit.Client`: engine, address, namespace, capabilities."""
     return render("client.html.j2", c=client, caps=sorted(client.capabilities))
 
 
 def execution_html(e: Any) -> str:
+    """One :class:`wfkit.Execution`."""
     return render("execution.html.j2", e=e)
 
 
-def executions_html(execs: Any, limit: int = DISPLAY_LIMIT) -> str:
-    rows = list(execs[:limit])
+def executions_html(execs: Any, limit: int | None = None) -> str:
+    """A :class:`wfkit.Executions` table, its first ``limit`` rows (default :data:`DISPLAY_LIMIT`)."""
+    rows = list(execs[:DISPLAY_LIMIT if limit is None else limit])
     return render("executions.html.j2", rows=rows, total=len(execs), shown=len(rows), query=execs.query,
                   truncated=execs.truncated)
 
 
-def history_html(h: Any, limit: int = DISPLAY_LIMIT) -> str:
+def history_html(h: Any, limit: int | None = None) -> str:
+    """A :class:`wfkit.History`: its first ``limit`` events (default :data:`DISPLAY_LIMIT`)."""
     frame = h.to_dataframe()
     cols = ["event_id", "time", "event_type", "activity_type", "timer_id", "signal_name", "attempt", "failure"]
-    rows = frame[cols].head(limit).to_dict("records")
+    rows = frame[cols].head(DISPLAY_LIMIT if limit is None else limit).to_dict("records")
     return render("history.html.j2", h=h, rows=rows, cols=cols, total=len(frame), shown=len(rows))

@@ -23,7 +23,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
-from traitlets import Bool, Int, Unicode, validate
+from traitlets import Bool, Int, Unicode, observe, validate
 
 from wfkit._errors import WfkitError
 from wfkit.notebook import connections as _connections
@@ -55,6 +55,12 @@ class WfMagic(Magics):
         if proposal["value"] < 1:
             raise ValueError(f"{proposal['trait'].name} must be >= 1")
         return proposal["value"]
+
+    @observe("display_limit")
+    def _display_limit_changed(self, change: Any) -> None:
+        from wfkit.notebook import html
+
+        html.DISPLAY_LIMIT = change["new"]
 
     def __init__(self, shell: Any = None, connections: Connections | None = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
