@@ -133,7 +133,7 @@ def test_proto_path_gives_the_same_frame(path: Path) -> None:
     else:
         from cadence.api.v1.history_pb2 import History as CadenceHistory
 
-        from wfkit.history._convert import cadence_cli_event_to_proto
+        from wfkit.history.dialects._cadence_convert import cadence_cli_event_to_proto
 
         proto = ParseDict({"events": [cadence_cli_event_to_proto(e) for e in raw_events(path)]}, CadenceHistory(),
                           ignore_unknown_fields=True)
@@ -149,7 +149,7 @@ def test_cadence_cli_json_maps_onto_cadence_protos_strictly() -> None:
     from cadence.api.v1.history_pb2 import History as CadenceHistory
     from google.protobuf.json_format import MessageToDict, ParseDict
 
-    from wfkit.history._convert import cadence_cli_event_to_proto, cadence_proto_event_to_cli
+    from wfkit.history.dialects._cadence_convert import cadence_cli_event_to_proto, cadence_proto_event_to_cli
 
     quirks = {"PartitionConfig", "firstScheduleTimeNano"}  # newer CLIs' spellings, mapped one way only
     for f in (FIXTURES / "cadence").glob("*.json"):

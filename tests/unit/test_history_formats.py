@@ -59,7 +59,7 @@ def test_cadence_grpc_proto_json_reads_like_the_cli_json() -> None:
     from cadence.api.v1.history_pb2 import History as CadenceHistory
     from google.protobuf.json_format import MessageToDict, ParseDict
 
-    from wfkit.history._convert import cadence_cli_event_to_proto
+    from wfkit.history.dialects._cadence_convert import cadence_cli_event_to_proto
 
     proto = ParseDict({"events": [cadence_cli_event_to_proto(e) for e in GREETINGS]}, CadenceHistory())
     for shape in (MessageToDict(proto), {"history": MessageToDict(proto)}, MessageToDict(proto)["events"]):

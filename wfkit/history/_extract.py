@@ -1,9 +1,10 @@
 """Turning raw events (JSON dicts or engine protos) into the canonical frame columns, fast.
 
-Events are grouped by type; for every (engine, shape, event type) a small extractor is compiled once from the
-tables in ``_history_schema`` and cached, and it reads each column for all events of its type with one list
-comprehension (no per-event function call). Temporal protos go faster still through ``_history_skim``, and
-Temporal/Cadence JSON through ``_history_typed``; this module is the general path behind both.
+Events are grouped by type; for every (dialect, shape, event type) a small extractor is compiled once from
+:data:`~wfkit.history._schema.COLUMN_KINDS` and the dialect's source tables, and cached; it reads each column
+for all events of its type with one list comprehension (no per-event function call). Protos whose events carry
+a numeric type go faster still through ``_skim``, and native JSON through ``_typed``; this module is the
+general path behind both. Everything engine-specific comes from the :class:`HistoryDialect` passed in.
 
 The happy path does no per-field checking: when anything goes wrong, the events are re-read one by one and the
 failing one is examined field by field (``diagnose``) to raise a :class:`HistoryFormatError` naming its index
@@ -15,7 +16,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,23 +24,21 @@ import pandas as pd
 from wfkit._errors import HistoryFormatError
 from wfkit.history._payload import Opaque, b64, decode_cadence_bytes
 from wfkit.history._schema import (
-    CADENCE_CLI_SOURCES,
-    CADENCE_PROTO_SOURCES,
-    COLUMNS_FROM_ATTRIBUTES,
-    GENERIC_RELATED,
-    GENERIC_SOURCES,
-    TEMPORAL_EVENT_TYPE_NUMBERS,
-    TEMPORAL_SOURCES,
+    COLUMN_KINDS,
+    INT_COLUMNS,
+    STR_COLUMNS,
     attributes_key,
-    canonical_event_type,
     category_of,
     pascal,
     snake,
     type_from_attributes_key,
 )
 
+if TYPE_CHECKING:
+    from wfkit.history.dialects import HistoryDialect
+
 _EMPTY: dict = {}
-_STR_COLS = ("activity_id", "activity_type", "timer_id", "signal_name", "task_queue", "identity", "failure")
+_STR_COLS = STR_COLUMNS
 
 
 class _NoGC:
@@ -80,13 +79,13 @@ _TYPE_CODES: dict[tuple[str, str], int] = {}
 _NAME_ARRAYS: list[Any] = [None, None, 0]
 
 
-def type_code(engine: str, name: str) -> int:
+def type_code(dialect: HistoryDialect, name: str) -> int:
     """The registry code of an engine's event type name."""
-    key = (engine, name)
+    key = (dialect.name, name)
     code = _TYPE_CODES.get(key)
     if code is None:
         code = len(_TYPES)
-        _TYPES.append((engine, name, canonical_event_type(engine, name)))
+        _TYPES.append((dialect.name, name, dialect.canonical_event_type(name)))
         _TYPE_CODES[key] = code
     return code
 
@@ -139,41 +138,8 @@ def _s(v: Any) -> Any:
     return v
 
 
-def _tfail(f: Any, depth: int = 0) -> str | None:
-    """Temporal Failure (proto-JSON dict) -> short text: ``type: message`` plus the cause chain."""
-    if f is None:
-        return None
-    if not isinstance(f, dict):
-        raise TypeError("failure is not an object")
-    msg = f.get("message") or ""
-    if not isinstance(msg, str):
-        raise TypeError("failure.message is not a string")
-    info = f.get("applicationFailureInfo")
-    typ = info.get("type") if isinstance(info, dict) else None
-    if typ is not None and not isinstance(typ, str):
-        raise TypeError("failure type is not a string")
-    text = f"{typ}: {msg}" if typ and msg else (typ or msg)
-    cause = f.get("cause")
-    if cause and depth < 4:
-        ct = _tfail(cause, depth + 1)
-        if ct:
-            text = f"{text}: {ct}" if text else ct
-    return text or None
-
-
-def _tfail_proto(f: Any, depth: int = 0) -> str | None:
-    """Temporal ``Failure`` message -> the same text as :func:`_tfail` gives for its JSON."""
-    msg = f.message
-    typ = f.application_failure_info.type if f.HasField("application_failure_info") else ""
-    text = f"{typ}: {msg}" if typ and msg else (typ or msg)
-    if depth < 4 and f.HasField("cause"):
-        ct = _tfail_proto(f.cause, depth + 1)
-        if ct:
-            text = f"{text}: {ct}" if text else ct
-    return text or None
-
-
-def _cfail_text(reason: Any, details: bytes) -> str | None:
+def _rfail_text(reason: Any, details: bytes) -> str | None:
+    """A reason + details-bytes failure -> text (wfkit's JSON details document understood)."""
     if reason is not None and not isinstance(reason, str):
         raise TypeError("reason is not a string")
     reason = reason or ""
@@ -187,8 +153,8 @@ def _cfail_text(reason: Any, details: bytes) -> str | None:
     return reason or None
 
 
-def _cfail(reason: Any, details: Any) -> str | None:
-    """Cadence CLI reason + base64 details -> text (wfkit's JSON details document understood)."""
+def _rfail(reason: Any, details: Any) -> str | None:
+    """An ``R:`` source: reason + base64 details -> text (wfkit's JSON details document understood)."""
     if reason is None and details is None:
         return None
     if details is not None and not isinstance(details, str):
@@ -197,7 +163,7 @@ def _cfail(reason: Any, details: Any) -> str | None:
         raw = b64(details) if details else b""
     except ValueError:
         raw = b""
-    return _cfail_text(reason, raw)
+    return _rfail_text(reason, raw)
 
 
 def _etext(v: Any) -> str | None:
@@ -225,7 +191,7 @@ def _totext(v: Any, prefix: str) -> str | None:
 
 # --- code generation ----------------------------------------------------------------------------------------------
 #
-# One function per (engine, shape, event type). It takes all the events of that type at once and returns, per
+# One function per (dialect, shape, event type). It takes all the events of that type at once and returns, per
 # canonical column it knows, a list of values: one list comprehension per column, no per-event function call.
 
 def _dict_path_lines(path: str, out: str) -> list[str]:
@@ -246,37 +212,49 @@ def _compile(name: str, params: str, lines: list[str], env: dict) -> Callable:
     return fn
 
 
-def compile_dict_extractor(engine: str, name: str, sources: dict[str, str]) -> Callable[[list], dict]:
-    """Column extractor for JSON-dict events (Temporal proto-JSON or Cadence CLI JSON) of one type."""
+def attempt_offset(dialect: HistoryDialect) -> int:
+    """What to add to the dialect's attempts to count from 1."""
+    return 1 - dialect.attempt_base
+
+
+def compile_dict_extractor(dialect: HistoryDialect, name: str, sources: dict[str, str]) -> Callable[[list], dict]:
+    """Column extractor for native JSON-dict events of one type."""
     akey = attributes_key(name)
     lines = [f"A = [e.get({akey!r}) or _EMPTY for e in evs]", "out = {}"]
-    for col in COLUMNS_FROM_ATTRIBUTES:
+    for col, ckind in COLUMN_KINDS.items():
         src = sources.get(col)
         if src is None:
             continue
         o = f"out[{col!r}]"
-        if col == "failure":
+        if ckind == "failure":
             kind, _, path = src.partition(":")
             if kind == "R":
                 r, d = path.split(",")
-                lines.append(f"{o} = [_cfail(a.get({r!r}), a.get({d!r})) for a in A]")
+                lines.append(f"{o} = [_rfail(a.get({r!r}), a.get({d!r})) for a in A]")
             else:
                 lines += _dict_path_lines(path, "_f")
-                fn = {"F": "_tfail(x)", "E": "_etext(x)", "TO": "_totext(x, '')",
+                fn = {"F": "_jfail(x)", "E": "_etext(x)", "TO": "_totext(x, '')",
                       "ATO": "_totext(x, 'activity ')"}[kind]
                 lines.append(f"{o} = [{fn} for x in _f]")
-        elif col == "payload":
+        elif ckind == "flag":
             lines += _dict_path_lines(src, "_p")
             lines.append(f"{o} = list(map(bool, _p))")
-        elif col in ("attempt", "related_event_id"):
+        elif ckind in ("int", "attempt"):
             lines += _dict_path_lines(src, "_i")
-            plus = " + 1" if col == "attempt" and engine == "cadence" else ""
+            plus = _plus(dialect, ckind)
             lines.append(f"{o} = _ints(_i){plus}")
         else:
             lines += _dict_path_lines(src, o)
     lines.append("return out")
-    return _compile("extract", "evs", lines, {"_cfail": _cfail, "_tfail": _tfail, "_etext": _etext,
-                                              "_totext": _totext, "_ints": _ints, "_EMPTY": _EMPTY})
+    return _compile("extract", "evs", lines, {"_rfail": _rfail, "_jfail": dialect.json_failure_text,
+                                              "_etext": _etext, "_totext": _totext, "_ints": _ints,
+                                              "_EMPTY": _EMPTY})
+
+
+def _plus(dialect: HistoryDialect, column_kind: str) -> str:
+    """The generated code's offset for an integer column of this kind (attempts counted from 1)."""
+    off = attempt_offset(dialect) if column_kind == "attempt" else 0
+    return f" + {off}" if off > 0 else f" - {-off}" if off < 0 else ""
 
 
 def _ints(values: list) -> np.ndarray:
@@ -310,19 +288,19 @@ def _proto_field(desc: Any, path: str) -> tuple[list[str], Any] | None:
     return names, field
 
 
-def compile_proto_extractor(engine: str, kind: str, sources: dict[str, str], desc: Any) -> Callable[[list], dict]:
-    """Column extractor for temporal/cadence ``HistoryEvent`` protos whose ``attributes`` oneof is ``kind``."""
+def compile_proto_extractor(dialect: HistoryDialect, kind: str, sources: dict[str, str],
+                            desc: Any) -> Callable[[list], dict]:
+    """Column extractor for ``HistoryEvent`` protos whose ``attributes`` oneof is ``kind``."""
     from google.protobuf.descriptor import FieldDescriptor as FD
 
-    env: dict[str, Any] = {"_tfail_proto": _tfail_proto, "_totext": _totext, "_cfail_text": _cfail_text,
-                           "np": np}
+    env: dict[str, Any] = {"_pfail": dialect.proto_failure_text, "_totext": _totext, "np": np}
     lines: list[str] = [f"A = [e.{kind} for e in evs]", "out = {}"]
-    for i, col in enumerate(COLUMNS_FROM_ATTRIBUTES):
+    for i, (col, ckind) in enumerate(COLUMN_KINDS.items()):
         src = sources.get(col)
         if src is None:
             continue
         fkind, path = ("", src)
-        if col == "failure":
+        if ckind == "failure":
             fkind, _, path = src.partition(":")
             if fkind == "R":
                 continue
@@ -332,14 +310,11 @@ def compile_proto_extractor(engine: str, kind: str, sources: dict[str, str], des
         names, field = resolved
         acc = "a." + ".".join(names)
         o = f"out[{col!r}]"
-        if col == "failure":
+        if ckind == "failure":
             if fkind == "F":
                 parent = "a" if len(names) == 1 else "a." + ".".join(names[:-1])
                 has = f"{parent}.HasField({names[-1]!r})"
-                if engine == "temporal":
-                    lines.append(f"{o} = [_tfail_proto({acc}) if {has} else None for a in A]")
-                else:
-                    lines.append(f"{o} = [_cfail_text({acc}.reason, {acc}.details) if {has} else None for a in A]")
+                lines.append(f"{o} = [_pfail({acc}) if {has} else None for a in A]")
             else:
                 if field.type == FD.TYPE_ENUM:
                     env[f"_E{i}"] = {ev.number: ev.name for ev in field.enum_type.values if ev.number != 0}
@@ -352,83 +327,71 @@ def compile_proto_extractor(engine: str, kind: str, sources: dict[str, str], des
                     lines.append(f"{o} = [_totext(x, 'activity ') for x in _f]")
                 else:
                     lines.append(f"{o} = _f")
-        elif col == "payload":
+        elif ckind == "flag":
             if field.message_type is not None and field.message_type.GetOptions().map_entry:
                 lines.append(f"{o} = [len({acc}) > 0 for a in A]")
             elif len(names) == 1:
                 lines.append(f"{o} = [a.HasField({names[0]!r}) for a in A]")
             else:
                 lines.append(f"{o} = [{acc}.ByteSize() > 0 for a in A]")
-        elif col in ("attempt", "related_event_id"):
-            plus = " + 1" if col == "attempt" and engine == "cadence" else ""
-            lines.append(f"{o} = np.array([{acc} for a in A], dtype=np.int64){plus}")
+        elif ckind in ("int", "attempt"):
+            lines.append(f"{o} = np.array([{acc} for a in A], dtype=np.int64){_plus(dialect, ckind)}")
         else:
             lines.append(f"{o} = [{acc} or None for a in A]")
     lines.append("return out")
     return _compile("extract", "evs", lines, env)
 
 
-def _generic_sources(keys: Any, engine: str) -> dict[str, str]:
-    out = {col: path for col, path in GENERIC_SOURCES.items() if path.split(".")[0] in keys}
-    for tq in ("taskQueue", "taskList"):
-        if tq in keys:
-            out["task_queue"] = tq + ".name"
-    for rel in GENERIC_RELATED:
-        if rel in keys:
-            out["related_event_id"] = rel
-            break
-    if engine == "temporal":
-        for f in ("failure", "lastFailure"):
-            if f in keys:
-                out["failure"] = "F:" + f
+def _generic_sources(keys: Any, dialect: HistoryDialect) -> dict[str, str]:
+    """Sources for an event type no table knows: per column, the first candidate whose key is present."""
+    out = {}
+    for col, candidates in dialect.generic_keys.items():
+        for src in candidates:
+            path = src.partition(":")[2] if ":" in src else src
+            if path.split(".")[0] in keys:
+                out[col] = src
                 break
-    for p in ("input", "result", "details"):
-        if p in keys:
-            out["payload"] = p
-            break
     return out
 
 
 # --- type resolution for JSON dict events -------------------------------------------------------------------------
 
-def name_of_raw_type(engine: str, raw: Any) -> str | None:
+def name_of_raw_type(dialect: HistoryDialect, raw: Any) -> str | None:
     """Engine event type name of a raw JSON ``eventType`` value (None when it names no type)."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return TEMPORAL_EVENT_TYPE_NUMBERS.get(raw) if engine == "temporal" else None
+        return dialect.event_type_numbers.get(raw)
     if isinstance(raw, str) and raw:
         name = pascal(raw[len("EVENT_TYPE_"):]) if raw.startswith("EVENT_TYPE_") else raw
         return name if name.isidentifier() else None
     return None
 
 
-def _tabled(engine: str, name: str) -> bool:
-    table = TEMPORAL_SOURCES if engine == "temporal" else CADENCE_CLI_SOURCES
-    return name in table or (engine == "cadence" and name in TEMPORAL_SOURCES)
+def _tabled(dialect: HistoryDialect, name: str) -> bool:
+    return name in dialect.json_sources or name in dialect.foreign_json_sources
 
 
-def sources_for(engine: str, name: str, keys: Any = ()) -> dict[str, str]:
+def sources_for(dialect: HistoryDialect, name: str, keys: Any = ()) -> dict[str, str]:
     """Column sources of a JSON event type (generic ones from the attribute keys when the type is unknown)."""
-    table = TEMPORAL_SOURCES if engine == "temporal" else CADENCE_CLI_SOURCES
-    if name in table:
-        return table[name]
-    if engine == "cadence" and name in TEMPORAL_SOURCES:
-        # a Temporal-only event type carried into a Cadence document (converted history): keep its ids
-        return {k: v for k, v in TEMPORAL_SOURCES[name].items() if k not in ("payload", "failure", "attempt")}
-    return _generic_sources(keys, engine)
+    row = dialect.json_sources.get(name)
+    if row is None:
+        row = dialect.foreign_json_sources.get(name)
+    if row is not None:
+        return dict(row)
+    return _generic_sources(keys, dialect)
 
 
 _DICT_EXTRACTORS: dict[tuple[str, str, Any], Callable] = {}
 
 
-def dict_extractor(engine: str, name: str, keys: Any = None) -> Callable:
+def dict_extractor(dialect: HistoryDialect, name: str, keys: Any = None) -> Callable:
     """Compiled (and cached) column extractor for a JSON event type."""
-    generic = not _tabled(engine, name)
-    key = (engine, name, frozenset(keys) if generic and keys is not None else None)
+    generic = not _tabled(dialect, name)
+    key = (dialect.name, name, frozenset(keys) if generic and keys is not None else None)
     fn = _DICT_EXTRACTORS.get(key)
     if fn is None:
-        fn = compile_dict_extractor(engine, name, sources_for(engine, name, keys or ()))
+        fn = compile_dict_extractor(dialect, name, sources_for(dialect, name, keys or ()))
         if len(_DICT_EXTRACTORS) < 20_000:
             _DICT_EXTRACTORS[key] = fn
     return fn
@@ -442,10 +405,10 @@ def infer_type_name(ev: dict) -> str | None:
     return type_from_attributes_key(keys[0])
 
 
-def event_type_name(engine: str, ev: dict) -> str | None:
+def event_type_name(dialect: HistoryDialect, ev: dict) -> str | None:
     """The engine event type of a JSON event (from ``eventType``, else its attributes key)."""
     raw = ev.get("eventType")
-    name = name_of_raw_type(engine, raw) if raw is not None else None
+    name = name_of_raw_type(dialect, raw) if raw is not None else None
     return name or infer_type_name(ev)
 
 
@@ -466,11 +429,12 @@ def _take(seq: Sequence[Any], idx: np.ndarray) -> list:
 
 
 def _empty_columns(n: int) -> dict[str, np.ndarray]:
+    """The attribute columns of ``n`` events, all unset (False, 0 or None by kind)."""
     cols: dict[str, np.ndarray] = {}
-    for col in COLUMNS_FROM_ATTRIBUTES:
-        if col == "payload":
+    for col, kind in COLUMN_KINDS.items():
+        if kind == "flag":
             cols[col] = np.zeros(n, dtype=bool)
-        elif col in ("attempt", "related_event_id"):
+        elif col in INT_COLUMNS:
             cols[col] = np.zeros(n, dtype=np.int64)
         else:
             cols[col] = np.full(n, None, dtype=object)
@@ -494,18 +458,18 @@ def _blank_to_none(cols: dict[str, np.ndarray]) -> None:
             c[blank] = None
 
 
-def extract_dict_events(events: list, engine: str) -> Columns:
-    """Canonical columns of JSON dict events (Temporal proto-JSON or Cadence CLI JSON).
+def extract_dict_events(events: list, dialect: HistoryDialect) -> Columns:
+    """Canonical columns of native JSON dict events of a dialect.
 
     Raises:
         HistoryFormatError: naming the first event (index) and field that cannot be read.
     """
     with _NoGC():
-        return _extract_dict_events(events, engine)
+        return _extract_dict_events(events, dialect)
 
 
-def _extract_dict_events(events: list, engine: str) -> Columns:
-    time_key = "eventTime" if engine == "temporal" else "timestamp"
+def _extract_dict_events(events: list, dialect: HistoryDialect) -> Columns:
+    time_key = dialect.time_key
     n = len(events)
     try:
         raw = [e.get("eventType") for e in events]
@@ -514,11 +478,11 @@ def _extract_dict_events(events: list, engine: str) -> Columns:
         cols = _empty_columns(n)
         codes = np.zeros(n, dtype=np.int64)
         for key, idx in _groups(raw) if n else []:
-            name = name_of_raw_type(engine, key) if key is not None else None
+            name = name_of_raw_type(dialect, key) if key is not None else None
             evs = _take(events, idx)
-            if name is not None and _tabled(engine, name):
-                _fill(cols, idx, dict_extractor(engine, name)(evs))
-                codes[idx] = type_code(engine, name)
+            if name is not None and _tabled(dialect, name):
+                _fill(cols, idx, dict_extractor(dialect, name)(evs))
+                codes[idx] = type_code(dialect, name)
                 continue
             # unknown or missing eventType: per-event names and attribute keys decide
             sub: dict[tuple, list[int]] = {}
@@ -527,43 +491,43 @@ def _extract_dict_events(events: list, engine: str) -> Columns:
                 if nm is None:
                     raise KeyError("eventType")
                 a = ev.get(attributes_key(nm))
-                ks = frozenset(a) if isinstance(a, dict) and not _tabled(engine, nm) else None
+                ks = frozenset(a) if isinstance(a, dict) and not _tabled(dialect, nm) else None
                 sub.setdefault((nm, ks), []).append(j)
             for (nm, ks), js in sub.items():
                 jdx = np.array(js, dtype=np.int64)
-                _fill(cols, jdx, dict_extractor(engine, nm, ks)(_take(events, jdx)))
-                codes[jdx] = type_code(engine, nm)
+                _fill(cols, jdx, dict_extractor(dialect, nm, ks)(_take(events, jdx)))
+                codes[jdx] = type_code(dialect, nm)
         _check_str_columns(cols)
     except Exception as e:
-        raise _locate(events, engine, e) from e
+        raise _locate(events, dialect, e) from e
     _blank_to_none(cols)
     event_id = int_column(ids, "eventId")
-    time_ns = rfc3339_column(times) if engine == "temporal" else int_column(times, "timestamp")
+    time_ns = dialect.parse_json_times(times)
     return Columns(event_id, time_ns, codes, cols)
 
 
-def _locate(events: list, engine: str, exc: Exception) -> HistoryFormatError:
+def _locate(events: list, dialect: HistoryDialect, exc: Exception) -> HistoryFormatError:
     """Re-read event by event to find (index, field) of what made the bulk extraction fail."""
     if isinstance(exc, HistoryFormatError):
         return exc
-    time_key = "eventTime" if engine == "temporal" else "timestamp"
+    time_key = dialect.time_key
     for i, ev in enumerate(events):
         try:
             if not isinstance(ev, dict):
                 raise TypeError("not an object")
             ev["eventId"], ev[time_key]
             hash(ev.get("eventType"))
-            name = event_type_name(engine, ev)
+            name = event_type_name(dialect, ev)
             if name is None:
                 raise KeyError("eventType")
             a = ev.get(attributes_key(name))
-            out = dict_extractor(engine, name, a.keys() if isinstance(a, dict) and not _tabled(engine, name)
+            out = dict_extractor(dialect, name, a.keys() if isinstance(a, dict) and not _tabled(dialect, name)
                                  else None)([ev])
             for col in _STR_COLS:
                 if col in out and out[col][0] is not None and type(out[col][0]) is not str:
                     raise TypeError(f"{col} is not a string")
         except Exception as e2:  # noqa: BLE001
-            return diagnose(events, i, engine, e2)
+            return diagnose(events, i, dialect, e2)
     return HistoryFormatError(f"cannot read history: {type(exc).__name__}: {exc}")
 
 
@@ -640,7 +604,7 @@ def _short(v: Any) -> str:
 
 # --- diagnosis ----------------------------------------------------------------------------------------------------
 
-def diagnose(events: Sequence[Any], i: int, engine: str, exc: BaseException) -> HistoryFormatError:
+def diagnose(events: Sequence[Any], i: int, dialect: HistoryDialect, exc: BaseException) -> HistoryFormatError:
     """Find the field of event ``i`` that made extraction fail; return the error to raise."""
     if i >= len(events):
         return HistoryFormatError(f"cannot read history: {exc}")
@@ -652,7 +616,7 @@ def diagnose(events: Sequence[Any], i: int, engine: str, exc: BaseException) -> 
     v = ev["eventId"]
     if type(v) not in (int, str) or not str(v).strip().lstrip("-").isdigit():
         return HistoryFormatError(f"eventId is not an integer: {_short(v)}", index=i, field="eventId")
-    time_key = "eventTime" if engine == "temporal" else "timestamp"
+    time_key = dialect.time_key
     if time_key not in ev:
         return HistoryFormatError(f"missing {time_key}", index=i, field=time_key)
     raw = ev.get("eventType")
@@ -660,7 +624,7 @@ def diagnose(events: Sequence[Any], i: int, engine: str, exc: BaseException) -> 
         hash(raw)
     except TypeError:
         return HistoryFormatError(f"eventType is not a name: {_short(raw)}", index=i, field="eventType")
-    name = event_type_name(engine, ev)
+    name = event_type_name(dialect, ev)
     if name is None:
         return HistoryFormatError(f"unknown eventType {_short(raw)} and no single *EventAttributes object",
                                   index=i, field="eventType")
@@ -669,19 +633,19 @@ def diagnose(events: Sequence[Any], i: int, engine: str, exc: BaseException) -> 
     if a is not None and not isinstance(a, dict):
         return HistoryFormatError(f"{akey} is not an object", index=i, field=akey)
     a = a or {}
-    for col, src in sources_for(engine, name, a.keys()).items():
+    for col, src in sources_for(dialect, name, a.keys()).items():
         kind, path = "", src
-        if col == "failure":
+        if COLUMN_KINDS[col] == "failure":
             kind, _, path = src.partition(":")
         for p in (path.split(",") if kind == "R" else [path]):
-            problem = _check_path(a, p, col, kind)
+            problem = _check_path(a, p, col, kind, dialect)
             if problem:
                 return HistoryFormatError(f"{akey}.{problem[0]}: {problem[1]}", index=i,
                                           field=f"{akey}.{problem[0]}")
     return HistoryFormatError(f"cannot read event: {type(exc).__name__}: {exc}", index=i)
 
 
-def _check_path(a: dict, path: str, col: str, kind: str) -> tuple[str, str] | None:
+def _check_path(a: dict, path: str, col: str, kind: str, dialect: HistoryDialect) -> tuple[str, str] | None:
     cur: Any = a
     parts = path.split(".")
     for j, p in enumerate(parts):
@@ -692,12 +656,13 @@ def _check_path(a: dict, path: str, col: str, kind: str) -> tuple[str, str] | No
         cur = cur.get(p)
     if cur is None:
         return None
+    ckind = COLUMN_KINDS[col]
     try:
-        if col in ("attempt", "related_event_id"):
+        if col in INT_COLUMNS:
             _int(cur)
-        elif col == "failure":
+        elif ckind == "failure":
             if kind == "F":
-                _tfail(cur)
+                dialect.json_failure_text(cur)
             elif kind == "R":
                 if not isinstance(cur, str):
                     raise TypeError("is not a string")
@@ -705,7 +670,7 @@ def _check_path(a: dict, path: str, col: str, kind: str) -> tuple[str, str] | No
                 _etext(cur)
             else:
                 _totext(cur, "")
-        elif col != "payload":
+        elif ckind != "flag":
             _s(cur)
     except (TypeError, ValueError) as e:
         return path, str(e) or "has the wrong type"
@@ -717,70 +682,78 @@ def _check_path(a: dict, path: str, col: str, kind: str) -> tuple[str, str] | No
 _PROTO_EXTRACTORS: dict[tuple[str, str, str], Callable] = {}
 
 
-def proto_extractor(engine: str, desc: Any, kind: str) -> Callable:
+def proto_extractor(dialect: HistoryDialect, desc: Any, kind: str) -> Callable:
     """Compiled (and cached) column extractor for one ``attributes`` oneof of a HistoryEvent descriptor."""
-    key = (engine, desc.full_name, kind)
+    key = (dialect.name, desc.full_name, kind)
     fn = _PROTO_EXTRACTORS.get(key)
     if fn is None:
-        name = type_from_attributes_key(kind)
-        table = TEMPORAL_SOURCES if engine == "temporal" else CADENCE_PROTO_SOURCES
         msg_desc = desc.fields_by_name[kind].message_type
-        sources = table.get(name)
+        sources = dialect.proto_sources.get(type_from_attributes_key(kind))
         if sources is None:
-            sources = _generic_sources({f.json_name for f in msg_desc.fields}, engine)
-            if engine == "cadence":
-                sources = {k: v for k, v in sources.items() if k != "failure"}
-        fn = _PROTO_EXTRACTORS[key] = compile_proto_extractor(engine, kind, sources, msg_desc)
+            sources = _generic_sources({f.json_name for f in msg_desc.fields}, dialect)
+        fn = _PROTO_EXTRACTORS[key] = compile_proto_extractor(dialect, kind, dict(sources), msg_desc)
     return fn
 
 
-_T_KIND_BY_NUMBER: dict[int, str] = {}
+_KIND_BY_NUMBER: dict[tuple[str, str], dict[int, str]] = {}
 
 
-def _proto_groups(events: Sequence[Any], engine: str, desc: Any) -> list[tuple[Any, np.ndarray]]:
-    """Events grouped by their ``attributes`` oneof.
-
-    Temporal events also carry ``event_type``, which is cheaper to read than ``WhichOneof``: it is used when
-    every event has a type this SDK knows and each group's first event confirms the mapping.
-    """
-    if engine == "temporal" and "event_type" in desc.fields_by_name:
-        if not _T_KIND_BY_NUMBER:
+def kind_by_number(dialect: HistoryDialect, desc: Any) -> dict[int, str]:
+    """Event type number -> ``attributes`` oneof field of a HistoryEvent descriptor (empty when its events
+    carry no numeric type)."""
+    key = (dialect.name, desc.full_name)
+    out = _KIND_BY_NUMBER.get(key)
+    if out is None:
+        out = {}
+        if "event_type" in desc.fields_by_name and "attributes" in desc.oneofs_by_name:
             oneof = {f.name for f in desc.oneofs_by_name["attributes"].fields}
-            for num, name in TEMPORAL_EVENT_TYPE_NUMBERS.items():
+            for num, name in dialect.event_type_numbers.items():
                 kind = snake(name) + "_event_attributes"
                 if kind in oneof:
-                    _T_KIND_BY_NUMBER[num] = kind
+                    out[num] = kind
+        _KIND_BY_NUMBER[key] = out
+    return out
+
+
+def _proto_groups(events: Sequence[Any], dialect: HistoryDialect, desc: Any) -> list[tuple[Any, np.ndarray]]:
+    """Events grouped by their ``attributes`` oneof.
+
+    Events that also carry a numeric ``event_type`` (cheaper to read than ``WhichOneof``) are grouped by it
+    when every event has a type the dialect knows and each group's first event confirms the mapping.
+    """
+    kinds = kind_by_number(dialect, desc)
+    if kinds:
         groups = _groups([ev.event_type for ev in events])
-        if all(k in _T_KIND_BY_NUMBER and events[int(idx[0])].WhichOneof("attributes") == _T_KIND_BY_NUMBER[k]
-               for k, idx in groups):
-            return [(_T_KIND_BY_NUMBER[k], idx) for k, idx in groups]
+        if all(k in kinds and events[int(idx[0])].WhichOneof("attributes") == kinds[k] for k, idx in groups):
+            return [(kinds[k], idx) for k, idx in groups]
     return _groups([ev.WhichOneof("attributes") for ev in events])
 
 
-def extract_proto_events(events: Sequence[Any], engine: str, source: Any = None, *,
+def extract_proto_events(events: Sequence[Any], dialect: HistoryDialect, source: Any = None, *,
                          wire: bytes | None = None) -> Columns:
-    """Canonical columns of temporal or cadence ``HistoryEvent`` protos.
+    """Canonical columns of an engine's ``HistoryEvent`` protos.
 
     Args:
         events: the events (a list or a repeated field).
-        engine: ``"temporal"`` or ``"cadence"``.
-        source: the ``History`` message holding ``events``, if any (lets Temporal columns be skimmed from its
-            serialized bytes, see ``_history_skim``).
+        dialect: the engine's history dialect.
+        source: the ``History`` message holding ``events``, if any (lets columns be skimmed from its
+            serialized bytes, see ``_skim``).
         wire: ``source`` serialized, when the caller has it (saves serializing it again).
     """
     with _NoGC():
-        if engine == "temporal" and len(events):
-            cols = _skim(events, source, wire)
+        if len(events) and dialect.event_type_numbers:
+            cols = _skim(events, dialect, source, wire)
             if cols is not None:
                 return cols
-        return _extract_proto_events(events, engine)
+        return _extract_proto_events(events, dialect)
 
 
-def _skim(events: Sequence[Any], source: Any, wire: bytes | None = None) -> Columns | None:
-    from wfkit.history._skim import skim_temporal
+def _skim(events: Sequence[Any], dialect: HistoryDialect, source: Any,
+          wire: bytes | None = None) -> Columns | None:
+    from wfkit.history._skim import skim_events
 
     desc = events[0].DESCRIPTOR
-    if "event_type" not in desc.fields_by_name or "attributes" not in desc.oneofs_by_name:
+    if not kind_by_number(dialect, desc):
         return None
     if wire is not None:
         blob, framed = wire, True
@@ -790,20 +763,21 @@ def _skim(events: Sequence[Any], source: Any, wire: bytes | None = None) -> Colu
         blob, framed = b"".join([ev.SerializeToString() for ev in events]), False
 
     def per_event(kind: str, columns: frozenset, idx: np.ndarray) -> dict:
-        sources = {c: v for c, v in TEMPORAL_SOURCES[type_from_attributes_key(kind)].items() if c in columns}
-        fn = _PROTO_SUBSET.get((desc.full_name, kind, columns))
+        sources = {c: v for c, v in dialect.proto_sources[type_from_attributes_key(kind)].items() if c in columns}
+        key = (dialect.name, desc.full_name, kind, columns)
+        fn = _PROTO_SUBSET.get(key)
         if fn is None:
-            fn = _PROTO_SUBSET[(desc.full_name, kind, columns)] = compile_proto_extractor(
-                "temporal", kind, sources, desc.fields_by_name[kind].message_type)
+            fn = _PROTO_SUBSET[key] = compile_proto_extractor(dialect, kind, sources,
+                                                              desc.fields_by_name[kind].message_type)
         return fn(_take(events, idx))
 
-    out = skim_temporal(blob, len(events), desc, framed=framed, per_event=per_event)
+    out = skim_events(blob, len(events), desc, dialect, framed=framed, per_event=per_event)
     if out is None:
         return None
     event_id, time_ns, groups, values = out
     codes = np.zeros(len(events), dtype=np.int64)
     for kind, idx in groups:
-        codes[idx] = type_code("temporal", type_from_attributes_key(kind))
+        codes[idx] = type_code(dialect, type_from_attributes_key(kind))
         if events[int(idx[0])].WhichOneof("attributes") != kind:
             return None  # event_type and attributes disagree: read event by event
     _check_times(events, time_ns)
@@ -820,23 +794,23 @@ def _check_times(events: Sequence[Any], time_ns: np.ndarray) -> None:
                 raise HistoryFormatError("event has no event_time", index=int(i), field="event_time")
 
 
-def _extract_proto_events(events: Sequence[Any], engine: str) -> Columns:
+def _extract_proto_events(events: Sequence[Any], dialect: HistoryDialect) -> Columns:
     n = len(events)
     cols = _empty_columns(n)
     codes = np.zeros(n, dtype=np.int64)
     if not n:
         return Columns(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), codes, cols)
     desc = events[0].DESCRIPTOR
-    for kind, idx in _proto_groups(events, engine, desc):
+    for kind, idx in _proto_groups(events, dialect, desc):
         evs = _take(events, idx)
         if kind is None:
             for j, ev in zip(idx.tolist(), evs):
                 num = getattr(ev, "event_type", 0)
-                name = (TEMPORAL_EVENT_TYPE_NUMBERS.get(num) if engine == "temporal" else None) or f"Unknown{num}"
-                codes[j] = type_code(engine, name)
+                name = dialect.event_type_numbers.get(num) or f"Unknown{num}"
+                codes[j] = type_code(dialect, name)
             continue
-        _fill(cols, idx, proto_extractor(engine, desc, kind)(evs))
-        codes[idx] = type_code(engine, type_from_attributes_key(kind))
+        _fill(cols, idx, proto_extractor(dialect, desc, kind)(evs))
+        codes[idx] = type_code(dialect, type_from_attributes_key(kind))
     event_id = np.array([ev.event_id for ev in events], dtype=np.int64)
     time_ns = np.array([ev.event_time.seconds for ev in events], dtype=np.int64) * 1_000_000_000 + \
         np.array([ev.event_time.nanos for ev in events], dtype=np.int64)

@@ -18,13 +18,7 @@ import numpy as np
 import pandas as pd
 
 from wfkit._errors import HistoryFormatError
-from wfkit.history._convert import (
-    cadence_cli_event_to_proto,
-    cadence_event_to_temporal,
-    cadence_proto_event_to_cli,
-    duration_to_seconds,
-    temporal_event_to_cadence,
-)
+from wfkit.history._convert import duration_to_seconds
 from wfkit.history._extract import (
     Columns,
     _generic_sources,
@@ -37,28 +31,21 @@ from wfkit.history._extract import (
 from wfkit.history._json import (
     WFKIT_FORMAT_DOC,
     WFKIT_FORMAT_VERSION,
-    WRITE_FORMATS,
     encode,
     read_document,
     wfkit_event,
     wfkit_field,
+    write_formats,
 )
 from wfkit.history._lazy import LazyArray, LazyDtype
-from wfkit.history._payload import (
-    decode_cadence_json,
-    decode_cadence_proto,
-    decode_temporal_json,
-    decode_temporal_proto,
-)
 from wfkit.history._schema import (
-    CADENCE_PROTO_SOURCES,
     CATEGORIES,
     KNOWN_EVENT_TYPES,
-    TEMPORAL_SOURCES,
     attributes_key,
     category_of,
     snake,
 )
+from wfkit.history.dialects import HistoryDialect, get_dialect
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -123,10 +110,10 @@ class Event:
 # --- stores: where a History keeps its events -------------------------------------------------------------------
 
 class _DictStore:
-    """Events as native JSON dicts (Temporal proto-JSON or Cadence CLI JSON)."""
+    """Events as native JSON dicts of a dialect."""
 
-    def __init__(self, engine: str, events: Any, type_codes: np.ndarray):
-        self.engine = engine
+    def __init__(self, dialect: HistoryDialect, events: Any, type_codes: np.ndarray):
+        self.dialect = dialect
         self.events = events  # a list of dicts, or RawEvents (decoded one at a time)
         self.type_codes = type_codes
         self.raws: list | None = None  # each event's exact JSON bytes, when read by the fast path
@@ -149,16 +136,16 @@ class _DictStore:
 
     def payload_value(self, i: int) -> Any:
         a = self.native_attrs(i)
-        src = sources_for(self.engine, self.type_name(i), a.keys()).get("payload")
+        src = sources_for(self.dialect, self.type_name(i), a.keys()).get("payload")
         v = _dict_path(a, src) if src else None
-        return decode_temporal_json(v) if self.engine == "temporal" else decode_cadence_json(v)
+        return self.dialect.decode_json_payload(v)
 
 
 class _ProtoStore:
-    """Events as engine protos (temporal ``HistoryEvent`` or cadence ``HistoryEvent``)."""
+    """Events as engine protos (the dialect's ``HistoryEvent`` messages)."""
 
-    def __init__(self, engine: str, events: Sequence[Any], source: Any = None):
-        self.engine = engine
+    def __init__(self, dialect: HistoryDialect, events: Sequence[Any], source: Any = None):
+        self.dialect = dialect
         self.events = events
         self.source = source
         self.wire: bytes | None = None  # the serialized History, when that is what we were given
@@ -169,8 +156,7 @@ class _ProtoStore:
     def native_event(self, i: int) -> dict:
         from google.protobuf.json_format import MessageToDict
 
-        d = MessageToDict(self.events[i])
-        return cadence_proto_event_to_cli(d) if self.engine == "cadence" else d
+        return self.dialect.proto_event_to_native(MessageToDict(self.events[i]))
 
     def native_attrs(self, i: int) -> dict:
         kind = self._kind(i)
@@ -185,25 +171,22 @@ class _ProtoStore:
         if kind is None:
             return None
         name = _type_of_kind(kind)
-        table = TEMPORAL_SOURCES if self.engine == "temporal" else CADENCE_PROTO_SOURCES
         msg = getattr(self.events[i], kind)
-        src = (table.get(name) or _generic_sources({f.json_name for f in msg.DESCRIPTOR.fields},
-                                                   self.engine)).get("payload")
+        src = (self.dialect.proto_sources.get(name) or _generic_sources({f.json_name for f in msg.DESCRIPTOR.fields},
+                                                                        self.dialect)).get("payload")
         if not src:
             return None
         for part in src.split("."):
             msg = getattr(msg, snake(part))
-        return decode_temporal_proto(msg) if self.engine == "temporal" else decode_cadence_proto(msg)
+        return self.dialect.decode_proto_payload(msg)
 
 
-def _parse_history_bytes(data: bytes, engine: str) -> Any:
-    from wfkit._engines import history_proto_class
-
-    HistoryProto = history_proto_class(engine)  # noqa: N806 - a class
+def _parse_history_bytes(data: bytes, dialect: HistoryDialect) -> Any:
+    HistoryProto = dialect.history_proto_class()  # noqa: N806 - a class
     try:
         h = HistoryProto.FromString(data)
     except Exception as e:  # noqa: BLE001 - protobuf raises DecodeError or others
-        raise HistoryFormatError(f"not a serialized {engine} History: {e}") from None
+        raise HistoryFormatError(f"not a serialized {dialect.name} History: {e}") from None
     return h
 
 
@@ -248,7 +231,8 @@ class History:
         h.to_json("wfkit")                               # portable; "temporal"/"cadence" for the engines
 
     Attributes:
-        engine: ``"temporal"`` or ``"cadence"``.
+        engine: the engine that recorded it (``"temporal"``, ``"cadence"`` or a plugin's); its history
+            dialect is ``get_dialect(engine)``.
         workflow_id: the workflow ID, when known (histories themselves do not always carry it).
         run_id: the run ID (from the start event unless given).
         source_format: what it was read from: ``"proto"`` or a JSON dialect name.
@@ -274,20 +258,20 @@ class History:
             history_or_events: a ``temporalio.client.WorkflowHistory``, a ``temporalio.api.history.v1.History``,
                 a ``cadence.api.v1.history_pb2.History``, a get-history response (anything with ``.history``),
                 or a sequence of either engine's ``HistoryEvent``.
-            engine: ``"temporal"`` or ``"cadence"``.
+            engine: ``"temporal"``, ``"cadence"`` or another engine whose plugin supplies a history dialect.
             workflow_id: the workflow ID (taken from a ``WorkflowHistory`` when not given).
             run_id: the run ID (default: the start event's original run ID).
 
         Raises:
-            HistoryFormatError: the events are not of the given engine.
+            HistoryFormatError: the events are not of the given engine, or wfkit has no history dialect for it
+                (a ``ValueError`` too).
         """
-        if engine not in ("temporal", "cadence"):
-            raise ValueError(f"engine must be 'temporal' or 'cadence', not {engine!r}")
+        dialect = get_dialect(engine)
         obj = history_or_events
         wire = None
         if isinstance(obj, (bytes, bytearray, memoryview)):
             wire = bytes(obj)
-            obj = _parse_history_bytes(wire, engine)
+            obj = _parse_history_bytes(wire, dialect)
         if workflow_id is None and isinstance(getattr(obj, "workflow_id", None), str):
             workflow_id = obj.workflow_id
         if hasattr(obj, "history") and hasattr(obj.history, "events"):
@@ -296,12 +280,11 @@ class History:
         events = obj.events if source is not None else (list(obj.events) if hasattr(obj, "events") else list(obj))
         if events:
             full = getattr(getattr(events[0], "DESCRIPTOR", None), "full_name", "")
-            want = "temporal.api.history.v1.HistoryEvent" if engine == "temporal" else \
-                "uber.cadence.api.v1.HistoryEvent"
+            want = dialect.proto_event_name
             if full != want:
                 raise HistoryFormatError(f"expected {want} events for engine={engine!r}, got "
                                          f"{full or type(events[0]).__name__}", index=0)
-        store = _ProtoStore(engine, events, source)
+        store = _ProtoStore(dialect, events, source)
         store.wire = wire
         return cls(engine, store, workflow_id=workflow_id, run_id=run_id, source_format="proto")
 
@@ -325,13 +308,13 @@ class History:
         columns = parsed.columns
         if columns is None:
             try:
-                columns = extract_dict_events(parsed.events, parsed.engine)
+                columns = extract_dict_events(parsed.events, get_dialect(parsed.engine))
             except HistoryFormatError as e:
                 if parsed.format != "wfkit":
                     raise
                 # name the field as the wfkit document spells it
                 raise HistoryFormatError(str(e).rsplit(" (", 1)[0], index=e.index, field=wfkit_field(e.field)) from e
-        store = _DictStore(parsed.engine, parsed.events, columns.type_code)
+        store = _DictStore(get_dialect(parsed.engine), parsed.events, columns.type_code)
         store.raws = parsed.raws
         return cls(parsed.engine, store, workflow_id=parsed.workflow_id, run_id=parsed.run_id,
                    source_format=parsed.format, columns=columns)
@@ -390,14 +373,14 @@ class History:
     def _columns(self) -> Columns:
         if self._columns_cache is None:
             if isinstance(self._store, _ProtoStore):
-                cols = extract_proto_events(self._store.events, self.engine, self._store.source,
+                cols = extract_proto_events(self._store.events, self._store.dialect, self._store.source,
                                             wire=self._store.wire)
             else:  # pragma: no cover - dict stores get their columns at construction
-                cols = extract_dict_events(self._store.events, self.engine)
-            _link_activities(cols, self.engine)
+                cols = extract_dict_events(self._store.events, self._store.dialect)
+            _link_activities(cols)
             self._columns_cache = cols
         elif not getattr(self._columns_cache, "_linked", False):
-            _link_activities(self._columns_cache, self.engine)
+            _link_activities(self._columns_cache)
         return self._columns_cache
 
     # -- frames --
@@ -612,13 +595,13 @@ class History:
         Raises:
             HistoryFormatError: an event cannot be converted (its index is given).
         """
-        if format not in WRITE_FORMATS:
-            raise ValueError(f"format must be one of {', '.join(WRITE_FORMATS)}, not {format!r}")
+        formats = write_formats()
+        if format not in formats:
+            raise ValueError(f"format must be one of {', '.join(formats)}, not {format!r}")
         if format == "wfkit":
             doc: Any = self._wfkit_doc()
         else:
-            events = self._native_events(format)
-            doc = {"events": events} if format == "temporal" else events
+            doc = get_dialect(format).json_document(self._native_events(format))
         text = encode(doc, indent)
         if path is not None:
             with open(path, "w", encoding="utf-8") as f:
@@ -630,12 +613,13 @@ class History:
         store = self._store
         if engine == self.engine and getattr(store, "raws", None) is not None:
             return list(store.raws)  # each event's exact bytes, re-emitted verbatim
+        source, target = store.dialect, get_dialect(engine)
         out = []
         for i in range(n):
             try:
                 ev = store.native_event(i)
-                if engine != self.engine:
-                    ev = temporal_event_to_cadence(ev) if engine == "cadence" else cadence_event_to_temporal(ev)
+                if target is not source:  # through the canonical shape
+                    ev = target.event_from_canonical(source.event_to_canonical(ev))
             except HistoryFormatError:
                 raise
             except Exception as e:
@@ -666,7 +650,7 @@ class History:
                    "task_queue": v["task_queue"][i], "identity": v["identity"][i], "related_event_id": related,
                    "failure": v["failure"][i],
                    "payload": _cell(self._store.payload_value, i) if v["payload"][i] else None}
-            events.append(wfkit_event(self.engine, self._store.native_event(i), row))
+            events.append(wfkit_event(self._store.dialect, self._store.native_event(i), row))
         return {"wfkit_history": WFKIT_FORMAT_VERSION, "engine": self.engine, "workflow_id": self.workflow_id,
                 "run_id": self.run_id, "events": events}
 
@@ -679,14 +663,11 @@ class History:
             events = self._store.events
         else:
             events = None
-        from wfkit._engines import history_proto_class
-
-        proto_class = history_proto_class(self.engine)
+        dialect = self._store.dialect
+        proto_class = dialect.history_proto_class()
         if events is not None:
             return proto_class(events=events)
-        if self.engine == "temporal":
-            return ParseDict({"events": self._native_dicts("temporal")}, proto_class(), ignore_unknown_fields=True)
-        return ParseDict({"events": [cadence_cli_event_to_proto(e) for e in self._native_dicts("cadence")]},
+        return ParseDict({"events": [dialect.native_event_to_proto_json(e) for e in self._native_dicts(self.engine)]},
                          proto_class(), ignore_unknown_fields=True)
 
 
@@ -765,9 +746,9 @@ def _type_columns(type_code: np.ndarray) -> tuple[pd.CategoricalDtype, np.ndarra
     return dtype, et_codes, lut["category"][type_code]
 
 
-def _link_activities(c: Columns, engine: str) -> None:
-    """Give every activity event its activity id/type (from its scheduled event), and Cadence's
-    ActivityTaskCancelRequested the scheduled event id Temporal records there."""
+def _link_activities(c: Columns) -> None:
+    """Give every activity event its activity id/type (from its scheduled event), and a cancel request that
+    names its activity by id (not by scheduled event) the scheduled event id."""
     lut = _luts()
     codes = c.type_code
     act = lut["activity"][codes]
@@ -782,7 +763,8 @@ def _link_activities(c: Columns, engine: str) -> None:
     if not len(srows) or not len(rows):
         return
     # rows that name their scheduled event: gather through an event-id -> row table
-    by_ref = rows[aid[rows] == None]
+    named_by_id = aid[rows] != None
+    by_ref = rows[~named_by_id]
     if len(by_ref):
         hi = int(max(eids[srows].max(), related[by_ref].max(), 0)) + 1
         if 0 <= int(eids[srows].min()) and hi <= 4 * len(eids) + 16:
@@ -800,18 +782,20 @@ def _link_activities(c: Columns, engine: str) -> None:
         aid[tgt] = aid[src]
         none_type = atype[tgt] == None
         atype[tgt[none_type]] = atype[src[none_type]]
-    # rows that carry the activity id (Cadence cancel requests): look the id up
+    # rows that carry the activity id (e.g. Cadence's cancel requests): look the id up
     by_id = rows[aid[rows] != None]
     if len(by_id):
         table = {aid[k]: k for k in srows.tolist() if aid[k] is not None}
-        cancel_req = lut["cancel_req"][codes]
+        # a cancel request that named its activity by id relates to no scheduled event yet: point it there
+        cancel_req = np.zeros(len(codes), dtype=bool)
+        cancel_req[rows[named_by_id]] = lut["cancel_req"][codes[rows[named_by_id]]]
         for i in by_id.tolist():
             k = table.get(aid[i])
             if k is None:
                 continue
             if atype[i] is None:
                 atype[i] = atype[k]
-            if engine == "cadence" and cancel_req[i]:
+            if cancel_req[i]:
                 related[i] = eids[k]
 
 

@@ -1,23 +1,10 @@
-"""Reading and writing history JSON in every dialect wfkit knows, detected by content.
+"""Reading and writing history JSON in every format wfkit knows, detected by content.
 
-Dialects (the ``format`` names of :meth:`wfkit.History.from_json`):
-
-``temporal``
-    Temporal proto-JSON: ``{"events": [...]}`` with ``eventTime`` RFC 3339 strings, ``eventType``
-    ``EVENT_TYPE_*`` and int64 values as strings — ``temporal workflow show -o json``, the UI's download,
-    ``WorkflowHistory.to_json()``. Also accepted wrapped as ``{"history": {"events": [...]}}``.
-``temporal-legacy``
-    Older Temporal JSON: PascalCase ``eventType`` and enum values (tctl, older UI), or pre-GA integer
-    ``timestamp`` (nanoseconds) with ``taskQueue``. Read into proto-JSON (enums prefixed, timestamps RFC 3339).
-``cadence``
-    ``cadence workflow show --of`` JSON: a bare array (or ``{"events": [...]}``) of thrift-shaped events with
-    numeric ``eventId``, integer-nanosecond ``timestamp``, PascalCase ``eventType``, ``taskList``,
-    ``decisionTask*`` and ``*TimeoutSeconds``.
-``cadence-proto``
-    Cadence gRPC proto-JSON (``cadence.api.v1``): ``eventTime`` strings and no ``eventType`` (the attributes
-    key says the type); read into the CLI shape, losslessly.
-``wfkit``
-    wfkit's portable JSON, documented in :data:`WFKIT_FORMAT_DOC`.
+The ``format`` names of :meth:`wfkit.History.from_json` are ``wfkit`` (wfkit's portable JSON, documented in
+:data:`WFKIT_FORMAT_DOC`) and those of the history dialects: each dialect's native JSON is named after its
+engine (``temporal``, ``cadence``) and its other shapes are its ``variants`` (``temporal-legacy``,
+``cadence-proto``); see :mod:`wfkit.history.dialects`. Detection asks each dialect whether an event is its
+engine's (:class:`~wfkit.history.dialects.JsonHints`), then that dialect which of its shapes it is.
 """
 
 from __future__ import annotations
@@ -30,20 +17,30 @@ from typing import Any
 import msgspec
 
 from wfkit._errors import HistoryFormatError
-from wfkit.history._convert import (
-    cadence_proto_event_to_cli,
-    normalize_temporal_legacy_event,
-    ns_to_rfc3339,
-)
-from wfkit.history._schema import (
-    CANONICAL_TO_CADENCE,
-    attributes_key,
-    screaming,
-)
+from wfkit.history._convert import ns_to_rfc3339
+from wfkit.history._schema import COLUMNS_FROM_ATTRIBUTES, attributes_key
+from wfkit.history.dialects import HistoryDialect, available_dialects, dialect_for_format, get_dialect
 
-READ_FORMATS = ("auto", "temporal", "temporal-legacy", "cadence", "cadence-proto", "wfkit")
-WRITE_FORMATS = ("temporal", "cadence", "wfkit")
 WFKIT_FORMAT_VERSION = 1
+
+
+def read_formats() -> tuple[str, ...]:
+    """The ``format=`` names :meth:`History.from_json` accepts: ``auto``, every dialect's, ``wfkit``."""
+    names: list[str] = ["auto"]
+    for d in available_dialects():
+        names += [d.name, *d.variants]
+    return (*names, "wfkit")
+
+
+def write_formats() -> tuple[str, ...]:
+    """The ``format=`` names :meth:`History.to_json` writes: every dialect's native JSON and ``wfkit``."""
+    return (*(d.name for d in available_dialects()), "wfkit")
+
+
+def _check_read_format(fmt: str) -> None:
+    formats = read_formats()
+    if fmt not in formats:
+        raise ValueError(f"format must be one of {', '.join(formats)}, not {fmt!r}")
 
 WFKIT_FORMAT_DOC = """\
 wfkit portable history JSON (format version 1)
@@ -104,7 +101,7 @@ _encode = msgspec.json.Encoder(enc_hook=_enc_hook).encode
 
 
 class ParsedHistory:
-    """Result of reading a JSON document: the engine, detected format and native events.
+    """Result of reading a JSON document: the engine (its dialect's name), detected format and native events.
 
     ``events`` is a list of native dicts, or (fast path) a ``RawEvents`` sequence whose ``raws`` are each
     event's exact JSON bytes; then ``columns`` are already extracted.
@@ -124,10 +121,9 @@ class ParsedHistory:
 
 
 def read_document(source: Any, fmt: str = "auto", workflow_id: str | None = None) -> ParsedHistory:
-    """Read a history document: the fast typed path for Temporal proto-JSON and Cadence CLI JSON, else the
-    general one (any dialect; precise errors)."""
-    if fmt not in READ_FORMATS:
-        raise ValueError(f"format must be one of {', '.join(READ_FORMATS)}, not {fmt!r}")
+    """Read a history document: the fast typed path for a dialect's native JSON, else the general one (any
+    format; precise errors)."""
+    _check_read_format(fmt)
     data = _source_bytes(source)
     if data is not None:
         fast = _read_fast(data, fmt, workflow_id)
@@ -173,7 +169,7 @@ _RAW_DICT = msgspec.json.Decoder(dict[str, msgspec.Raw])
 def _read_fast(data: bytes, fmt: str, workflow_id: str | None) -> ParsedHistory | None:
     from wfkit.history._typed import RawEvents, read_typed
 
-    if fmt not in ("auto", "temporal", "cadence"):
+    if fmt != "auto" and _native_dialect(fmt) is None:
         return None
     head = data.lstrip()[:1]
     try:
@@ -196,9 +192,10 @@ def _read_fast(data: bytes, fmt: str, workflow_id: str | None) -> ParsedHistory 
             fmt = detect_format(sample if head == b"[" else {"events": sample})
         except HistoryFormatError:
             return None
-        if fmt not in ("temporal", "cadence"):
-            return None
-    columns = read_typed(events_raw, raws, fmt)
+    dialect = _native_dialect(fmt)
+    if dialect is None:
+        return None
+    columns = read_typed(events_raw, raws, dialect)
     if columns is None:
         return None
     wid = workflow_id
@@ -211,6 +208,12 @@ def _read_fast(data: bytes, fmt: str, workflow_id: str | None) -> ParsedHistory 
                     wid = None
                 break
     return ParsedHistory(fmt, fmt, RawEvents(raws), wid, None, columns=columns, raws=raws)
+
+
+def _native_dialect(fmt: str) -> HistoryDialect | None:
+    """The dialect whose native JSON ``fmt`` names (None for a variant or ``wfkit``)."""
+    d = dialect_for_format(fmt)
+    return d if d is not None and d.name == fmt else None
 
 
 def _locate_json_error(data: bytes, exc: Exception) -> HistoryFormatError:
@@ -273,112 +276,94 @@ def _events_of(doc: Any) -> tuple[list, dict]:
     return ev, doc
 
 
-_CADENCE_HINTS = ("decisionTask", "taskList", "domain", "TimeoutSeconds", "executionStartToCloseTimeout")
-_TEMPORAL_HINTS = ("workflowTask", "taskQueue", "namespace", "workflowRunTimeout", "workflowExecutionTimeout")
-
-
-def _engine_hint(ev: Any) -> str | None:
+def _engine_hint(ev: Any, dialects: list[HistoryDialect]) -> HistoryDialect | None:
+    """The dialect an event's own evidence points to: its ``eventType``, else its first telling key."""
     if not isinstance(ev, dict):
         return None
     et = ev.get("eventType")
     if isinstance(et, str):
-        if et.startswith(("EVENT_TYPE_", "WorkflowTask")):
-            return "temporal"
-        if et.startswith("DecisionTask"):
-            return "cadence"
+        for d in dialects:
+            if et.startswith(d.hints.event_type_prefixes):
+                return d
     for k, v in ev.items():
         if not isinstance(k, str):
             continue
-        if k.startswith("decisionTask"):
-            return "cadence"
-        if k.startswith("workflowTask"):
-            return "temporal"
+        for d in dialects:
+            if k.startswith(d.hints.key_prefixes):
+                return d
         if k.endswith("EventAttributes") and isinstance(v, dict):
             for ak in v:
                 if not isinstance(ak, str):
                     continue
-                if ak.startswith(_CADENCE_HINTS) or ak.endswith("TimeoutSeconds"):
-                    return "cadence"
-                if ak.startswith(_TEMPORAL_HINTS):
-                    return "temporal"
+                for d in dialects:
+                    if d.hints.claims_attribute(ak):
+                        return d
     return None
 
 
+def _shape_default(dialects: list[HistoryDialect], array: bool) -> HistoryDialect:
+    """The dialect whose native document has this shape (bare array or object), for documents without
+    evidence."""
+    for d in dialects:
+        if d.array_document == array:
+            return d
+    return dialects[0]
+
+
 def detect_format(doc: Any) -> str:
-    """The dialect of a decoded history document (one of ``READ_FORMATS`` except ``auto``)."""
+    """The format of a decoded history document (a dialect's native or variant name, or ``wfkit``)."""
     if isinstance(doc, dict) and "wfkit_history" in doc:
         return "wfkit"
     events, _ = _events_of(doc)
-    engine = None
+    dialects = available_dialects()
+    array = isinstance(doc, list)
+    dialect = None
     for ev in events[:8]:
-        engine = _engine_hint(ev)
-        if engine:
+        dialect = _engine_hint(ev, dialects)
+        if dialect:
             break
     first = next((e for e in events if isinstance(e, dict)), None)
     if first is None:
-        return "cadence" if isinstance(doc, list) else "temporal"
-    has_time = "eventTime" in first
-    has_ts = "timestamp" in first
-    et = first.get("eventType")
-    if engine is None:
-        if isinstance(et, str) and et.startswith("EVENT_TYPE_"):
-            engine = "temporal"
-        elif has_ts and isinstance(doc, list):
-            engine = "cadence"
-        elif has_time and et is None:
-            engine = "temporal"
+        return _shape_default(dialects, array).name
+    if dialect is None:
+        dialect = _engine_hint(first, dialects)
+    if dialect is None:
+        # no evidence: the dialect whose own time key the event has (an array-shaped one only in an array;
+        # an object-shaped one only when there is no eventType), else the document's shape decides
+        for d in sorted(dialects, key=lambda d: not d.array_document):
+            if d.time_key in first and (array if d.array_document else first.get("eventType") is None):
+                dialect = d
+                break
         else:
-            engine = "cadence" if isinstance(doc, list) else "temporal"
-    if engine == "temporal":
-        if has_ts and not has_time:
-            return "temporal-legacy"
-        if isinstance(et, str) and not et.startswith("EVENT_TYPE_"):
-            return "temporal-legacy"
-        if _has_legacy_enum(first):
-            return "temporal-legacy"
-        return "temporal"
-    if has_time and not has_ts:
-        return "cadence-proto"
-    return "cadence"
-
-
-def _has_legacy_enum(ev: dict) -> bool:
-    for k, v in ev.items():
-        if isinstance(k, str) and k.endswith("EventAttributes") and isinstance(v, dict):
-            tq = v.get("taskQueue")
-            if isinstance(tq, dict) and isinstance(tq.get("kind"), str) and \
-                    not tq["kind"].startswith("TASK_QUEUE_KIND_"):
-                return True
-    return False
+            dialect = _shape_default(dialects, array)
+    return dialect.detect_variant(doc, first)
 
 
 def parse_document(doc: Any, fmt: str = "auto", workflow_id: str | None = None) -> ParsedHistory:
-    """Decoded document -> native event dicts of its engine (Temporal proto-JSON or Cadence CLI JSON)."""
-    if fmt not in READ_FORMATS:
-        raise ValueError(f"format must be one of {', '.join(READ_FORMATS)}, not {fmt!r}")
+    """Decoded document -> native event dicts of its dialect."""
+    _check_read_format(fmt)
     if fmt == "auto":
         fmt = detect_format(doc)
     if fmt == "wfkit":
         return _parse_wfkit(doc, workflow_id)
     events, top = _events_of(doc)
     wid = workflow_id if workflow_id is not None else _str_or_none(top.get("workflowId") or top.get("workflow_id"))
-    if fmt == "temporal":
-        return ParsedHistory("temporal", fmt, events, wid, None)
-    if fmt == "cadence":
-        return ParsedHistory("cadence", fmt, events, wid, None)
+    dialect = dialect_for_format(fmt)
+    assert dialect is not None  # fmt was checked
+    if fmt == dialect.name:
+        return ParsedHistory(dialect.name, fmt, events, wid, None)
+    variant = dialect.variants[fmt]
     out = []
     for i, ev in enumerate(events):
         if not isinstance(ev, dict):
             raise HistoryFormatError(f"event is not an object but {type(ev).__name__}", index=i)
         try:
-            out.append(normalize_temporal_legacy_event(ev) if fmt == "temporal-legacy"
-                       else cadence_proto_event_to_cli(ev))
+            out.append(variant.to_native(ev))
         except (ValueError, TypeError, OverflowError) as e:
-            field = "timestamp" if fmt == "temporal-legacy" else "eventTime"
-            raise HistoryFormatError(f"unreadable timestamp: {e}", index=i, field=field) from None
+            raise HistoryFormatError(f"unreadable timestamp: {e}", index=i, field=variant.time_field) from None
         except RecursionError:
             raise HistoryFormatError("event nested too deeply", index=i) from None
-    return ParsedHistory("temporal" if fmt == "temporal-legacy" else "cadence", fmt, out, wid, None)
+    return ParsedHistory(dialect.name, fmt, out, wid, None)
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -393,9 +378,7 @@ def _parse_wfkit(doc: Any, workflow_id: str | None) -> ParsedHistory:
     version = doc.get("wfkit_history")
     if version != WFKIT_FORMAT_VERSION:
         raise HistoryFormatError(f"unsupported wfkit_history version {version!r}", field="wfkit_history")
-    engine = doc.get("engine")
-    if engine not in ("temporal", "cadence"):
-        raise HistoryFormatError(f"engine must be 'temporal' or 'cadence', not {engine!r}", field="engine")
+    dialect = _wfkit_engine(doc.get("engine"))
     events = doc.get("events")
     if not isinstance(events, list):
         raise HistoryFormatError("'events' is not an array", field="events")
@@ -418,8 +401,7 @@ def _parse_wfkit(doc: Any, workflow_id: str | None) -> ParsedHistory:
             raise HistoryFormatError(f"unreadable time {t!r}", index=i, field="time") from None
         etype = e.get("engine_event_type")
         if etype is None and isinstance(e.get("event_type"), str):
-            etype = e["event_type"] if engine == "temporal" else CANONICAL_TO_CADENCE.get(e["event_type"],
-                                                                                           e["event_type"])
+            etype = dialect.engine_event_type(e["event_type"])
         if not isinstance(etype, str) or not etype.isidentifier():
             raise HistoryFormatError(f"engine_event_type is not an event type name: {etype!r}", index=i,
                                      field="engine_event_type")
@@ -433,11 +415,7 @@ def _parse_wfkit(doc: Any, workflow_id: str | None) -> ParsedHistory:
             extra = {}
         if not isinstance(extra, dict):
             raise HistoryFormatError("extra is not an object", index=i, field="extra")
-        if engine == "temporal":
-            native: dict[str, Any] = {"eventId": str(eid), "eventTime": t, "eventType": "EVENT_TYPE_" +
-                                      screaming(etype)}
-        else:
-            native = {"eventId": eid, "timestamp": ns, "eventType": etype}
+        native = dialect.native_envelope(eid, t, ns, etype)
         absent = extra.get("wfkit:absent") or []
         native.update({k: v for k, v in extra.items() if k != "wfkit:absent"})
         native.setdefault(attributes_key(etype), attrs)
@@ -445,7 +423,19 @@ def _parse_wfkit(doc: Any, workflow_id: str | None) -> ParsedHistory:
             native.pop(k, None)
         out.append(native)
     wid = workflow_id if workflow_id is not None else doc.get("workflow_id")
-    return ParsedHistory(engine, "wfkit", out, wid, doc.get("run_id"))
+    return ParsedHistory(dialect.name, "wfkit", out, wid, doc.get("run_id"))
+
+
+def _wfkit_engine(engine: Any) -> HistoryDialect:
+    """The dialect of a wfkit document's ``engine`` field."""
+    names = [d.name for d in available_dialects()]
+    if isinstance(engine, str) and engine:
+        try:
+            return get_dialect(engine)
+        except HistoryFormatError:
+            pass
+    raise HistoryFormatError(f"engine must be one of {', '.join(map(repr, names))} (or an engine whose plugin "
+                             f"has a history dialect), not {engine!r}", field="engine")
 
 
 def wfkit_field(field: str | None) -> str | None:
@@ -459,7 +449,7 @@ def wfkit_field(field: str | None) -> str | None:
             "eventType": "engine_event_type"}.get(top, field)
 
 
-def wfkit_event(engine: str, native: dict, row: dict) -> dict:
+def wfkit_event(dialect: HistoryDialect, native: dict, row: dict) -> dict:
     """One event of a wfkit document from its native dict and its canonical column values.
 
     Envelope fields that the reader would rebuild identically are left out of ``extra``; any that differ
@@ -468,15 +458,10 @@ def wfkit_event(engine: str, native: dict, row: dict) -> dict:
     etype = row["engine_event_type"]
     akey = attributes_key(etype)
     time_text = ns_to_rfc3339(row["time_ns"])
-    if engine == "temporal":
-        rebuilt = {"eventId": str(row["event_id"]), "eventTime": time_text, "eventType": "EVENT_TYPE_" +
-                   screaming(etype)}
-    else:
-        rebuilt = {"eventId": row["event_id"], "timestamp": row["time_ns"], "eventType": etype}
+    rebuilt = dialect.native_envelope(row["event_id"], time_text, row["time_ns"], etype)
     out = {"event_id": row["event_id"], "time": time_text, "event_type": row["event_type"],
            "engine_event_type": etype, "category": row["category"]}
-    for col in ("activity_id", "activity_type", "timer_id", "signal_name", "attempt", "task_queue", "identity",
-                "related_event_id", "failure", "payload"):
+    for col in COLUMNS_FROM_ATTRIBUTES:
         v = row.get(col)
         if v is not None:
             out[col] = v

@@ -1,4 +1,5 @@
-"""Columns of a Temporal history straight from its wire bytes ("skim" parsing).
+"""Columns of a proto history straight from its wire bytes ("skim" parsing), for engines whose events carry a
+numeric ``event_type`` (the dialect's ``event_type_numbers``).
 
 Protobuf merges repeated occurrences of a singular message field, and appends to repeated fields. So if the
 bytes of a ``History`` are parsed with a generated schema in which the events field is *singular* and every
@@ -9,29 +10,32 @@ ActivityTaskScheduled event, ... — all built in C, with no per-event Python wo
 A column is usable only when it is aligned: one value per event of its type (proto3 leaves zero values out,
 so e.g. an empty ``identity`` shortens the list). Columns that are not aligned, and those that need Python
 (failure texts), are read event by event for that event type only. When the event ids, times or types are
-not aligned, :func:`skim_temporal` returns None and the caller reads every event.
+not aligned, :func:`skim_events` returns None and the caller reads every event.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from wfkit.history._schema import COLUMNS_FROM_ATTRIBUTES, TEMPORAL_EVENT_TYPE_NUMBERS, TEMPORAL_SOURCES, snake
+from wfkit.history._schema import COLUMN_KINDS, snake
 
-_SKIM_COLUMNS = ("activity_id", "activity_type", "timer_id", "signal_name", "attempt", "task_queue", "identity",
-                 "related_event_id", "payload", "failure")
+if TYPE_CHECKING:
+    from wfkit.history.dialects import HistoryDialect
+
 _counter = itertools.count()
 
 
 class _Schema:
     """The generated skim classes for one HistoryEvent descriptor, and how to read columns out of them."""
 
-    def __init__(self, desc: Any):
+    def __init__(self, desc: Any, dialect: HistoryDialect):
         from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+        from wfkit.history._extract import attempt_offset, kind_by_number
 
         F = descriptor_pb2.FieldDescriptorProto
         pkg = f"wfkit_skim{next(_counter)}"
@@ -54,16 +58,16 @@ class _Schema:
         names = itertools.count()
         for field in desc.oneofs_by_name["attributes"].fields:
             name = "".join(p[:1].upper() + p[1:] for p in field.name[:-len("_event_attributes")].split("_"))
-            sources = TEMPORAL_SOURCES.get(name)
+            sources = dialect.proto_sources.get(name)
             if sources is None:
                 continue
             tree: dict = {}
             leaves = []
-            for col in _SKIM_COLUMNS:
+            for col, ckind in COLUMN_KINDS.items():
                 src = sources.get(col)
                 if src is None:
                     continue
-                path = src.partition(":")[2] if col == "failure" else src
+                path = src.partition(":")[2] if ckind == "failure" else src
                 real = []
                 d = field.message_type
                 leaf = None
@@ -80,7 +84,7 @@ class _Schema:
                 node = tree
                 for f in real[:-1]:
                     node = node.setdefault((f.name, f.number), {})
-                kind = "count" if col in ("payload", "failure") else (
+                kind = "count" if ckind in ("flag", "failure") else (
                     "str" if leaf.type == leaf.TYPE_STRING else "int")
                 node[(leaf.name, leaf.number)] = kind
                 leaves.append((col, tuple(f.name for f in real), kind, leaf))
@@ -108,18 +112,20 @@ class _Schema:
         pool.Add(fp)
         self.Hist = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{pkg}.Hist"))
         self.Ev = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{pkg}.Ev"))
-        oneof = {f.name for f in desc.oneofs_by_name["attributes"].fields}
-        self.kind_by_number = {num: snake(n) + "_event_attributes" for num, n in TEMPORAL_EVENT_TYPE_NUMBERS.items()
-                               if snake(n) + "_event_attributes" in oneof}
+        self.kind_by_number = kind_by_number(dialect, desc)
+        self.sources = dialect.proto_sources
+        #: column -> what to add to its skimmed integers (attempts counted from 1)
+        self.offsets = {c: attempt_offset(dialect) for c, k in COLUMN_KINDS.items() if k == "attempt"}
 
 
-_SCHEMAS: dict[str, _Schema] = {}
+_SCHEMAS: dict[tuple[str, str], _Schema] = {}
 
 
-def _schema(desc: Any) -> _Schema:
-    s = _SCHEMAS.get(desc.full_name)
+def _schema(desc: Any, dialect: HistoryDialect) -> _Schema:
+    key = (dialect.name, desc.full_name)
+    s = _SCHEMAS.get(key)
     if s is None:
-        s = _SCHEMAS[desc.full_name] = _Schema(desc)
+        s = _SCHEMAS[key] = _Schema(desc, dialect)
     return s
 
 
@@ -129,14 +135,15 @@ def _get(msg: Any, path: tuple[str, ...]) -> Any:
     return msg
 
 
-def skim_temporal(blob: bytes, n: int, desc: Any, *, framed: bool,
-                  per_event: Callable[[str, frozenset, np.ndarray], dict]) -> tuple | None:
-    """Columns of ``n`` temporal events from their serialized bytes.
+def skim_events(blob: bytes, n: int, desc: Any, dialect: HistoryDialect, *, framed: bool,
+                per_event: Callable[[str, frozenset, np.ndarray], dict]) -> tuple | None:
+    """Columns of ``n`` proto events from their serialized bytes.
 
     Args:
         blob: a serialized ``History`` (``framed``) or the concatenated serialized events.
         n: number of events.
         desc: the ``HistoryEvent`` descriptor.
+        dialect: the engine's history dialect (column sources, type numbers, attempt base).
         per_event: ``(kind, columns, positions) -> {column: values}`` for the columns that must be read event
             by event.
 
@@ -144,7 +151,7 @@ def skim_temporal(blob: bytes, n: int, desc: Any, *, framed: bool,
         ``(event_id, time_ns, groups, values)`` — groups is ``[(kind, positions)]`` — or None when the
         skim cannot be aligned (then read every event).
     """
-    schema = _schema(desc)
+    schema = _schema(desc, dialect)
     ev = schema.Hist.FromString(blob).events if framed else schema.Ev.FromString(blob)
     ids, secs, nanos, types = ev.event_id, ev.event_time.seconds, ev.event_time.nanos, ev.event_type
     if not (len(ids) == len(secs) == len(nanos) == len(types) == n):
@@ -184,9 +191,10 @@ def skim_temporal(blob: bytes, n: int, desc: Any, *, framed: bool,
                 values[col][idx] = np.fromiter(cont, dtype=object, count=k)
             else:
                 arr = np.fromiter(cont, dtype=np.int64, count=k)
-                values[col][idx] = arr
+                off = schema.offsets.get(col)
+                values[col][idx] = arr + off if off else arr
             skimmed.add(col)
-        rest = frozenset(c for c in TEMPORAL_SOURCES.get(_type_name(kind), {}) if c not in skimmed)
+        rest = frozenset(c for c in schema.sources.get(_type_name(kind), {}) if c not in skimmed)
         if rest:
             for col, vals in per_event(kind, rest, idx).items():
                 target = values[col]
@@ -202,12 +210,6 @@ def _type_name(kind: str) -> str:
 
 
 def _empty(n: int) -> dict[str, np.ndarray]:
-    cols: dict[str, np.ndarray] = {}
-    for col in COLUMNS_FROM_ATTRIBUTES:
-        if col == "payload":
-            cols[col] = np.zeros(n, dtype=bool)
-        elif col in ("attempt", "related_event_id"):
-            cols[col] = np.zeros(n, dtype=np.int64)
-        else:
-            cols[col] = np.full(n, None, dtype=object)
-    return cols
+    from wfkit.history._extract import _empty_columns
+
+    return _empty_columns(n)

@@ -1,4 +1,4 @@
-"""Fast reading of Temporal proto-JSON and Cadence CLI JSON: typed msgspec decoding plus raw event slices.
+"""Fast reading of a dialect's native JSON: typed msgspec decoding plus raw event slices.
 
 Building a Python dict for every field of every event is most of the cost of reading a history JSON. Here the
 events array is decoded twice by msgspec, both times in C: once into ``msgspec.Raw`` slices (each event's exact
@@ -11,31 +11,34 @@ caller uses the general dict path, which also produces the precise error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
 
 from wfkit._errors import HistoryFormatError
 from wfkit.history._extract import (
-    COLUMNS_FROM_ATTRIBUTES,
     Columns,
-    _cfail,
+    _blank_to_none,
     _check_str_columns,
     _empty_columns,
     _etext,
     _groups,
     _ints,
     _NoGC,
+    _plus,
+    _rfail,
     _take,
-    _tfail,
     _totext,
     int_column,
     name_of_raw_type,
-    rfc3339_column,
     type_code,
 )
-from wfkit.history._schema import CADENCE_CLI_SOURCES, TEMPORAL_SOURCES, attributes_key
+from wfkit.history._schema import COLUMN_KINDS, INT_COLUMNS, attributes_key
+
+if TYPE_CHECKING:
+    from wfkit.history.dialects import HistoryDialect
 
 _RAW_EMPTY = msgspec.Raw(b"")
 _json_decode = msgspec.json.decode
@@ -51,34 +54,32 @@ def _raw_obj(r: msgspec.Raw) -> Any:
 
 
 class _Model:
-    """Generated Struct types and column extractors for one engine's JSON events."""
+    """Generated Struct types and column extractors for one dialect's native JSON events."""
 
-    def __init__(self, engine: str):
-        self.engine = engine
-        table = TEMPORAL_SOURCES if engine == "temporal" else CADENCE_CLI_SOURCES
+    def __init__(self, dialect: HistoryDialect):
+        self.dialect = dialect
+        table = dialect.json_sources
         self.table = table
         counter = iter(range(1_000_000))
         ev_fields: list[tuple] = [("eventId", int | str | None, None),
-                                  ("eventType", str | int | None, None)]
-        if engine == "temporal":
-            ev_fields.append(("eventTime", str | None, None))
-        else:
-            ev_fields.append(("timestamp", int | str | None, None))
+                                  ("eventType", str | int | None, None),
+                                  (dialect.time_key, dialect.time_json_type, None)]
         self.extractors: dict[str, Callable] = {}
         self.empty: dict[str, Any] = {}
         for name, sources in table.items():
             tree: dict = {}
             for col, src in sources.items():
                 kind, path = "", src
-                if col == "failure":
+                ckind = COLUMN_KINDS[col]
+                if ckind == "failure":
                     kind, _, path = src.partition(":")
                 if kind == "R":
                     r, d = path.split(",")
                     tree[r] = "str"
                     tree[d] = "str"
                     continue
-                leaf = ("raw" if col == "payload" or kind == "F" else
-                        "int" if col in ("attempt", "related_event_id") else
+                leaf = ("raw" if ckind == "flag" or kind == "F" else
+                        "int" if col in INT_COLUMNS else
                         "enum" if kind in ("E", "TO", "ATO") else "str")
                 node = tree
                 parts = path.split(".")
@@ -89,7 +90,7 @@ class _Model:
             akey = attributes_key(name)
             ev_fields.append((akey, cls | None, None))
             self.empty[name] = cls()
-            self.extractors[name] = _compile(engine, name, sources)
+            self.extractors[name] = _compile(dialect, name, sources)
         self.Event = msgspec.defstruct("Event", ev_fields, forbid_unknown_fields=False)
         self.events_decoder = msgspec.json.Decoder(list[self.Event])
 
@@ -111,40 +112,39 @@ def _struct(name: str, tree: dict, counter: Any) -> type:
     return msgspec.defstruct(name, fields)
 
 
-def _compile(engine: str, name: str, sources: dict[str, str]) -> Callable[[list], dict]:
+def _compile(dialect: HistoryDialect, name: str, sources: Any) -> Callable[[list], dict]:
     lines = ["out = {}"]
-    for col in COLUMNS_FROM_ATTRIBUTES:
+    for col, ckind in COLUMN_KINDS.items():
         src = sources.get(col)
         if src is None:
             continue
         o = f"out[{col!r}]"
         kind, path = "", src
-        if col == "failure":
+        if ckind == "failure":
             kind, _, path = src.partition(":")
         if kind == "R":
             r, d = path.split(",")
-            lines.append(f"{o} = [_cfail(a.{r}, a.{d}) for a in A]")
+            lines.append(f"{o} = [_rfail(a.{r}, a.{d}) for a in A]")
             continue
         parts = path.split(".")
         lines.append(f"_x = [a.{parts[0]} for a in A]")
         for p in parts[1:]:
             lines.append(f"_x = [x.{p} if x is not None else None for x in _x]")
-        if col == "payload":
+        if ckind == "flag":
             lines.append(f"{o} = [_present(x) for x in _x]")
         elif kind == "F":
-            lines.append(f"{o} = [_tfail(_raw_obj(x)) for x in _x]")
+            lines.append(f"{o} = [_jfail(_raw_obj(x)) for x in _x]")
         elif kind in ("E", "TO", "ATO"):
             fn = {"E": "_etext(x)", "TO": "_totext(x, '')", "ATO": "_totext(x, 'activity ')"}[kind]
             lines.append(f"{o} = [{fn} for x in _x]")
-        elif col in ("attempt", "related_event_id"):
-            plus = " + 1" if col == "attempt" and engine == "cadence" else ""
-            lines.append(f"{o} = _ints(_x){plus}")
+        elif col in INT_COLUMNS:
+            lines.append(f"{o} = _ints(_x){_plus(dialect, ckind)}")
         else:
             lines.append(f"{o} = _x")
     lines.append("return out")
     src = "def extract(A):\n" + "\n".join("    " + ln for ln in lines) + "\n"
-    ns = {"_cfail": _cfail, "_tfail": _tfail, "_etext": _etext, "_totext": _totext, "_ints": _ints,
-          "_present": _present, "_raw_obj": _raw_obj}
+    ns = {"_rfail": _rfail, "_jfail": dialect.json_failure_text, "_etext": _etext, "_totext": _totext,
+          "_ints": _ints, "_present": _present, "_raw_obj": _raw_obj}
     exec(compile(src, f"<wfkit typed extractor {name}>", "exec"), ns)  # noqa: S102 - from fixed tables
     return ns["extract"]
 
@@ -152,10 +152,10 @@ def _compile(engine: str, name: str, sources: dict[str, str]) -> Callable[[list]
 _MODELS: dict[str, _Model] = {}
 
 
-def _model(engine: str) -> _Model:
-    m = _MODELS.get(engine)
+def _model(dialect: HistoryDialect) -> _Model:
+    m = _MODELS.get(dialect.name)
     if m is None:
-        m = _MODELS[engine] = _Model(engine)
+        m = _MODELS[dialect.name] = _Model(dialect)
     return m
 
 
@@ -178,28 +178,28 @@ class RawEvents:
             yield _json_decode(r)
 
 
-def read_typed(events_raw: msgspec.Raw, raws: list, engine: str) -> Columns | None:
-    """Columns of a Temporal proto-JSON / Cadence CLI JSON events array, or None to use the general path."""
-    model = _model(engine)
+def read_typed(events_raw: msgspec.Raw, raws: list, dialect: HistoryDialect) -> Columns | None:
+    """Columns of a native JSON events array of ``dialect``, or None to use the general path."""
+    model = _model(dialect)
     try:
         with _NoGC():
             evs = model.events_decoder.decode(events_raw)
             if len(evs) != len(raws):
                 return None
-            return _columns(evs, model, engine)
+            return _columns(evs, model, dialect)
     except HistoryFormatError:
         raise
     except Exception:  # noqa: BLE001 - anything unusual: the general path reads it and reports precisely
         return None
 
 
-def _columns(evs: list, model: _Model, engine: str) -> Columns | None:
+def _columns(evs: list, model: _Model, dialect: HistoryDialect) -> Columns | None:
     n = len(evs)
     cols = _empty_columns(n)
     codes = np.zeros(n, dtype=np.int64)
     raw_types = [e.eventType for e in evs]
     for key, idx in _groups(raw_types) if n else []:
-        name = name_of_raw_type(engine, key) if key is not None else None
+        name = name_of_raw_type(dialect, key) if key is not None else None
         if name is None or name not in model.table:
             return None  # unknown / missing type: the general path handles it
         akey = attributes_key(name)
@@ -213,20 +213,16 @@ def _columns(evs: list, model: _Model, engine: str) -> Columns | None:
                 target[idx] = np.fromiter(vals, dtype=object, count=len(idx))
             else:
                 target[idx] = vals
-        codes[idx] = type_code(engine, name)
+        codes[idx] = type_code(dialect, name)
     _check_str_columns(cols)
-    for col in ("activity_id", "activity_type", "timer_id", "signal_name", "task_queue", "identity", "failure"):
-        c = cols[col]
-        blank = c == ""
-        if blank.any():
-            c[blank] = None
+    _blank_to_none(cols)
     ids = [e.eventId for e in evs]
     if None in ids:
         return None
-    times = [e.eventTime for e in evs] if engine == "temporal" else [e.timestamp for e in evs]
+    times = list(map(attrgetter(dialect.time_key), evs))
     if None in times:
         return None
     event_id = int_column(ids, "eventId")
-    time_ns = rfc3339_column(times) if engine == "temporal" else int_column(times, "timestamp")
+    time_ns = dialect.parse_json_times(times)
     return Columns(event_id, time_ns, codes, cols)
 
