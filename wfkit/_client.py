@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import _loop, telemetry
 from ._config import TAGS_MEMO_KEY, ConnectConfig, api_key_from_env, apply_option, parse_url, url_from_env
 from ._converter import from_json_value, to_json_value
-from ._definitions import RetryPolicy, _served, activity_defn, as_timedelta, workflow_defn
+from ._definitions import ActivityDefn, RetryPolicy, WorkflowDefn, _served, activity_defn, as_timedelta, workflow_defn
 from ._engines import get_engine, namespace_term
 from ._errors import ConnectionFailed, UnsupportedFeature, WfkitError
 from ._execution import Execution, Executions
@@ -238,7 +239,7 @@ class Client:
         return histories_frame(hs)
 
     async def fetch_histories(self, ids: Iterable[tuple[str, str | None]], *, concurrency: int = 16,
-                              progress: bool = True) -> list[Any]:
+                              progress: bool = True) -> builtins.list[History]:
         """Histories of the given (workflow_id, run_id) pairs, in order, at most ``concurrency`` at a time."""
         if concurrency < 1:
             raise WfkitError(f"concurrency must be >= 1, got {concurrency}")
@@ -378,8 +379,8 @@ class WorkflowHandle:
 class Worker:
     """A worker (see ``Client.worker``). Async or sync context manager, or ``start()``/``stop()``."""
 
-    def __init__(self, client: Client, task_queue: str, workflows: list[Any], activities: list[Any],
-                 options: dict[str, Any]):
+    def __init__(self, client: Client, task_queue: str, workflows: builtins.list[WorkflowDefn],
+                 activities: builtins.list[ActivityDefn], options: dict[str, Any]):
         self.client = client
         self.task_queue = task_queue
         self.workflows = workflows

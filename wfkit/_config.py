@@ -28,6 +28,10 @@ class Secret:
     def get(self) -> str | bytes:
         return self._value
 
+    def text(self) -> str:
+        """The value as text (an API key); bytes are read as UTF-8."""
+        return self._value.decode() if isinstance(self._value, bytes) else self._value
+
     def __repr__(self) -> str:
         return "Secret('***')"
 

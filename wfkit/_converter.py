@@ -11,8 +11,8 @@ import dataclasses
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, cast
 
 from ._errors import WfkitError
 
@@ -28,7 +28,7 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, _PLAIN) for k, v in value.items()):
         return value
     try:
-        return _adapter(type(value)).dump_python(value, mode="json")
+        return _adapter(cast(Hashable, type(value))).dump_python(value, mode="json")
     except Exception as exc:  # pydantic raises several kinds; the message matters, not the class
         raise WfkitError(f"cannot send a value of type {type(value).__name__} to a workflow engine: {exc}") from exc
 
@@ -99,7 +99,7 @@ def signature_of(fn: Callable[..., Any]) -> Signature:
     """Read ``fn``'s hints once (deferred annotations included)."""
     try:
         hints = typing.get_type_hints(fn)
-    except Exception:  # unresolvable forward references: fall back to raw values
+    except Exception:  # noqa: BLE001 - unresolvable forward references: fall back to raw values
         hints = {}
     params: list[Any] = []
     varargs = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -229,7 +229,7 @@ class RetryPolicy:
     """Longest wait between attempts; default 100 x initial_interval."""
     maximum_attempts: int = 3
     """Attempts in all, the first included; 0 = unlimited (bounded on Cadence by schedule_to_close_timeout)."""
-    non_retryable_error_types: tuple[str, ...] = ()
+    non_retryable_error_types: Sequence[str] = ()
     """Error types (ApplicationError.type or exception class names) that are never retried."""
 
     def __post_init__(self) -> None:

@@ -22,9 +22,10 @@ async def _tour(engine: str, out: Path, batch: int) -> dict[str, Any]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import connect
-    from ._errors import WorkflowFailed
     from wfkit.history._history import histories_frame
+
+    from . import connect
+    from ._errors import QueryFailed, WorkflowFailed
 
     t0 = time.perf_counter()
     client = await connect(f"{engine}+dev://")
@@ -44,7 +45,7 @@ async def _tour(engine: str, out: Path, batch: int) -> dict[str, Any]:
                 try:
                     if await handles["order-cancelled"].query("status") == "in review":
                         break
-                except Exception:
+                except QueryFailed:  # not answering yet: its first task has not run
                     pass
                 await asyncio.sleep(0.2)
             await handles["order-cancelled"].signal("cancel_order", "changed my mind")
@@ -52,7 +53,7 @@ async def _tour(engine: str, out: Path, batch: int) -> dict[str, Any]:
                 try:
                     results[wid] = (await h.result(timeout=60)).status
                 except WorkflowFailed as e:
-                    results[wid] = f"failed: {type(e.cause.cause).__name__ if e.cause else ''}"
+                    results[wid] = f"failed: {type(getattr(e.cause, 'cause', None)).__name__ if e.cause else ''}"
             batch_handles = [await client.start(OrderWorkflow, Order(f"b{i}", "eve", [Item("x", i + 1)], 1.0 + i),
                                                 id=f"batch-{i}", task_queue=tq) for i in range(batch)]
             for h in batch_handles:
@@ -64,8 +65,10 @@ async def _tour(engine: str, out: Path, batch: int) -> dict[str, Any]:
     ax = histories["order-compensated"].plot_timeline()
     ax.set_title(f"order-compensated on {engine}")
     png = out / f"timeline-{engine}.png"
-    ax.figure.savefig(png, dpi=110, bbox_inches="tight")
-    plt.close(ax.figure)
+    fig = ax.get_figure(root=True)
+    assert fig is not None
+    fig.savefig(png, dpi=110, bbox_inches="tight")
+    plt.close(fig)
     from . import analytics
 
     frame = histories_frame(list(histories.values()) + list(batch_hist))
@@ -97,7 +100,7 @@ def _run_notebooks(out: Path) -> list[dict[str, Any]]:
         try:
             nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                                     resources={"metadata": {"path": str(out / "notebooks")}}).execute()
-        except Exception as exc:  # the report says which notebook failed and why
+        except Exception as exc:  # noqa: BLE001 - the report says which notebook failed and why
             error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
         nbformat.write(nb, out / "notebooks" / path.name)
         done.append({"name": path.name, "seconds": time.perf_counter() - t0, "error": error})

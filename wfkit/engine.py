@@ -14,6 +14,7 @@ telemetry hooks. Importing this module is cheap: ``History`` and the history dia
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import enum
 from collections.abc import Sequence
@@ -85,8 +86,8 @@ __all__ = [
     "tail", "telemetry", "tls_material", "to_json_value",
     # errors
     "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",
-    "FailureError", "HistoryFormatError", "NondeterminismError", "NotConvertible", "QueryFailed", "Terminated", "TimeoutError",
-    "UnsupportedFeature", "WfkitError", "WorkflowAlreadyStarted", "WorkflowFailed", "WorkflowNotFound",
+    "FailureError", "HistoryFormatError", "NondeterminismError", "NotConvertible", "QueryFailed", "Terminated",
+    "TimeoutError", "UnsupportedFeature", "WfkitError", "WorkflowAlreadyStarted", "WorkflowFailed", "WorkflowNotFound",
 ]
 
 
@@ -202,8 +203,8 @@ class EngineClient(Protocol):
 
     async def history(self, workflow_id: str, run_id: str | None) -> History: ...
 
-    def worker(self, task_queue: str, workflows: list[WorkflowDefn], activities: list[ActivityDefn],
-               **options: Any) -> EngineWorker:
+    def worker(self, task_queue: str, workflows: builtins.list[WorkflowDefn],
+               activities: builtins.list[ActivityDefn], **options: Any) -> EngineWorker:
         """A worker (not started) serving ``workflows`` and ``activities`` on ``task_queue``; ``options`` are
         ``max_concurrent_activities`` and ``max_concurrent_workflow_tasks`` when given."""
         ...

@@ -18,9 +18,8 @@ import pytest
 
 import wfkit
 from wfkit._loop import on_loop
-
-from ..conformance import workflows as w
-from ..conftest import eventually
+from wfkit.testing import eventually
+from wfkit.testing.conformance import workflows as w
 
 
 def wid(prefix: str) -> str:

@@ -14,9 +14,8 @@ import uuid
 import pytest
 
 import wfkit
-
-from ..conformance import workflows as w
-from ..conftest import eventually
+from wfkit.testing import eventually
+from wfkit.testing.conformance import workflows as w
 
 
 class _Signals:

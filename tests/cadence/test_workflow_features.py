@@ -10,12 +10,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import wfkit_cadence
 
 import wfkit
+import wfkit_cadence
 from wfkit._loop import on_loop
-
-from ..conformance import workflows as w
+from wfkit.testing.conformance import workflows as w
 
 
 @wfkit.workflow

@@ -9,9 +9,8 @@ import sys
 import pytest
 
 import wfkit
+from wfkit.testing.plugin import pid_alive
 from wfkit_temporal.devserver import TemporalDevServer
-
-from ..conftest import pid_alive
 
 
 async def test_official_sdk_talks_to_it(temporal_server):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 import wfkit
 
@@ -97,7 +98,7 @@ async def confirm_order(order: Order) -> None:
     return None
 
 
-ACTIVITY_OPTIONS = dict(start_to_close_timeout=timedelta(seconds=30),
+ACTIVITY_OPTIONS: dict[str, Any] = dict(start_to_close_timeout=timedelta(seconds=30),
                         retry_policy=wfkit.RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3,
                                                        non_retryable_error_types=["InvalidOrder"]))
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from wfkit.engine import Capability, ConnectConfig, WorkflowDefn, builtin_dialect
 
 if TYPE_CHECKING:
-    from wfkit.engine import History, HistoryDialect
+    from wfkit.engine import Engine, History, HistoryDialect
 
     from ._client import CadenceClient
     from .devserver import CadenceDevServer
@@ -75,3 +75,6 @@ class CadenceEngine:
 
 
 engine = CadenceEngine()
+
+if TYPE_CHECKING:  # mypy holds the plugin to the contract
+    _satisfies_the_contract: Engine = engine

@@ -23,7 +23,7 @@ from cadence.api.v1.service_worker_pb2 import (
     RespondActivityTaskFailedRequest,
 )
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 from wfkit.engine import ActivityDefn, ActivityInfo, telemetry, to_json_value
 
 from . import _telemetry
@@ -116,13 +116,13 @@ class CadenceActivityRuntime:
     def heartbeat(self, details: list[Any]) -> None:
         attempt = _current.get()
         if attempt is None:
-            raise wf.WfkitError("wfkit.heartbeat() can only be called from an activity run by a wfkit worker")
+            raise wfe.WfkitError("wfkit.heartbeat() can only be called from an activity run by a wfkit worker")
         attempt.heartbeat(details)
 
     def info(self) -> ActivityInfo:
         attempt = _current.get()
         if attempt is None:
-            raise wf.WfkitError("wfkit.activity_info() can only be called from an activity run by a wfkit worker")
+            raise wfe.WfkitError("wfkit.activity_info() can only be called from an activity run by a wfkit worker")
         return attempt.info
 
 
@@ -157,7 +157,7 @@ async def _run_activity(worker: Any, task: PollForActivityTaskResponse) -> bool:
     worker.running_activities.add(attempt)
     try:
         if defn is None:
-            raise wf.ApplicationError(
+            raise wfe.ApplicationError(
                 f"activity type {name!r} is not registered on the worker for task queue {worker.task_queue!r} "
                 f"(it serves {sorted(worker.activities)})", type="ActivityNotRegistered")
         args = defn.sig.decode_args(decode_values(task.input))
@@ -178,7 +178,7 @@ async def _run_activity(worker: Any, task: PollForActivityTaskResponse) -> bool:
                                                                       identity=worker.identity), "canceled")
             return False
         if attempt.shutting_down:
-            err = wf.ApplicationError("the worker shut down while the activity ran", type="WorkerShutdown")
+            err = wfe.ApplicationError("the worker shut down while the activity ran", type="WorkerShutdown")
             await _respond(worker, RespondActivityTaskFailedRequest(task_token=task.task_token,
                                                                     failure=encode_failure(err),
                                                                     identity=worker.identity), "failed")

@@ -9,11 +9,12 @@ errors, error mapping). Result, terminate, describe, list and history have no SD
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 import socket
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cadence
 import grpc
@@ -37,8 +38,8 @@ from cadence.api.v1.tasklist_pb2 import TaskList
 from google.protobuf.duration_pb2 import Duration
 from grpc.aio import ClientCallDetails, UnaryUnaryClientInterceptor
 
-import wfkit.engine as wf
-from wfkit.engine import ConnectConfig, StartOptions, tls_material
+import wfkit.engine as wfe
+from wfkit.engine import Capability, ConnectConfig, StartOptions, tls_material
 
 from . import CAPABILITIES, _telemetry
 from ._convert import (
@@ -53,6 +54,9 @@ from ._convert import (
     retry_to_cadence,
     rpc_error,
 )
+
+if TYPE_CHECKING:
+    from ._worker import CadenceWorker
 
 DEFAULT_RETENTION = timedelta(days=3)
 """Retention of a domain wfkit registers (``?register=1``): closed workflows stay listable for three days."""
@@ -156,7 +160,7 @@ async def _connect_raw(cfg: ConnectConfig) -> cadence.Client:
         try:
             await asyncio.wait_for(raw.ready(), cfg.connect_timeout)
         except TimeoutError:
-            raise wf.ConnectionFailed(
+            raise wfe.ConnectionFailed(
                 f"could not reach Cadence at {cfg.address} within {cfg.connect_timeout:g} s") from None
         await _ensure_domain(raw, cfg)
     except BaseException:
@@ -172,14 +176,14 @@ async def _ensure_domain(raw: cadence.Client, cfg: ConnectConfig) -> None:
         await raw.domain_stub.DescribeDomain(DescribeDomainRequest(name=domain), timeout=cfg.connect_timeout)
     except cerr.EntityNotExistsError:
         if not cfg.register_domain:
-            raise wf.ConnectionFailed(
+            raise wfe.ConnectionFailed(
                 f"domain {domain!r} does not exist on Cadence at {cfg.address}: connect with "
                 f"cadence://{cfg.address}?domain={domain}&register=1 (or register_domain=True) to register it"
             ) from None
         await _register_domain(raw, cfg)
         registered = True
     except cerr.CadenceRpcError as exc:
-        raise wf.ConnectionFailed(f"Cadence at {cfg.address} refused: {exc.code.name}: "
+        raise wfe.ConnectionFailed(f"Cadence at {cfg.address} refused: {exc.code.name}: "
                                      f"{exc.args[0] if exc.args else exc}") from None
     await _wait_domain_usable(raw, cfg, patience=max(cfg.connect_timeout, 30) if registered else cfg.connect_timeout)
 
@@ -194,7 +198,7 @@ async def _register_domain(raw: cadence.Client, cfg: ConnectConfig) -> None:
     except cerr.DomainAlreadyExistsError:
         pass
     except cerr.CadenceRpcError as exc:
-        raise wf.ConnectionFailed(f"could not register domain {cfg.namespace!r} on Cadence at {cfg.address}: "
+        raise wfe.ConnectionFailed(f"could not register domain {cfg.namespace!r} on Cadence at {cfg.address}: "
                                      f"{exc.code.name}: {exc.args[0] if exc.args else exc}") from None
 
 
@@ -225,7 +229,7 @@ async def _wait_domain_usable(raw: cadence.Client, cfg: ConnectConfig, *, patien
             if not loading:
                 return  # something else: the calls themselves will say what
             if loop.time() > deadline:
-                raise wf.ConnectionFailed(f"domain {cfg.namespace!r} exists on Cadence at {cfg.address} but the "
+                raise wfe.ConnectionFailed(f"domain {cfg.namespace!r} exists on Cadence at {cfg.address} but the "
                                              f"server did not make it usable within {patience:g} s ({text}): "
                                              "try again in a few seconds") from None
             await asyncio.sleep(0.25)
@@ -291,7 +295,7 @@ class CadenceClient:
             else:
                 resp = await self.workflow.StartWorkflowExecution(req)
         except cerr.WorkflowExecutionAlreadyStartedError as exc:
-            raise wf.WorkflowAlreadyStarted(
+            raise wfe.WorkflowAlreadyStarted(
                 f"workflow {o.id!r} is already started (or its ID reuse policy forbids a new run)",
                 workflow_id=o.id, run_id=exc.run_id or None) from exc
         except cerr.CadenceRpcError as exc:
@@ -303,7 +307,7 @@ class CadenceClient:
         try:
             return await asyncio.wait_for(self._follow_to_result(workflow_id, run_id), timeout)
         except TimeoutError:
-            raise wf.TimeoutError(f"no result from {workflow_id!r} within {timeout:g} s (it is still running)",
+            raise wfe.TimeoutError(f"no result from {workflow_id!r} within {timeout:g} s (it is still running)",
                                      kind="client") from None
 
     async def close_event(self, workflow_id: str, run_id: str | None) -> history_pb2.HistoryEvent:
@@ -348,19 +352,19 @@ class CadenceClient:
         try:
             resp = await asyncio.wait_for(self.workflow.QueryWorkflow(req, timeout=timeout), timeout + 1)
         except TimeoutError:
-            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
+            raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
                                     "(is a worker running for its task queue?)") from None
         except (cerr.EntityNotExistsError, cerr.WorkflowExecutionAlreadyCompletedError) as exc:
             raise rpc_error(exc, workflow_id, "query") from exc
         except cerr.CadenceRpcError as exc:
             if exc.code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise wf.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
+                raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
                                         "(is a worker running for its task queue?)") from exc
             msg = exc.args[0] if exc.args else str(exc)
-            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r} failed ({exc.code.name}): {msg}") from exc
+            raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r} failed ({exc.code.name}): {msg}") from exc
         if resp.HasField("query_rejected"):
             status = workflow_pb2.WorkflowExecutionCloseStatus.Name(resp.query_rejected.close_status)
-            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r} rejected (close status {status})")
+            raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r} rejected (close status {status})")
         return decode_first(resp.query_result)
 
     async def cancel(self, workflow_id: str, run_id: str | None) -> None:
@@ -384,7 +388,7 @@ class CadenceClient:
             raise rpc_error(exc, workflow_id, "terminate") from exc
 
     # --- describe, list, count, history --------------------------------------------------------------
-    async def describe(self, workflow_id: str, run_id: str | None) -> wf.Execution:
+    async def describe(self, workflow_id: str, run_id: str | None) -> wfe.Execution:
         req = DescribeWorkflowExecutionRequest(domain=self.domain,
                                                workflow_execution=self._execution(workflow_id, run_id))
         try:
@@ -394,7 +398,7 @@ class CadenceClient:
         return execution_from(resp.workflow_execution_info,
                               task_queue=resp.execution_configuration.task_list.name or None)
 
-    async def list(self, query: str | None, limit: int | None) -> wf.Executions:
+    async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         from ._visibility import list_executions
 
         return await list_executions(self, query, limit)
@@ -404,7 +408,7 @@ class CadenceClient:
 
         return await count_executions(self, query)
 
-    async def history_events(self, workflow_id: str, run_id: str | None) -> list[history_pb2.HistoryEvent]:
+    async def history_events(self, workflow_id: str, run_id: str | None) -> builtins.list[history_pb2.HistoryEvent]:
         events: list[history_pb2.HistoryEvent] = []
         token = b""
         while True:
@@ -429,7 +433,8 @@ class CadenceClient:
         return History.from_proto(events, engine="cadence", workflow_id=workflow_id)
 
     # --- workers and lifecycle -----------------------------------------------------------------------
-    def worker(self, task_queue: str, workflows: list[Any], activities: list[Any], **options: Any) -> Any:
+    def worker(self, task_queue: str, workflows: builtins.list[wfe.WorkflowDefn],
+               activities: builtins.list[wfe.ActivityDefn], **options: Any) -> CadenceWorker:
         from ._worker import CadenceWorker
 
         return CadenceWorker(self, task_queue, workflows, activities, **options)
@@ -455,16 +460,16 @@ def outcome(ev: history_pb2.HistoryEvent, workflow_id: str, run_id: str | None) 
     elif kind == "workflow_execution_canceled_event_attributes":
         details = decode_first(ev.workflow_execution_canceled_event_attributes.details) \
             if ev.workflow_execution_canceled_event_attributes.details.data else None
-        status, cause = "canceled", wf.Canceled(str(details) if details else "canceled")
+        status, cause = "canceled", wfe.Canceled(str(details) if details else "canceled")
     elif kind == "workflow_execution_terminated_event_attributes":
         a = ev.workflow_execution_terminated_event_attributes
-        status, cause = "terminated", wf.Terminated(a.reason or "terminated")
+        status, cause = "terminated", wfe.Terminated(a.reason or "terminated")
     elif kind == "workflow_execution_timed_out_event_attributes":
-        status, cause = "timed_out", wf.TimeoutError("workflow execution timed out", kind="execution")
+        status, cause = "timed_out", wfe.TimeoutError("workflow execution timed out", kind="execution")
     else:
-        raise wf.WfkitError(f"workflow {workflow_id!r}: unexpected close event {kind}")
+        raise wfe.WfkitError(f"workflow {workflow_id!r}: unexpected close event {kind}")
     msg = f"workflow {workflow_id!r} {status.replace('_', ' ')}"
     if str(cause):
         msg += f": {type(cause).__name__}: {cause}"
-    return_error = wf.WorkflowFailed(msg, cause=cause, workflow_id=workflow_id, run_id=run_id, status=status)
+    return_error = wfe.WorkflowFailed(msg, cause=cause, workflow_id=workflow_id, run_id=run_id, status=status)
     raise return_error

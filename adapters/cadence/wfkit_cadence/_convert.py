@@ -32,7 +32,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import StatusCode
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 from wfkit.engine import TAGS_MEMO_KEY, json_values, to_json_value
 
 NON_RETRYABLE_REASON = "wfkit:NonRetryable"
@@ -75,7 +75,7 @@ def decode_values(payload: Payload | bytes | None) -> list[Any]:
     try:
         return json_values(bytes(data))
     except ValueError as exc:
-        raise wf.WfkitError(f"payload is not JSON (Cadence's JSON encoding expected): {exc}") from None
+        raise wfe.WfkitError(f"payload is not JSON (Cadence's JSON encoding expected): {exc}") from None
 
 
 def decode_first(payload: Payload | None) -> Any:
@@ -140,25 +140,25 @@ def _stack(err: BaseException) -> str:
 
 def failure_document(err: BaseException) -> dict[str, Any]:
     """The JSON document wfkit puts in a Cadence failure's details (recursively through ``.cause``)."""
-    cause = getattr(err, "cause", None) if isinstance(err, wf.FailureError) else None
+    cause = getattr(err, "cause", None) if isinstance(err, wfe.FailureError) else None
     doc: dict[str, Any] = {"wfkit": 1, "kind": "application", "type": type(err).__name__,
                            "message": str(err), "details": [], "non_retryable": False, "stack": _stack(err)}
-    if isinstance(err, wf.ApplicationError):
+    if isinstance(err, wfe.ApplicationError):
         doc.update(type=err.type or type(err).__name__, message=err.message,
                    details=[_jsonable(d) for d in err.details], non_retryable=bool(err.non_retryable))
-    elif isinstance(err, wf.ActivityError):
+    elif isinstance(err, wfe.ActivityError):
         doc.update(kind="activity", message=err.message, activity_type=err.activity_type,
                    activity_id=err.activity_id, retry_state=err.retry_state)
-    elif isinstance(err, wf.ChildWorkflowError):
+    elif isinstance(err, wfe.ChildWorkflowError):
         doc.update(kind="child", message=err.message, workflow_type=err.workflow_type,
                    workflow_id=err.workflow_id)
-    elif isinstance(err, wf.TimeoutError):
+    elif isinstance(err, wfe.TimeoutError):
         doc.update(kind="timeout", message=err.message, timeout_kind=err.kind)
-    elif isinstance(err, wf.Canceled):
+    elif isinstance(err, wfe.Canceled):
         doc.update(kind="canceled", message=err.message)
-    elif isinstance(err, wf.Terminated):
+    elif isinstance(err, wfe.Terminated):
         doc.update(kind="terminated", message=err.message)
-    elif isinstance(err, wf.FailureError):
+    elif isinstance(err, wfe.FailureError):
         doc.update(message=err.message)
     if isinstance(cause, BaseException):
         doc["cause"] = failure_document(cause)
@@ -166,7 +166,7 @@ def failure_document(err: BaseException) -> dict[str, Any]:
 
 
 def failure_reason(err: BaseException) -> str:
-    if isinstance(err, wf.ApplicationError):
+    if isinstance(err, wfe.ApplicationError):
         return NON_RETRYABLE_REASON if err.non_retryable else (err.type or type(err).__name__)
     return type(err).__name__
 
@@ -183,25 +183,25 @@ def error_from_document(doc: dict[str, Any]) -> BaseException:
     message = str(doc.get("message") or "")
     out: BaseException
     if kind == "activity":
-        out = wf.ActivityError(message, activity_type=doc.get("activity_type"), activity_id=doc.get("activity_id"),
+        out = wfe.ActivityError(message, activity_type=doc.get("activity_type"), activity_id=doc.get("activity_id"),
                                   retry_state=doc.get("retry_state"), cause=cause_err)
     elif kind == "child":
-        out = wf.ChildWorkflowError(message, workflow_type=doc.get("workflow_type"),
+        out = wfe.ChildWorkflowError(message, workflow_type=doc.get("workflow_type"),
                                        workflow_id=doc.get("workflow_id"), cause=cause_err)
     elif kind == "timeout":
-        out = wf.TimeoutError(message, kind=doc.get("timeout_kind"), cause=cause_err)
+        out = wfe.TimeoutError(message, kind=doc.get("timeout_kind"), cause=cause_err)
     elif kind == "canceled":
-        out = wf.Canceled(message, cause=cause_err)
+        out = wfe.Canceled(message, cause=cause_err)
     elif kind == "terminated":
-        out = wf.Terminated(message, cause=cause_err)
+        out = wfe.Terminated(message, cause=cause_err)
     else:
         details = doc.get("details") or []
-        out = wf.ApplicationError(message, *(details if isinstance(details, list) else [details]),
+        out = wfe.ApplicationError(message, *(details if isinstance(details, list) else [details]),
                                      type=doc.get("type"), non_retryable=bool(doc.get("non_retryable")),
                                      cause=cause_err)
     stack = doc.get("stack")
     if stack:
-        out.add_note(f"raised at (remote stack):\n{stack}")  # type: ignore[attr-defined]
+        out.add_note(f"raised at (remote stack):\n{stack}")
     return out
 
 
@@ -222,10 +222,10 @@ def error_from_failure(reason: str, details: bytes | str | None) -> BaseExceptio
         return error_from_document(doc)
     if reason.startswith(_TIMEOUT_REASON_PREFIX):
         kind = reason[len(_TIMEOUT_REASON_PREFIX):].strip().lower()
-        return wf.TimeoutError(f"{kind} timeout", kind=kind)
+        return wfe.TimeoutError(f"{kind} timeout", kind=kind)
     # Another client's failure: the Python SDK writes "message: …\nstacktrace: …" or a traceback, Go and Java
     # a JSON value. The reason is the error's type either way.
-    message, extra = raw, ()
+    message, extra = raw, tuple[Any, ...]()
     if raw.startswith("message: "):
         message = raw[len("message: "):].split("\nstacktrace: ", 1)[0]
     elif raw.startswith("Traceback (most recent call last)"):
@@ -234,7 +234,7 @@ def error_from_failure(reason: str, details: bytes | str | None) -> BaseExceptio
         message = last.split(": ", 1)[1] if ": " in last else last
     elif doc is not None:
         message, extra = reason, (doc,)
-    return wf.ApplicationError(message or reason, *extra, type=reason or None)
+    return wfe.ApplicationError(message or reason, *extra, type=reason or None)
 
 
 TIMEOUT_KINDS = {
@@ -250,25 +250,25 @@ def timeout_kind_from_name(name: str) -> str:
     return name.removeprefix("TIMEOUT_TYPE_").lower()
 
 
-def rpc_error(err: BaseException, workflow_id: str | None = None, what: str = "") -> wf.WfkitError:
+def rpc_error(err: BaseException, workflow_id: str | None = None, what: str = "") -> wfe.WfkitError:
     """A wfkit error for a failed Cadence RPC."""
     during = f" during {what}" if what else ""
     message = err.args[0] if isinstance(err, cerr.CadenceRpcError) and err.args else str(err)
     if isinstance(err, cerr.EntityNotExistsError) and workflow_id is not None:
-        out: wf.WfkitError = wf.WorkflowNotFound(f"workflow {workflow_id!r} not found: {message}")
+        out: wfe.WfkitError = wfe.WorkflowNotFound(f"workflow {workflow_id!r} not found: {message}")
     elif isinstance(err, cerr.WorkflowExecutionAlreadyCompletedError) and workflow_id is not None:
-        out = wf.WorkflowNotFound(f"workflow {workflow_id!r} already completed: {message}")
+        out = wfe.WorkflowNotFound(f"workflow {workflow_id!r} already completed: {message}")
     elif isinstance(err, cerr.WorkflowExecutionAlreadyStartedError):
-        out = wf.WorkflowAlreadyStarted(f"workflow {workflow_id!r} is already started: {message}",
+        out = wfe.WorkflowAlreadyStarted(f"workflow {workflow_id!r} is already started: {message}",
                                            workflow_id=workflow_id, run_id=err.run_id or None)
     elif isinstance(err, cerr.CadenceRpcError) and err.code == StatusCode.UNAVAILABLE:
-        out = wf.ConnectionFailed(f"Cadence server unavailable{during}: {message}")
+        out = wfe.ConnectionFailed(f"Cadence server unavailable{during}: {message}")
     elif isinstance(err, cerr.CadenceRpcError) and err.code == StatusCode.UNIMPLEMENTED:
-        out = wf.UnsupportedFeature("cadence", what or "this call", message)
+        out = wfe.UnsupportedFeature("cadence", what or "this call", message)
     elif isinstance(err, cerr.CadenceRpcError):
-        out = wf.WfkitError(f"{what or 'call'} failed ({err.code.name}): {message}")
+        out = wfe.WfkitError(f"{what or 'call'} failed ({err.code.name}): {message}")
     else:
-        out = wf.WfkitError(f"{what or 'call'} failed: {type(err).__name__}: {err}")
+        out = wfe.WfkitError(f"{what or 'call'} failed: {type(err).__name__}: {err}")
     out.__cause__ = err
     return out
 
@@ -277,7 +277,7 @@ def rpc_error(err: BaseException, workflow_id: str | None = None, what: str = ""
 # retry policies
 
 
-def retry_to_cadence(policy: wf.RetryPolicy | None, *, expiration: timedelta | None = None,
+def retry_to_cadence(policy: wfe.RetryPolicy | None, *, expiration: timedelta | None = None,
                      fallback_expiration: timedelta | None = None,
                      extra_non_retryable: tuple[str, ...] = ()) -> common_pb2.RetryPolicy | None:
     """wfkit's retry policy on Cadence (durations rounded up to whole seconds).
@@ -337,12 +337,12 @@ def memo_to_proto(memo: dict[str, Any]) -> common_pb2.Memo:
     return out
 
 
-def execution_from(info: workflow_pb2.WorkflowExecutionInfo, *, task_queue: str | None = None) -> wf.Execution:
+def execution_from(info: workflow_pb2.WorkflowExecutionInfo, *, task_queue: str | None = None) -> wfe.Execution:
     """A ``wfkit.Execution`` from Cadence's execution info (describe or a visibility row)."""
     memo, tags = memo_from_proto(info.memo)
     closed = info.close_status != workflow_pb2.WORKFLOW_EXECUTION_CLOSE_STATUS_INVALID
     tq = task_queue or info.task_list or (info.task_list_info.name if info.HasField("task_list_info") else "") or None
-    return wf.Execution(
+    return wfe.Execution(
         engine="cadence", workflow_id=info.workflow_execution.workflow_id, run_id=info.workflow_execution.run_id,
         workflow_type=info.type.name, status=CLOSE_STATUS.get(info.close_status, "running") if closed else "running",
         task_queue=tq, start_time=to_datetime(info.start_time, info.HasField("start_time")),

@@ -16,13 +16,13 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 
 if TYPE_CHECKING:
     from wfkit.engine import History
 
 
-async def replay(histories: Sequence[History], workflows: Sequence[wf.WorkflowDefn]) -> list[BaseException | None]:
+async def replay(histories: Sequence[History], workflows: Sequence[wfe.WorkflowDefn]) -> list[BaseException | None]:
     """Each history through the Cadence client's workflow engine; per history None, or what went wrong."""
     from . import _worker  # noqa: F401 - registers wfkit's in-workflow runtime for Cadence
     from ._workflow import replay as replay_events
@@ -31,8 +31,8 @@ async def replay(histories: Sequence[History], workflows: Sequence[wf.WorkflowDe
     for h in histories:
         try:
             proto = cadence_history_proto(h)
-        except (wf.WfkitError, ValueError) as exc:
-            out.append(wf.WfkitError(f"cannot replay on cadence: {exc}"))
+        except (wfe.WfkitError, ValueError) as exc:
+            out.append(wfe.WfkitError(f"cannot replay on cadence: {exc}"))
             continue
         try:
             # the SDK's deterministic loop runs in a thread of its own
@@ -86,7 +86,7 @@ def _temporal_to_cadence_events(events: list[dict[str, Any]]) -> list[dict[str, 
                     pid = None
                 change, sep, v = (pid or "").rpartition("/v")
                 if not sep or not v.lstrip("-").isdigit():
-                    raise wf.NotConvertible(f"patch marker {pid!r} (event {ev.get('eventId')}) was not written by "
+                    raise wfe.NotConvertible(f"patch marker {pid!r} (event {ev.get('eventId')}) was not written by "
                                           "wfkit.get_version (expected '<change id>/v<version>')")
                 last_change = (change, int(v))
                 ev[key] = {**{k: x for k, x in a.items() if k not in ("details", "markerName", "header")},
@@ -94,7 +94,7 @@ def _temporal_to_cadence_events(events: list[dict[str, Any]]) -> list[dict[str, 
                            "header": {"fields": {"MarkerHeader": base64.b64encode(
                                json.dumps({"context_id": change}, separators=(",", ":")).encode()).decode()}}}
             elif name in ("core_local_activity", "LocalActivity"):
-                raise wf.NotConvertible(f"its local-activity markers (event {ev.get('eventId')}; wfkit.side_effect "
+                raise wfe.NotConvertible(f"its local-activity markers (event {ev.get('eventId')}; wfkit.side_effect "
                                       "on Temporal) have no Cadence equivalent")
         elif etype == "UpsertWorkflowSearchAttributes":
             fields = a.get("searchAttributes", {}).get("indexedFields", {})

@@ -29,7 +29,7 @@ from cadence.api.v1.service_visibility_pb2 import (
 )
 from cadence.api.v1.visibility_pb2 import StartTimeFilter, StatusFilter, WorkflowExecutionFilter, WorkflowTypeFilter
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 from wfkit.engine import STATUSES
 
 from ._convert import STATUS_TO_CLOSE, execution_from, rpc_error
@@ -45,7 +45,7 @@ _TEMPORAL_STATUS = {"running": "Running", "completed": "Completed", "failed": "F
                     "terminated": "Terminated", "continued_as_new": "ContinuedAsNew", "timed_out": "TimedOut"}
 
 
-class QuerySyntaxError(wf.WfkitError, ValueError):
+class QuerySyntaxError(wfe.WfkitError, ValueError):
     """The list query is not in the supported subset (the message says where)."""
 
 
@@ -231,7 +231,7 @@ def parse(query: str | None) -> Any:
 # ---------------------------------------------------------------------------------------------------------------
 # evaluation (three-valued: None = "cannot tell yet", for a TaskQueue a listing row does not carry)
 
-def _field_value(e: wf.Execution, field: str) -> Any:
+def _field_value(e: wfe.Execution, field: str) -> Any:
     return {"WorkflowId": e.workflow_id, "WorkflowType": e.workflow_type, "ExecutionStatus": e.status,
             "TaskQueue": e.task_queue, "StartTime": e.start_time, "CloseTime": e.close_time,
             "RunId": e.run_id}[field]
@@ -266,7 +266,7 @@ def _compare(v: Any, op: str, values: tuple[Any, ...]) -> bool:
     raise QuerySyntaxError(f"unknown operator {op}")
 
 
-def evaluate(node: Any, e: wf.Execution, *, task_queue_known: bool = True) -> bool | None:
+def evaluate(node: Any, e: wfe.Execution, *, task_queue_known: bool = True) -> bool | None:
     if node is None:
         return True
     if isinstance(node, Cmp):
@@ -311,8 +311,8 @@ class Plan:
         return self.statuses - {"running"}
 
 
-def _probe(status: str, close_time: datetime | None) -> wf.Execution:
-    return wf.Execution(engine="cadence", workflow_id="", run_id="", workflow_type="", status=status,
+def _probe(status: str, close_time: datetime | None) -> wfe.Execution:
+    return wfe.Execution(engine="cadence", workflow_id="", run_id="", workflow_type="", status=status,
                            task_queue=None, start_time=None, close_time=close_time, history_length=None)
 
 
@@ -432,7 +432,7 @@ def _streams(client: Any, p: Plan) -> list[AsyncIterator[Any]]:
     return streams
 
 
-async def _scan(client: Any, query: str | None, on_match: Callable[[wf.Execution], bool]) -> None:
+async def _scan(client: Any, query: str | None, on_match: Callable[[wfe.Execution], bool]) -> None:
     """Feed matching executions, newest first, to ``on_match`` until it returns False."""
     node = parse(query)
     p = plan(node)
@@ -443,7 +443,7 @@ async def _scan(client: Any, query: str | None, on_match: Callable[[wf.Execution
     async for info in _merged(_streams(client, p)):
         scanned += 1
         if scanned > max_scan:
-            raise wf.UnsupportedFeature(
+            raise wfe.UnsupportedFeature(
                 "cadence", "list queries the server cannot narrow down",
                 f"basic (SQL) visibility filters only one of WorkflowId = / WorkflowType = / one close status, "
                 f"plus a StartTime range; {query!r} needs more than {max_scan} executions evaluated client-side "
@@ -458,13 +458,13 @@ async def _scan(client: Any, query: str | None, on_match: Callable[[wf.Execution
             return
 
 
-async def list_executions(client: Any, query: str | None, limit: int | None) -> wf.Executions:
+async def list_executions(client: Any, query: str | None, limit: int | None) -> wfe.Executions:
     if getattr(client, "advanced_visibility", False):
         return await _list_advanced(client, query, limit)
-    out: list[wf.Execution] = []
+    out: list[wfe.Execution] = []
     truncated = False
 
-    def take(e: wf.Execution) -> bool:
+    def take(e: wfe.Execution) -> bool:
         nonlocal truncated
         if limit is not None and len(out) >= limit:
             truncated = True
@@ -474,7 +474,7 @@ async def list_executions(client: Any, query: str | None, limit: int | None) -> 
 
     if limit != 0:
         await _scan(client, query, take)
-    return wf.Executions(out, query=query, truncated=truncated)
+    return wfe.Executions(out, query=query, truncated=truncated)
 
 
 async def count_executions(client: Any, query: str | None) -> int:
@@ -489,7 +489,7 @@ async def count_executions(client: Any, query: str | None) -> int:
         return int(resp.count)
     n = 0
 
-    def one(_: wf.Execution) -> bool:
+    def one(_: wfe.Execution) -> bool:
         nonlocal n
         n += 1
         return True
@@ -533,9 +533,9 @@ def to_cadence_query(node: Any) -> str:
     return f"{f} {node.op} {vals[0]}"
 
 
-async def _list_advanced(client: Any, query: str | None, limit: int | None) -> wf.Executions:
+async def _list_advanced(client: Any, query: str | None, limit: int | None) -> wfe.Executions:
     q = to_cadence_query(parse(query))
-    out: list[wf.Execution] = []
+    out: list[wfe.Execution] = []
     token = b""
     truncated = False
     while True:
@@ -552,7 +552,7 @@ async def _list_advanced(client: Any, query: str | None, limit: int | None) -> w
             out.append(execution_from(info))
         token = resp.next_page_token
         if truncated or not token:
-            return wf.Executions(out, query=query, truncated=truncated)
+            return wfe.Executions(out, query=query, truncated=truncated)
 
 
 __all__ = [

@@ -72,7 +72,7 @@ from cadence.workflow import WorkflowContext, WorkflowDefinition
 from cadence.workflow import WorkflowInfo as CadenceWorkflowInfo
 from google.protobuf.duration_pb2 import Duration
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 from wfkit.engine import (
     ActivityOptions,
     ChildOptions,
@@ -122,12 +122,12 @@ class ExecutionExtras:
 def _context() -> Context:
     ctx = WorkflowContext.get()
     if not hasattr(ctx, "_wfkit"):
-        raise wf.WfkitError("this Cadence workflow is not run by a wfkit worker")
-    return ctx  # type: ignore[return-value]
+        raise wfe.WfkitError("this Cadence workflow is not run by a wfkit worker")
+    return ctx
 
 
 def _extras(ctx: Context) -> ExecutionExtras:
-    return ctx._wfkit  # type: ignore[attr-defined]
+    return ctx._wfkit
 
 
 def _now(ctx: Context) -> datetime:
@@ -154,7 +154,7 @@ class _ReplayAwareLogger(logging.LoggerAdapter):
 
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
         try:
-            if WorkflowContext.get().is_replay_mode():  # type: ignore[attr-defined]
+            if WorkflowContext.get().is_replay_mode():
                 return
         except RuntimeError:
             pass
@@ -173,8 +173,8 @@ class _ReplayAwareLogger(logging.LoggerAdapter):
 _workflow_logger = _ReplayAwareLogger(logging.getLogger("wfkit.workflow"), {})
 
 
-def activity_error(exc: ActivityFailure, name: str, activity_id: str, policy: wf.RetryPolicy | None,
-                   attempts: int | None) -> wf.ActivityError:
+def activity_error(exc: ActivityFailure, name: str, activity_id: str, policy: wfe.RetryPolicy | None,
+                   attempts: int | None) -> wfe.ActivityError:
     """The wfkit error for the SDK's ActivityFailure (failed, or timed out when heartbeat details are set).
 
     ``retry_state`` says why the retries stopped, as on Temporal: ``timeout``, ``non_retryable_failure`` or
@@ -188,7 +188,7 @@ def activity_error(exc: ActivityFailure, name: str, activity_id: str, policy: wf
     if isinstance(exc.heartbeat_details, Payload):  # only timeouts carry them
         kind = timeout_kind_from_name(head)
         last = error_from_failure("", details) if details.lstrip().startswith("{") else None
-        cause = wf.TimeoutError(f"activity {name} {kind.replace('_', '-')} timeout", kind=kind, cause=last)
+        cause = wfe.TimeoutError(f"activity {name} {kind.replace('_', '-')} timeout", kind=kind, cause=last)
         retry_state = "timeout"
     else:
         cause = error_from_failure(head, details)
@@ -201,7 +201,7 @@ def activity_error(exc: ActivityFailure, name: str, activity_id: str, policy: wf
             retry_state = "maximum_attempts_reached"
         else:
             retry_state = "timeout"
-    return wf.ActivityError(f"activity {name} failed", activity_type=name, activity_id=activity_id,
+    return wfe.ActivityError(f"activity {name} failed", activity_type=name, activity_id=activity_id,
                                retry_state=retry_state, cause=cause)
 
 
@@ -243,7 +243,7 @@ class CadenceWorkflowRuntime:
         if options.activity_id:
             # The decision manager names activities by a counter; a user's ID takes its place for this one call.
             custom = options.activity_id
-            dm._next_id = lambda: custom  # type: ignore[method-assign]
+            dm._next_id = lambda: custom
             try:
                 future = dm.schedule_activity(attrs)
             finally:
@@ -269,7 +269,7 @@ class CadenceWorkflowRuntime:
             return
         if fn():
             return
-        loop: DeterministicEventLoop = asyncio.get_running_loop()  # type: ignore[assignment]
+        loop: DeterministicEventLoop = asyncio.get_running_loop()
 
         async def condition() -> None:
             await loop.create_waiter(fn)
@@ -288,7 +288,7 @@ class CadenceWorkflowRuntime:
             cond.result()
             return
         cond.cancel()
-        raise wf.TimeoutError(f"condition not met within {timeout}", kind="wait_condition")
+        raise wfe.TimeoutError(f"condition not met within {timeout}", kind="wait_condition")
 
     def get_version(self, change_id: str, min_supported: int, max_supported: int) -> int:
         try:
@@ -298,7 +298,7 @@ class CadenceWorkflowRuntime:
             raise FatalDecisionError(f"wfkit.get_version({change_id!r}): {exc}") from None
 
     async def side_effect(self, fn: Callable[[], Any]) -> Any:
-        return _context().side_effect(fn, None)  # type: ignore[arg-type]
+        return _context().side_effect(fn, None)
 
     def now(self) -> datetime:
         return _now(_context())
@@ -351,18 +351,18 @@ class CadenceWorkflowRuntime:
             await started
             return decode_first(await result)
         except StartChildWorkflowExecutionFailed as exc:
-            cause = wf.ApplicationError(f"child workflow {workflow_id!r} could not start: "
+            cause = wfe.ApplicationError(f"child workflow {workflow_id!r} could not start: "
                                            f"{workflow_pb2.ChildWorkflowExecutionFailedCause.Name(exc.cause)}",
                                            type="WorkflowAlreadyStartedError")
         except ChildWorkflowExecutionFailed as exc:
             cause = error_from_failure(exc.failure.reason, exc.failure.details)
         except ChildWorkflowExecutionCanceled:
-            cause = wf.Canceled("child workflow canceled")
+            cause = wfe.Canceled("child workflow canceled")
         except ChildWorkflowExecutionTimedOut:
-            cause = wf.TimeoutError("child workflow timed out", kind="execution")
+            cause = wfe.TimeoutError("child workflow timed out", kind="execution")
         except ChildWorkflowExecutionTerminated:
-            cause = wf.Terminated("child workflow terminated")
-        raise wf.ChildWorkflowError(f"child workflow {name} failed", workflow_type=name,
+            cause = wfe.Terminated("child workflow terminated")
+        raise wfe.ChildWorkflowError(f"child workflow {name} failed", workflow_type=name,
                                        workflow_id=workflow_id, cause=cause)
 
     def continue_as_new(self, args: list[Any]) -> NoReturn:
@@ -433,7 +433,7 @@ def cadence_definition(defn: WorkflowDefn) -> WorkflowDefinition:
                 _span(ctx, f"RunWorkflow:{defn.name}")
             try:
                 result = await getattr(inst, defn.run_method)(*defn.run_sig.decode_args(args))
-            except wf.NondeterminismError as exc:
+            except wfe.NondeterminismError as exc:
                 # Fails only the decision task, so that a fixed deployment can resume the workflow.
                 raise FatalDecisionError(str(exc)) from exc
             except (ContinueAsNewError, FatalDecisionError):
@@ -447,8 +447,8 @@ def cadence_definition(defn: WorkflowDefn) -> WorkflowDefinition:
     Runner.__name__ = Runner.__qualname__ = f"{defn.cls.__name__}Cadence"
     signals = {name: _signal(h) for name, h in defn.signals.items()}
     queries = {name: _query(h) for name, h in defn.queries.items()}
-    cdefn = WorkflowDefinition(Runner, defn.name, "run", signals, queries, _PARAMS)  # type: ignore[arg-type]
-    defn.cls._wfkit_cadence_defn = defn, cdefn
+    cdefn = WorkflowDefinition(Runner, defn.name, "run", signals, queries, _PARAMS)
+    defn.cls._wfkit_cadence_defn = defn, cdefn  # type: ignore[attr-defined]  # cached on the user's class
     return cdefn
 
 
@@ -479,7 +479,7 @@ class WfkitWorkflowEngine(WorkflowEngine):
 
     def __init__(self, info: CadenceWorkflowInfo, definition: WorkflowDefinition, extras: ExecutionExtras):
         super().__init__(info, definition)
-        self._context._wfkit = extras  # type: ignore[attr-defined]
+        self._context._wfkit = extras
         dm = self._decision_manager
         handle = dm.handle_history_event
 
@@ -489,10 +489,10 @@ class WfkitWorkflowEngine(WorkflowEngine):
                 a = event.activity_task_started_event_attributes
                 machine = dm.aliases.get((DecisionType.ACTIVITY, a.scheduled_event_id))
                 if machine is not None:
-                    extras.attempts[machine.request.activity_id] = a.attempt + 1  # type: ignore[attr-defined]
+                    extras.attempts[machine.request.activity_id] = a.attempt + 1
             handle(event)
 
-        dm.handle_history_event = handle_and_count  # type: ignore[method-assign]
+        dm.handle_history_event = handle_and_count
 
         instance = self._workflow_instance
         request_cancel = instance.request_cancel
@@ -505,11 +505,11 @@ class WfkitWorkflowEngine(WorkflowEngine):
                 self._event_loop.run_until_yield()
             request_cancel(info)
 
-        instance.request_cancel = request_cancel_after_first_step  # type: ignore[method-assign]
+        instance.request_cancel = request_cancel_after_first_step
         loop = self._event_loop
-        loop.time = self._workflow_time  # type: ignore[method-assign]
-        loop.call_later = self._call_later  # type: ignore[method-assign]
-        loop.call_at = self._call_at  # type: ignore[method-assign]
+        loop.time = self._workflow_time
+        loop.call_later = self._call_later
+        loop.call_at = self._call_at
 
     def _workflow_time(self) -> float:
         return _now(self._context).timestamp()
@@ -568,16 +568,16 @@ def replay(events: list[Any], workflows: list[WorkflowDefn], *, domain: str = "r
     """Replay one run's history (``cadence.api.v1`` events) through ``workflows``' current code.
 
     Raises:
-        wf.NondeterminismError: the code no longer makes the decisions the history recorded (or a recorded
+        wfe.NondeterminismError: the code no longer makes the decisions the history recorded (or a recorded
             version is outside the supported range). Any other error of the code is raised as it is.
     """
     if not events or not events[0].HasField("workflow_execution_started_event_attributes"):
-        raise wf.HistoryFormatError("a Cadence history starts with WorkflowExecutionStarted", index=0)
+        raise wfe.HistoryFormatError("a Cadence history starts with WorkflowExecutionStarted", index=0)
     started = events[0].workflow_execution_started_event_attributes
     name = started.workflow_type.name
     defns = {d.name: d for d in workflows}
     if name not in defns:
-        raise wf.WfkitError(f"replay: no workflow named {name!r} among {sorted(defns)}")
+        raise wfe.WfkitError(f"replay: no workflow named {name!r} among {sorted(defns)}")
     engine = new_engine(cadence_definition(defns[name]), events, domain=domain, workflow_id=workflow_id,
                         run_id=run_id, workflow_type=name, task_queue=started.task_list.name, recording=False)
     try:
@@ -589,5 +589,5 @@ def replay(events: list[Any], workflows: list[WorkflowDefn], *, domain: str = "r
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wfkit-replay") as pool:
                 pool.submit(engine.process_decision, list(events)).result()
     except FatalDecisionError as exc:
-        raise wf.NondeterminismError(f"replay of {workflow_id!r} ({name}) diverged from its history: {exc}") \
+        raise wfe.NondeterminismError(f"replay of {workflow_id!r} ({name}) diverged from its history: {exc}") \
             from exc

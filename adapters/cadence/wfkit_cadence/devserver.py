@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -330,7 +329,8 @@ def setup_schemas(sqltool: str, main_db: Path, vis_db: Path, source: Path, log: 
 
 def _free_ports(n: int, exclude: set[int]) -> list[int]:
     """``n`` distinct free ports (held open together while picking so they differ)."""
-    socks, ports = [], []
+    socks: list[socket.socket] = []
+    ports: list[int] = []
     try:
         while len(ports) < n:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -621,10 +621,10 @@ class CadenceDevServer:
         registered_at: float | None = None
         while True:
             if not self.process.alive():
-                tail = tail(self.log_path)
-                if "address already in use" in tail:
+                last = tail(self.log_path)
+                if "address already in use" in last:
                     raise _PortTaken(f"the Cadence server exited with code {self.process.returncode} while "
-                                     f"starting (a port was taken); last lines of {self.log_path}:\n{tail}")
+                                     f"starting (a port was taken); last lines of {self.log_path}:\n{last}")
                 raise DevServerError(f"the Cadence server exited with code {self.process.returncode} while "
                                      f"starting; last lines of {self.log_path}:\n{tail(self.log_path)}")
             try:
@@ -688,7 +688,7 @@ class CadenceDevServer:
     def alive(self) -> bool:
         return self.process.alive()
 
-    def logtail(self, lines: int = 20) -> str:
+    def log_tail(self, lines: int = 20) -> str:
         return tail(self.log_path, lines)
 
     # ----------------------------------------------------------------------------------------- stop

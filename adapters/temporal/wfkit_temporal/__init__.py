@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from wfkit.engine import Capability, ConnectConfig, WorkflowDefn, builtin_dialect
 
 if TYPE_CHECKING:
-    from wfkit.engine import History, HistoryDialect
+    from wfkit.engine import Engine, History, HistoryDialect
 
     from ._client import TemporalClient
     from .devserver import TemporalDevServer
@@ -68,3 +68,6 @@ class TemporalEngine:
 
 
 engine = TemporalEngine()
+
+if TYPE_CHECKING:  # mypy holds the plugin to the contract
+    _satisfies_the_contract: Engine = engine

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import temporalio.api.workflowservice.v1 as wsv1
 import temporalio.client
@@ -12,11 +13,14 @@ import temporalio.common
 import temporalio.service
 from temporalio.service import RPCError, RPCStatusCode
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 from wfkit.engine import ConnectConfig, StartOptions, tls_material
 
 from . import CAPABILITIES
 from ._convert import execution_from, retry_to_temporal, rpc_error, workflow_failed
+
+if TYPE_CHECKING:
+    from ._worker import TemporalWorker
 
 _REUSE = {
     "allow_duplicate": (temporalio.common.WorkflowIDReusePolicy.ALLOW_DUPLICATE, None),
@@ -51,7 +55,7 @@ async def connect(cfg: ConnectConfig) -> TemporalClient:
     except TimeoutError:
         if server is not None:
             server.stop()
-        raise wf.ConnectionFailed(
+        raise wfe.ConnectionFailed(
             f"could not reach Temporal at {cfg.address} within {cfg.connect_timeout:g} s") from None
     except BaseException:
         if server is not None:
@@ -76,8 +80,8 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
         try:
             raw = await temporalio.client.Client.connect(
                 cfg.address, namespace=cfg.namespace, tls=_tls(cfg), interceptors=_interceptors(),
-                api_key=cfg.api_key.get() if cfg.api_key is not None else None,  # type: ignore[arg-type]
-                identity=cfg.identity or None,  # type: ignore[arg-type]
+                api_key=cfg.api_key.text() if cfg.api_key is not None else None,
+                identity=cfg.identity or None,
             )
             break
         except RuntimeError as exc:  # temporalio reports connect failures as RuntimeError
@@ -85,16 +89,16 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
-            raise wf.ConnectionFailed(
+            raise wfe.ConnectionFailed(
                 f"could not connect to Temporal at {cfg.address}: {_clean(exc, cfg)}") from None
     try:
         await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=cfg.namespace))
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise wf.ConnectionFailed(
+            raise wfe.ConnectionFailed(
                 f"namespace {cfg.namespace!r} does not exist on Temporal at {cfg.address} "
                 f"(create it: temporal operator namespace create {cfg.namespace})") from None
-        raise wf.ConnectionFailed(f"Temporal at {cfg.address} refused: {exc.status.name}: "
+        raise wfe.ConnectionFailed(f"Temporal at {cfg.address} refused: {exc.status.name}: "
                                      f"{_clean(exc, cfg)}") from None
     return raw
 
@@ -136,7 +140,7 @@ class TemporalClient:
                 execution_timeout=o.execution_timeout, run_timeout=o.run_timeout, task_timeout=o.task_timeout,
                 retry_policy=retry_to_temporal(o.retry_policy), memo=o.memo, **kwargs)
         except temporalio.exceptions.WorkflowAlreadyStartedError as exc:
-            raise wf.WorkflowAlreadyStarted(
+            raise wfe.WorkflowAlreadyStarted(
                 f"workflow {o.id!r} is already started (type {exc.workflow_type})", workflow_id=o.id,
                 run_id=getattr(exc, "run_id", None)) from exc
         except RPCError as exc:
@@ -148,12 +152,12 @@ class TemporalClient:
         try:
             return await asyncio.wait_for(h.result(follow_runs=True), timeout)
         except TimeoutError:
-            raise wf.TimeoutError(f"no result from {workflow_id!r} within {timeout:g} s (it is still running)",
+            raise wfe.TimeoutError(f"no result from {workflow_id!r} within {timeout:g} s (it is still running)",
                                      kind="client") from None
         except temporalio.client.WorkflowFailureError as exc:
             raise workflow_failed(exc, workflow_id, run_id) from exc
         except temporalio.client.WorkflowContinuedAsNewError as exc:  # only without follow_runs
-            raise wf.WfkitError(f"workflow {workflow_id!r} continued as new") from exc
+            raise wfe.WfkitError(f"workflow {workflow_id!r} continued as new") from exc
         except RPCError as exc:
             raise rpc_error(exc, workflow_id, "result") from exc
 
@@ -169,14 +173,14 @@ class TemporalClient:
             return await asyncio.wait_for(h.query(name, args=args, rpc_timeout=timedelta(seconds=timeout)),
                                           timeout + 1)
         except TimeoutError:
-            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
+            raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r}: no answer within {timeout:g} s "
                                     "(is a worker running for its task queue?)") from None
         except (temporalio.client.WorkflowQueryFailedError, temporalio.client.WorkflowQueryRejectedError) as exc:
-            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r} failed: {exc}") from exc
+            raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r} failed: {exc}") from exc
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise rpc_error(exc, workflow_id, "query") from exc
-            raise wf.QueryFailed(f"query {name!r} on {workflow_id!r} failed ({exc.status.name}): "
+            raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r} failed ({exc.status.name}): "
                                     f"{exc.message}") from exc
 
     async def cancel(self, workflow_id: str, run_id: str | None) -> None:
@@ -191,15 +195,15 @@ class TemporalClient:
         except RPCError as exc:
             raise rpc_error(exc, workflow_id, "terminate") from exc
 
-    async def describe(self, workflow_id: str, run_id: str | None) -> wf.Execution:
+    async def describe(self, workflow_id: str, run_id: str | None) -> wfe.Execution:
         try:
             d = await self._handle(workflow_id, run_id).describe()
         except RPCError as exc:
             raise rpc_error(exc, workflow_id, "describe") from exc
         return await execution_from(d)
 
-    async def list(self, query: str | None, limit: int | None) -> wf.Executions:
-        out: list[wf.Execution] = []
+    async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
+        out: list[wfe.Execution] = []
         truncated = False
         try:
             async for wf in self.raw.list_workflows(query or "", limit=None if limit is None else limit + 1):
@@ -209,7 +213,7 @@ class TemporalClient:
                 out.append(await execution_from(wf))
         except RPCError as exc:
             raise _query_error(exc, query) from exc
-        return wf.Executions(out, query=query, truncated=truncated)
+        return wfe.Executions(out, query=query, truncated=truncated)
 
     async def count(self, query: str | None) -> int:
         try:
@@ -226,7 +230,8 @@ class TemporalClient:
             raise rpc_error(exc, workflow_id, "history") from exc
         return History.from_proto(wh, engine="temporal", workflow_id=workflow_id)
 
-    def worker(self, task_queue: str, workflows: list[Any], activities: list[Any], **options: Any) -> Any:
+    def worker(self, task_queue: str, workflows: builtins.list[wfe.WorkflowDefn],
+               activities: builtins.list[wfe.ActivityDefn], **options: Any) -> TemporalWorker:
         from ._worker import TemporalWorker
 
         return TemporalWorker(self.raw, task_queue, workflows, activities, **options)
@@ -237,9 +242,9 @@ class TemporalClient:
             await asyncio.to_thread(server.stop)
 
 
-def _query_error(exc: RPCError, query: str | None) -> wf.WfkitError:
+def _query_error(exc: RPCError, query: str | None) -> wfe.WfkitError:
     if exc.status == RPCStatusCode.INVALID_ARGUMENT:
-        out = wf.WfkitError(f"bad list query {query!r}: {exc.message}")
+        out = wfe.WfkitError(f"bad list query {query!r}: {exc.message}")
         out.__cause__ = exc
         return out
     return rpc_error(exc, None, "list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import temporalio.client
@@ -9,7 +10,7 @@ import temporalio.common
 import temporalio.exceptions as tex
 from temporalio.service import RPCError, RPCStatusCode
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 from wfkit.engine import TAGS_MEMO_KEY
 
 # The temporalio exception a wfkit error was made from; re-raised as is when it escapes workflow code, so
@@ -40,26 +41,26 @@ def failure_from_temporal(err: BaseException | None, *, workflow_level: bool = F
         return None
     out: BaseException
     if isinstance(err, tex.ApplicationError):
-        out = wf.ApplicationError(err.message, *err.details, type=err.type, non_retryable=err.non_retryable,
+        out = wfe.ApplicationError(err.message, *err.details, type=err.type, non_retryable=err.non_retryable,
                                      cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.ActivityError):
-        out = wf.ActivityError(err.message or f"activity {err.activity_type} failed",
+        out = wfe.ActivityError(err.message or f"activity {err.activity_type} failed",
                                   activity_type=err.activity_type, activity_id=err.activity_id,
                                   retry_state=err.retry_state.name.lower() if err.retry_state else None,
                                   cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.ChildWorkflowError):
-        out = wf.ChildWorkflowError(err.message or f"child workflow {err.workflow_type} failed",
+        out = wfe.ChildWorkflowError(err.message or f"child workflow {err.workflow_type} failed",
                                        workflow_type=err.workflow_type, workflow_id=err.workflow_id,
                                        cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.TimeoutError):
-        kind = "execution" if workflow_level else _TIMEOUT_KINDS.get(err.type, str(err.type).lower())
-        out = wf.TimeoutError(err.message or f"{kind} timeout", kind=kind)
+        kind = "execution" if workflow_level or err.type is None else _TIMEOUT_KINDS.get(err.type, str(err.type).lower())
+        out = wfe.TimeoutError(err.message or f"{kind} timeout", kind=kind)
     elif isinstance(err, tex.CancelledError):
-        out = wf.Canceled(err.message or "canceled")
+        out = wfe.Canceled(err.message or "canceled")
     elif isinstance(err, tex.TerminatedError):
-        out = wf.Terminated(err.message or "terminated")
+        out = wfe.Terminated(err.message or "terminated")
     elif isinstance(err, tex.FailureError):
-        out = wf.ApplicationError(err.message, type=type(err).__name__, cause=failure_from_temporal(err.cause))
+        out = wfe.ApplicationError(err.message, type=type(err).__name__, cause=failure_from_temporal(err.cause))
     else:
         return err
     setattr(out, ORIGIN, err)
@@ -73,51 +74,51 @@ def failure_to_temporal(err: BaseException) -> BaseException:
         return origin
     if isinstance(err, tex.FailureError):
         return err
-    if isinstance(err, wf.ApplicationError):
+    if isinstance(err, wfe.ApplicationError):
         cause = failure_to_temporal(err.cause) if isinstance(err.cause, BaseException) else None
         out = tex.ApplicationError(err.message, *err.details, type=err.type or type(err).__name__,
                                    non_retryable=err.non_retryable)
         if cause is not None:
             out.__cause__ = cause
         return out
-    if isinstance(err, wf.FailureError):
+    if isinstance(err, wfe.FailureError):
         return tex.ApplicationError(err.message or str(err), type=type(err).__name__)
     return tex.ApplicationError(str(err), type=type(err).__name__)
 
 
 def workflow_failed(err: temporalio.client.WorkflowFailureError, workflow_id: str,
-                    run_id: str | None) -> wf.WorkflowFailed:
+                    run_id: str | None) -> wfe.WorkflowFailed:
     cause = failure_from_temporal(err.cause, workflow_level=True)
-    if isinstance(cause, wf.Terminated):
+    if isinstance(cause, wfe.Terminated):
         status = "terminated"
-    elif isinstance(cause, wf.Canceled):
+    elif isinstance(cause, wfe.Canceled):
         status = "canceled"
-    elif isinstance(cause, wf.TimeoutError):
+    elif isinstance(cause, wfe.TimeoutError):
         status = "timed_out"
     else:
         status = "failed"
     msg = f"workflow {workflow_id!r} {status.replace('_', ' ')}"
     if cause is not None and str(cause):
         msg += f": {type(cause).__name__}: {cause}"
-    out = wf.WorkflowFailed(msg, cause=cause, workflow_id=workflow_id, run_id=run_id, status=status)
+    out = wfe.WorkflowFailed(msg, cause=cause, workflow_id=workflow_id, run_id=run_id, status=status)
     return out
 
 
-def rpc_error(err: RPCError, workflow_id: str | None = None, what: str = "") -> wf.WfkitError:
+def rpc_error(err: RPCError, workflow_id: str | None = None, what: str = "") -> wfe.WfkitError:
     """A wfkit error for a failed RPC (not-found, already-started, ...)."""
     if err.status == RPCStatusCode.NOT_FOUND and workflow_id is not None:
-        out: wf.WfkitError = wf.WorkflowNotFound(f"workflow {workflow_id!r} not found: {err.message}")
+        out: wfe.WfkitError = wfe.WorkflowNotFound(f"workflow {workflow_id!r} not found: {err.message}")
     elif err.status in (RPCStatusCode.UNAVAILABLE,):
-        out = wf.ConnectionFailed(f"server unavailable{' during ' + what if what else ''}: {err.message}")
+        out = wfe.ConnectionFailed(f"server unavailable{' during ' + what if what else ''}: {err.message}")
     elif err.status == RPCStatusCode.UNIMPLEMENTED:
-        out = wf.UnsupportedFeature("temporal", what or "this call", err.message)
+        out = wfe.UnsupportedFeature("temporal", what or "this call", err.message)
     else:
-        out = wf.WfkitError(f"{what or 'call'} failed ({err.status.name}): {err.message}")
+        out = wfe.WfkitError(f"{what or 'call'} failed ({err.status.name}): {err.message}")
     out.__cause__ = err
     return out
 
 
-def retry_to_temporal(policy: wf.RetryPolicy | None) -> temporalio.common.RetryPolicy | None:
+def retry_to_temporal(policy: wfe.RetryPolicy | None) -> temporalio.common.RetryPolicy | None:
     if policy is None:
         return None
     return temporalio.common.RetryPolicy(
@@ -129,19 +130,19 @@ def retry_to_temporal(policy: wf.RetryPolicy | None) -> temporalio.common.RetryP
     )
 
 
-def split_memo(memo: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+def split_memo(memo: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
     memo = dict(memo)
     tags = memo.pop(TAGS_MEMO_KEY, None) or ()
     return memo, tuple(str(t) for t in tags)
 
 
-async def execution_from(wf: temporalio.client.WorkflowExecution) -> wf.Execution:
+async def execution_from(wf: temporalio.client.WorkflowExecution) -> wfe.Execution:
     try:
         memo = await wf.memo()
-    except Exception:  # an undecodable memo (another SDK's codec) must not hide the execution
+    except Exception:  # noqa: BLE001 - an undecodable memo (another SDK's codec) must not hide the execution
         memo = {"<undecodable>": True}
     memo, tags = split_memo(memo)
-    return wf.Execution(
+    return wfe.Execution(
         engine="temporal", workflow_id=wf.id, run_id=wf.run_id, workflow_type=wf.workflow_type,
         status=STATUS.get(wf.status, "running") if wf.status is not None else "running",
         task_queue=wf.task_queue, start_time=wf.start_time, close_time=wf.close_time,

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 
 if TYPE_CHECKING:
     from wfkit.engine import History
@@ -32,7 +32,7 @@ _KEYWORD_LIST = base64.b64encode(b"KeywordList").decode()
 _CORE_FLAGS = (1, 2, 3)
 
 
-async def replay(histories: Sequence[History], workflows: Sequence[wf.WorkflowDefn]) -> list[BaseException | None]:
+async def replay(histories: Sequence[History], workflows: Sequence[wfe.WorkflowDefn]) -> list[BaseException | None]:
     """Each history through temporalio's Replayer; per history None, or what went wrong."""
     from ._worker import replay_histories
 
@@ -41,8 +41,8 @@ async def replay(histories: Sequence[History], workflows: Sequence[wf.WorkflowDe
     for i, h in enumerate(histories):
         try:
             todo.append((i, h.workflow_id or "replay", temporal_history_doc(h)))
-        except (wf.WfkitError, ValueError) as exc:
-            out[i] = wf.WfkitError(f"cannot replay on temporal: {exc}")
+        except (wfe.WfkitError, ValueError) as exc:
+            out[i] = wfe.WfkitError(f"cannot replay on temporal: {exc}")
     if todo:
         failures = await replay_histories([(wid, doc) for _, wid, doc in todo], list(workflows))
         for (i, _, _), failure in zip(todo, failures, strict=True):
@@ -75,7 +75,7 @@ def _failure_text(exc: BaseException) -> str:
         text = m.group(1).replace('\\"', '"')
     diverged = any(w in text for w in ("ondetermini", "diverged", "outside the supported range"))
     name = "NondeterminismError" if diverged else type(exc).__name__
-    if isinstance(exc, WfkitError) and text.startswith(name):
+    if isinstance(exc, wfe.WfkitError) and text.startswith(name):
         return text
     return f"{name}: {text}"
 
@@ -86,8 +86,8 @@ def _readable(exc: BaseException) -> BaseException:
     text = _failure_text(exc)
     name, _, message = text.partition(": ")
     if name == "NondeterminismError":
-        return wf.NondeterminismError(message)
-    return exc if isinstance(exc, wf.WfkitError) else wf.WfkitError(text)
+        return wfe.NondeterminismError(message)
+    return exc if isinstance(exc, wfe.WfkitError) else wfe.WfkitError(text)
 
 
 def _payload_values(p: Any) -> list[Any]:
@@ -146,7 +146,7 @@ def _cadence_to_temporal_events(events: list[dict[str, Any]]) -> list[dict[str, 
             if name == "Version":
                 ev[key] = _version_to_patch(attrs)
             elif name in ("SideEffect", "MutableSideEffect", "LocalActivity"):
-                raise wf.NotConvertible(f"its {name} markers (event {ev.get('eventId')}) have no Temporal "
+                raise wfe.NotConvertible(f"its {name} markers (event {ev.get('eventId')}) have no Temporal "
                                      "equivalent: Temporal records side effects as local activities")
         elif etype == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED" and "activityId" in attrs:
             # Cadence's client counts activities and timers together from 0; temporalio each from 1
@@ -170,7 +170,7 @@ def _version_to_patch(a: dict[str, Any]) -> dict[str, Any]:
     values = _payload_values(data) if data is not None else []
     version = values[0] if values else None
     if not isinstance(change_id, str) or not isinstance(version, int):
-        raise wf.NotConvertible(f"a Version marker it cannot read (change {change_id!r}, version {version!r})")
+        raise wfe.NotConvertible(f"a Version marker it cannot read (change {change_id!r}, version {version!r})")
     patch = {"id": f"{change_id}/v{version}", "deprecated": False}
     return {**{k: v for k, v in a.items() if k not in ("details", "header", "markerName")},
             "markerName": "core_patch",

@@ -25,7 +25,7 @@ import temporalio.exceptions as tex
 import temporalio.worker
 import temporalio.workflow as twf
 
-import wfkit.engine as wf
+import wfkit.engine as wfe
 from wfkit.engine import (
     ActivityDefn,
     ActivityInfo,
@@ -73,7 +73,7 @@ class TemporalWorkflowRuntime:
         try:
             await twf.wait_condition(fn, timeout=timeout)
         except TimeoutError:
-            raise wf.TimeoutError(f"condition not met within {timeout}", kind="wait_condition") from None
+            raise wfe.TimeoutError(f"condition not met within {timeout}", kind="wait_condition") from None
 
     def get_version(self, change_id: str, min_supported: int, max_supported: int) -> int:
         # Version v of a change is the patch marker "<change_id>/v<v>". New executions record the newest
@@ -81,7 +81,7 @@ class TemporalWorkflowRuntime:
         for v in range(max_supported, max(min_supported, 0) - 1, -1):
             if twf.patched(f"{change_id}/v{v}"):
                 return v
-        return wf.DEFAULT_VERSION
+        return wfe.DEFAULT_VERSION
 
     async def side_effect(self, fn: Callable[[], Any]) -> Any:
         # A local activity records the value in history (a marker); replays read it back without calling fn.
@@ -137,7 +137,7 @@ class TemporalActivityRuntime:
     def info(self) -> ActivityInfo:
         i = temporalio.activity.info()
         return ActivityInfo(engine="temporal", activity_id=i.activity_id, activity_type=i.activity_type,
-                            attempt=i.attempt, workflow_id=i.workflow_id, run_id=i.workflow_run_id,
+                            attempt=i.attempt, workflow_id=i.workflow_id or "", run_id=i.workflow_run_id or "",
                             task_queue=i.task_queue, heartbeat_details=tuple(i.heartbeat_details))
 
 
@@ -147,7 +147,7 @@ register_runtime(TemporalWorkflowRuntime(), TemporalActivityRuntime())
 def _reraise_for_temporal(err: Exception) -> NoReturn:
     """Uncaught errors fail the workflow (not just its task), except nondeterminism, which must only fail the
     task so that fixed code can resume it."""
-    if isinstance(err, (wf.NondeterminismError, twf.NondeterminismError)):
+    if isinstance(err, (wfe.NondeterminismError, twf.NondeterminismError)):
         raise err
     converted = failure_to_temporal(err)
     if converted is err:
@@ -198,7 +198,7 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
         try:
             result = await getattr(inst, defn.run_method)(*defn.run_sig.decode_args(args))
         except (Exception, asyncio.CancelledError) as err:  # every uncaught error is converted: _reraise_for_temporal
-            if not isinstance(err, (wf.NondeterminismError, twf.NondeterminismError)):
+            if not isinstance(err, (wfe.NondeterminismError, twf.NondeterminismError)):
                 _closed(defn.name, ok=False)
             if isinstance(err, asyncio.CancelledError):
                 raise
@@ -220,7 +220,7 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
         namespace[f"_query_{h.method}"] = _query_handler(h, owner, module)
     cls = type(owner, (), namespace)
     cls = twf.defn(name=defn.name, sandboxed=False)(cls)
-    defn.cls._wfkit_temporal_cls = defn, cls
+    defn.cls._wfkit_temporal_cls = defn, cls  # type: ignore[attr-defined]  # cached on the user's class
     return cls
 
 
@@ -232,7 +232,7 @@ def _activity_call(name: str) -> Iterator[None]:
     try:
         yield
         ok = True
-    except wf.ApplicationError as err:
+    except wfe.ApplicationError as err:
         raise failure_to_temporal(err) from None  # the failure carries its own chain
     finally:
         telemetry.activity_closed("temporal", name, ok, time.monotonic() - t0)
@@ -304,7 +304,7 @@ class TemporalWorker:
             task, self._task = self._task, None
             try:
                 await task
-            except (asyncio.CancelledError, Exception):
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - its failure was reported when it ended
                 pass
             self._executor.shutdown(wait=False, cancel_futures=True)
 

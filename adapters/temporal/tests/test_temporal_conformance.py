@@ -1,0 +1,15 @@
+"""The conformance suite, run on a real Temporal dev server."""
+
+from __future__ import annotations
+
+import pytest
+
+from wfkit.testing.conformance.test_connect import *  # noqa: F403
+from wfkit.testing.conformance.test_core import *  # noqa: F403
+from wfkit.testing.conformance.test_main_module import *  # noqa: F403
+from wfkit.testing.conformance.test_telemetry import *  # noqa: F403
+
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    return "temporal"

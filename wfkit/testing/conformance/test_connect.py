@@ -1,0 +1,84 @@
+"""Connecting: URLs, environment, failures within the connect timeout, secrets never shown."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+import pytest
+
+import wfkit
+from wfkit._engines import available, get_engine
+
+SECRET = "sk-wfkit-TOPSECRET-0123456789"
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_dead_port_fails_fast(engine):
+    port = _dead_port()
+    t0 = time.monotonic()
+    with pytest.raises(wfkit.ConnectionFailed) as info:
+        await wfkit.connect(f"{engine}://127.0.0.1:{port}", connect_timeout=3, api_key=SECRET)
+    assert time.monotonic() - t0 < 6
+    assert str(port) in str(info.value) and SECRET not in str(info.value)
+
+
+async def test_silent_host_fails_within_timeout(engine):
+    # A host that accepts TCP but never answers: what an unreachable server looks like to a client.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        t0 = time.monotonic()
+        with pytest.raises(wfkit.ConnectionFailed):
+            await wfkit.connect(f"{engine}://127.0.0.1:{port}", connect_timeout=2)
+        assert time.monotonic() - t0 < 5
+
+
+async def test_unknown_namespace_fails(engine, server_for):
+    server = server_for(engine)
+    key = get_engine(engine).namespace_term
+    with pytest.raises(wfkit.ConnectionFailed) as info:
+        await wfkit.connect(f"{engine}://{server.address}?{key}=no-such-ns-{engine}", connect_timeout=5)
+    assert f"no-such-ns-{engine}" in str(info.value)
+
+
+async def test_client_identity(client, server_for):
+    server = server_for(client.engine)
+    assert client.engine in available()
+    assert client.address == server.address
+    assert client.namespace == "default"
+    assert "query" in client.capabilities
+    assert repr(client) == f"<wfkit.Client {client.engine} {server.address} namespace='default'>"
+
+
+async def test_secret_never_shown(engine, server_for, caplog):
+    server = server_for(engine)
+    caplog.set_level(logging.DEBUG)
+    c = await wfkit.connect(server.url, api_key=SECRET, connect_timeout=10)
+    try:
+        assert SECRET not in repr(c) and SECRET not in str(c) and SECRET not in c.url
+        assert SECRET not in repr(c._config) and SECRET not in repr(c._config.api_key)
+        with pytest.raises(wfkit.WorkflowNotFound) as info:
+            await c.handle("no-such-workflow").describe()
+        assert SECRET not in str(info.value) and SECRET not in repr(info.value)
+    finally:
+        await c.close()
+    assert SECRET not in caplog.text
+
+
+async def test_connect_from_env(engine, server_for, monkeypatch):
+    server = server_for(engine)
+    monkeypatch.delenv("WFKIT_URL", raising=False)
+    monkeypatch.setenv("WORKFLOW_ENGINE_TYPE", engine)
+    monkeypatch.setenv(f"{engine.upper()}_SERVER_URL", server.address)
+    monkeypatch.setenv(f"{engine.upper()}_NAMESPACE", "default")
+    c = await wfkit.connect()
+    assert c.engine == engine and c.address == server.address
+    await c.close()
