@@ -126,7 +126,7 @@ class Connections:
         Args:
             client: a connected :class:`wfkit.Client`.
             name: default: the engine's name, numbered when that name is taken (``temporal``, ``temporal2``…).
-            make_current: make it the current connection.
+            make_current: make it the current connection (the first connection always is).
         """
         if name is None:
             name = client.engine if client.engine not in self._clients else f"{client.engine}{len(self._clients)}"
