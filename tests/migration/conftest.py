@@ -9,8 +9,8 @@ import pytest
 
 import wfkit
 from wfkit.examples import orders
+from wfkit.testing import eventually
 
-from ..conftest import eventually
 from . import workflows as mw
 
 ALL_WORKFLOWS = [*orders.WORKFLOWS, *mw.WORKFLOWS]

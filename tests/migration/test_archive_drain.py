@@ -8,6 +8,7 @@ import json
 import wfkit
 from wfkit import migrate
 from wfkit.examples import orders
+from wfkit.testing import eventually
 
 from .conftest import ALL_ACTIVITIES, ALL_WORKFLOWS, query_for, wait_listed, wait_status
 
@@ -95,6 +96,10 @@ async def test_drain_routes_new_starts_to_the_target(direction, task_queue, pref
                                          for w in [*old, f"{prefix}new"]))
         assert all(r.status == "confirmed" for r in results)
 
+        async def none_listed_running() -> bool:  # visibility catches up with the closes eventually
+            return not await source.list(f"ExecutionStatus='Running' AND ({query_for(prefix)})", limit=None)
+
+        await eventually(none_listed_running, timeout=30)
         final = await plan.run(checkpoint=tmp_path / "d.jsonl", progress=False)
     assert final.stats.pending == 0 and final.remaining == []
     assert final.stats.successful == len(old)

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 import wfkit
-from wfkit.migrate._cli import add_migrate_parser, add_replay_parser, load_workflows
 from wfkit.examples import orders
+from wfkit.migrate._cli import add_migrate_parser, add_replay_parser, load_workflows
 
 from .conftest import ALL_ACTIVITIES, ALL_WORKFLOWS, query_for, wait_listed, wait_status
 

@@ -88,7 +88,7 @@ async def test_process_dies_mid_migration(way, mode, cadence, temporal, task_que
         for wid in ids:
             await target.handle(wid).signal("checkout")
         results = await asyncio.gather(*(target.handle(wid).result(timeout=60) for wid in ids))
-    for wid, r in zip(ids, results):
+    for wid, r in zip(ids, results, strict=True):
         src_history = await source.handle(wid).history()
         assert (await source.handle(wid).describe()).status == "terminated"
         assert len(await runs_of(target, wid)) == 1, f"{wid} started twice on the target"

@@ -79,7 +79,7 @@ async def test_restart_order_sagas(direction, task_queue, prefix, tmp_path):
                                          for wid in ids))
         assert (await follower) == results[0]
 
-    for i, (wid, r) in enumerate(zip(ids, results)):
+    for i, (wid, r) in enumerate(zip(ids, results, strict=True)):
         assert isinstance(r, orders.OrderResult)
         assert r.status == expected_status(i), (wid, r)
         assert r.order_id == f"o{i}"
@@ -128,7 +128,7 @@ async def test_signals_after_the_state_are_forwarded(direction, task_queue, pref
                 except wfkit.QueryFailed:
                     return False
 
-            from ..conftest import eventually
+            from wfkit.testing import eventually
 
             await eventually(has_pear)
         await wait_listed(source, query_for(prefix), len(ids))
@@ -143,7 +143,7 @@ async def test_signals_after_the_state_are_forwarded(direction, task_queue, pref
         plan._hooks["state"] = signal_late
         report = await plan.run(checkpoint=tmp_path / "ck.jsonl", progress=False)
         assert report.stats.successful == len(ids) and report.stats.failed == 0, report.frame
-        forwarded = dict(zip(report.frame.workflow_id, report.frame.signals_forwarded))
+        forwarded = dict(zip(report.frame.workflow_id, report.frame.signals_forwarded, strict=True))
         assert forwarded == {wid: (2 if wid == ids[0] else 1) for wid in ids}
 
         router = Router({"s": source, "t": target})
@@ -174,7 +174,7 @@ async def test_restart_from_input_forwards_pending_signals(direction, task_queue
             await source.handle(wid).signal("post", "rent", 5)
         await asyncio.gather(*(wait_status(source.handle(w), "in review") for w in sagas))
 
-        from ..conftest import eventually
+        from wfkit.testing import eventually
 
         async def stamped(wid: str) -> bool:
             acts = (await source.handle(wid).history()).activities()
@@ -207,7 +207,7 @@ async def test_restart_from_input_forwards_pending_signals(direction, task_queue
     assert set(plan.preview.action) == {"restart_from_input"}
     report = await plan.run(checkpoint=tmp_path / "ck.jsonl", progress=False)
     assert report.stats.successful == len(ledgers) + len(sagas), report.frame
-    forwarded = dict(zip(report.frame.workflow_id, report.frame.signals_forwarded))
+    forwarded = dict(zip(report.frame.workflow_id, report.frame.signals_forwarded, strict=True))
     assert all(forwarded[w] == 2 for w in ledgers)
     assert [forwarded[w] for w in sagas] == [1, 1, 0, 0]
 

@@ -11,8 +11,8 @@ import pytest
 import wfkit
 from wfkit._router import FailoverClient, Router, StartRequest
 from wfkit.devserver import free_port
-from wfkit_temporal.devserver import TemporalDevServer
 from wfkit.examples import orders
+from wfkit_temporal.devserver import TemporalDevServer
 
 from .conftest import ALL_ACTIVITIES, ALL_WORKFLOWS, query_for, wait_listed
 

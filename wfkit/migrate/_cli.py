@@ -43,7 +43,7 @@ def load_workflows(specs: list[str] | None) -> list[type]:
                 out.append(cls)
             else:
                 found = [c for _, c in inspect.getmembers(module, inspect.isclass)
-                         if getattr(c, "__wfkit_workflow__", None) is not None and c.__wfkit_workflow__.cls is c]
+                         if getattr(getattr(c, "__wfkit_workflow__", None), "cls", None) is c]
                 if not found:
                     raise WfkitError(f"--workflows {part}: no @wfkit.workflow class in {module_name}")
                 out += found

@@ -1,0 +1,169 @@
+"""The journal that makes a migration resumable: what it says (``Checkpoint``), one JSONL file that says it, and
+the journal of a run that keeps none."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from wfkit._errors import WfkitError
+
+Step = Literal["state", "starting", "started", "confirmed", "terminating", "terminated", "forwarding", "done",
+               "archived", "skipped", "failed"]
+"""One step of one workflow's migration, journaled before the next starts.
+
+restart: ``state`` (what the copy starts from) → ``starting`` → ``started`` → ``confirmed`` (running on the
+target) → ``terminating`` → ``terminated`` (the source) → ``forwarding`` (late signals) → ``done``; or
+``skipped`` (the source finished by itself meanwhile). archive: ``archived``. Any strategy: ``failed``.
+"""
+
+Record = dict[str, Any]
+"""What the journal knows of one workflow: ``steps`` (every step, in order), the fields of its latest steps
+(``source_run_id``, ``target_run_id``, ``token``, ``mode``, ``state_time``, ``args``, ...), ``True`` under each
+step name reached since the latest ``state`` (``confirmed``, ``terminated``, ``done``, ...), and ``failed`` (the
+error) when its last attempt failed."""
+
+_FLAG_STEPS = ("confirmed", "terminating", "terminated", "forwarding", "done", "archived", "skipped")
+_ATTEMPT_KEYS = ("target_run_id", "confirmed", "terminating", "terminated", "forwarding", "done", "failed")
+
+
+class Checkpoint(Protocol):
+    """A migration's journal: each step of each workflow, written before the next step starts."""
+
+    @property
+    def location(self) -> str | None:
+        """Where the journal is kept (None: nowhere — the run is not resumable)."""
+        ...
+
+    def workflow_ids(self) -> list[str]:
+        """Every workflow the journal knows, in the order it first met them."""
+        ...
+
+    def get(self, workflow_id: str) -> Record:
+        """What the journal knows of one workflow (empty when nothing)."""
+        ...
+
+    def write(self, workflow_id: str, step: Step, **fields: Any) -> None:
+        """Record that ``workflow_id`` reached ``step`` (with its fields) — durably, before returning."""
+        ...
+
+    def close(self) -> None:
+        """Flush the journal to disk and release it."""
+        ...
+
+
+def open_checkpoint(path: str | os.PathLike[str] | None, header: dict[str, Any]) -> Checkpoint:
+    """The journal at ``path`` (created, or reopened to resume), or no journal for None."""
+    return NullCheckpoint() if path is None else JsonlCheckpoint(path, header)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class JsonlCheckpoint:
+    """An append-only JSONL journal: a header line, then one line per step of each workflow, written (and
+    flushed to the OS) before the next step starts. A torn last line (a crash mid-write) is ignored."""
+
+    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]):
+        self.path = Path(path)
+        self.records: dict[str, Record] = {}
+        existing_header = self._load()
+        if existing_header is not None:
+            for key in ("strategy", "source", "target"):
+                if existing_header.get(key) != header.get(key):
+                    raise WfkitError(
+                        f"checkpoint {self.path} belongs to another migration ({key}: "
+                        f"{existing_header.get(key)!r}, this plan: {header.get(key)!r}): give another file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if self._torn:
+            os.write(self._fd, b"\n")  # end the torn line, so that the next record starts a line of its own
+        if existing_header is None:
+            self._append({**header, "wfkit_migration": 1, "t": _now()})
+
+    def _load(self) -> dict[str, Any] | None:
+        """Read an existing journal into ``records``; its header, if any."""
+        self._torn = False
+        if not self.path.exists() or not self.path.stat().st_size:
+            return None
+        text = self.path.read_text(encoding="utf-8")
+        self._torn = not text.endswith("\n")
+        header = None
+        for line in text.split("\n"):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # torn last line
+            if "wfkit_migration" in rec:
+                header = header or rec
+                continue
+            self._merge(rec)
+        return header
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def workflow_ids(self) -> list[str]:
+        return list(self.records)
+
+    def _merge(self, rec: dict[str, Any]) -> None:
+        wid = rec.get("wf")
+        if not isinstance(wid, str):
+            return
+        cur = self.records.setdefault(wid, {"steps": []})
+        step = rec.get("step")
+        cur["steps"].append(step)
+        if step == "state":  # a fresh state starts a new attempt
+            for k in _ATTEMPT_KEYS:
+                cur.pop(k, None)
+        cur.update({k: v for k, v in rec.items() if k not in ("wf", "step", "t")})
+        if step in _FLAG_STEPS:
+            cur[step] = True
+        if step == "failed":
+            cur["failed"] = rec.get("error")
+
+    def _append(self, rec: dict[str, Any]) -> None:
+        line = json.dumps(rec, separators=(",", ":"), default=str) + "\n"
+        os.write(self._fd, line.encode("utf-8"))  # one write on an O_APPEND descriptor: whole lines
+
+    def write(self, workflow_id: str, step: Step, **fields: Any) -> None:
+        rec = {"t": _now(), "wf": workflow_id, "step": step, **fields}
+        self._append(rec)
+        self._merge(rec)
+
+    def get(self, workflow_id: str) -> Record:
+        return self.records.get(workflow_id, {})
+
+    def close(self) -> None:
+        try:
+            os.fsync(self._fd)
+        except OSError:
+            pass
+        os.close(self._fd)
+
+
+class NullCheckpoint:
+    """No journal (a dry run, or ``checkpoint=None``)."""
+
+    @property
+    def location(self) -> None:
+        return None
+
+    def workflow_ids(self) -> list[str]:
+        return []
+
+    def get(self, workflow_id: str) -> Record:
+        return {}
+
+    def write(self, workflow_id: str, step: Step, **fields: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,218 @@
+"""``plan()`` and ``MigrationPlan``: what a migration would do to each workflow, and the run that does it (the
+strategy decides what happens to each workflow; the plan journals, bounds, times and reports)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wfkit._client import Client
+from wfkit._definitions import WorkflowDefn, workflow_defn
+from wfkit._errors import WfkitError
+from wfkit._loop import SyncProxy, on_loop
+from wfkit._router import Router
+from wfkit.migrate._checkpoint import Checkpoint, open_checkpoint
+from wfkit.migrate._report import MigrationReport, Row, new_row, table_cells
+from wfkit.migrate._strategies import PREVIEW_COLUMNS, STRATEGY_CLASSES, Item, Strategy
+from wfkit.migrate._strategies.base import gather_bounded
+
+STRATEGIES = tuple(STRATEGY_CLASSES)
+"""The strategy names ``plan()`` takes."""
+
+
+async def plan(source: Client, target: Client, query: str | None = None, strategy: str = "restart",
+               allow_reexecution: bool = False, workflows: Sequence[type] | None = None,
+               task_queue: str | None = None, archive_dir: str | os.PathLike[str] | None = None, *,
+               concurrency: int = 16) -> MigrationPlan:
+    """Look at the source's workflows matching ``query`` and decide what ``strategy`` would do to each.
+
+    Args:
+        source, target: clients (any engines, either direction).
+        query: which workflows (SPEC's list-query subset), e.g. ``"WorkflowType='OrderWorkflow'"``; restart and
+            drain take the running ones among them, archive the closed ones.
+        strategy: ``"restart"``, ``"drain"`` or ``"archive"`` (see the module docs).
+        allow_reexecution: restart: let a workflow without ``@wfkit.migration_state`` restart from its original
+            input, which runs its completed activities again (the preview's ``reexecutes`` names them).
+        workflows: the ``@wfkit.workflow`` classes, to tell which have a migration state without asking the
+            source's workers (types not given are asked through the ``__wfkit_migration_state`` query).
+        task_queue: restart: the task queue on the target (default: each workflow's own).
+        archive_dir: archive: where the files go (default ``wfkit-archive-<source engine>-<time>``).
+        concurrency: how many source/target calls the planning makes at once.
+
+    Returns:
+        A ``MigrationPlan``: ``plan.preview`` (a DataFrame: workflow_id, status, action, reexecutes, reason, …)
+        and ``await plan.run(...)``.
+    """
+    if strategy not in STRATEGY_CLASSES:
+        raise WfkitError(f"strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+    if source is target:
+        raise WfkitError("source and target are the same client")
+    if concurrency < 1:
+        raise WfkitError(f"concurrency must be >= 1, got {concurrency}")
+    defns: dict[str, WorkflowDefn] = {}
+    for w in workflows or ():
+        d = workflow_defn(w)
+        defns[d.name] = d
+    p = MigrationPlan(source, target, query=query, strategy=strategy, allow_reexecution=allow_reexecution,
+                      definitions=defns, task_queue=task_queue, archive_dir=archive_dir, concurrency=concurrency)
+    await on_loop(p._build())
+    return p
+
+
+class MigrationPlan:
+    """What a migration would do to each workflow (``preview``) and ``run()`` to do it. Made by ``plan()``."""
+
+    def __init__(self, source: Client, target: Client, *, query: str | None, strategy: str,
+                 allow_reexecution: bool, definitions: dict[str, WorkflowDefn], task_queue: str | None,
+                 archive_dir: str | os.PathLike[str] | None, concurrency: int):
+        self.source = source
+        self.target = target
+        self.query = query
+        self.strategy = strategy
+        self.allow_reexecution = allow_reexecution
+        self.definitions = definitions
+        self.task_queue = task_queue
+        self.archive_dir = Path(archive_dir) if archive_dir is not None else None
+        self.concurrency = concurrency
+        self.created = datetime.now(UTC)
+        self.items: list[Item] = []
+        self._hooks: dict[str, Callable[[str], Any]] = {}  # step -> fn(workflow_id): fault injection in tests
+        self._strategy: Strategy = STRATEGY_CLASSES[strategy](self)
+        self.router: Router | None = self._strategy.router()
+        """drain: routes new starts to the target and finds old workflows on the source."""
+        self.sync = SyncProxy(self)
+
+    async def _hook(self, step: str, workflow_id: str) -> None:
+        fn = self._hooks.get(step)
+        if fn is not None:
+            result = fn(workflow_id)
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def _build(self) -> None:
+        self.items = await self._strategy.build()
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        """archive: the ``manifest.json`` the latest run wrote."""
+        return self._strategy.manifest
+
+    def _actions(self) -> list[tuple[str, int]]:
+        """(action, how many workflows), by action."""
+        counts: dict[str, int] = {}
+        for it in self.items:
+            counts[it.action] = counts.get(it.action, 0) + 1
+        return sorted(counts.items())
+
+    def __repr__(self) -> str:
+        what = ", ".join(f"{n} {a}" for a, n in self._actions()) or "nothing to do"
+        return (f"<wfkit.MigrationPlan {self.strategy} {self.source.engine}@{self.source.address} -> "
+                f"{self.target.engine}@{self.target.address}: {len(self.items)} workflows ({what})>")
+
+    def _repr_html_(self) -> str:
+        from wfkit.notebook.html import DISPLAY_LIMIT, render
+
+        cols = list(PREVIEW_COLUMNS[:5])
+        rows = table_cells([it.preview_row() for it in self.items[:DISPLAY_LIMIT]], cols)
+        return render("migration_plan.html.j2", p=self, actions=self._actions(), cols=cols, rows=rows,
+                      total=len(self.items), shown=len(rows))
+
+    @property
+    def preview(self) -> Any:
+        """One row per workflow: ``workflow_id, status`` (on the source), ``action`` (restart,
+        restart_from_input, resume, archive, wait, skip, blocked), ``reexecutes`` (activity types that would
+        run again), ``reason``, and ``workflow_type, run_id, task_queue``."""
+        import pandas as pd
+
+        return pd.DataFrame([it.preview_row() for it in self.items], columns=list(PREVIEW_COLUMNS))
+
+    async def run(self, batch_size: int = 50, checkpoint: str | os.PathLike[str] | None = "migration.jsonl",
+                  dry_run: bool = False, progress: bool = True, *,
+                  timeout: float | None = 120.0) -> MigrationReport:
+        """Carry the plan out (or, with ``dry_run``, check each step that only reads, and change nothing).
+
+        Args:
+            batch_size: how many workflows are migrated at once.
+            checkpoint: the JSONL journal that makes the run resumable (None: no journal — not crash-safe).
+                Run the same plan again with the same file to finish an interrupted migration.
+            dry_run: ask the source for each state (restart) or read each history (archive), write nothing.
+            progress: show a ``tqdm`` progress bar.
+            timeout: seconds one workflow's migration may take (a server that does not answer, say); past it
+                the workflow is reported failed and the run goes on — running the plan again resumes it from the
+                checkpoint. None: wait as long as it takes.
+
+        Returns:
+            A ``MigrationReport``: ``stats`` (total, successful, failed, skipped, pending) and ``frame``.
+        """
+        if batch_size < 1:
+            raise WfkitError(f"batch_size must be >= 1, got {batch_size}")
+        if timeout is not None and timeout <= 0:
+            raise WfkitError(f"timeout must be > 0 seconds or None, got {timeout}")
+        return await on_loop(self._run(batch_size, checkpoint, dry_run, progress, timeout))
+
+    def _header(self) -> dict[str, Any]:
+        return {"strategy": self.strategy, "source": self.source.url, "target": self.target.url,
+                "query": self.query}
+
+    async def _run(self, batch_size: int, checkpoint: str | os.PathLike[str] | None, dry_run: bool,
+                   progress: bool, timeout: float | None) -> MigrationReport:
+        ck = open_checkpoint(None if dry_run else checkpoint, self._header())
+        started = time.monotonic()
+        try:
+            items = await self._strategy.prepare(list(self.items), ck, dry_run)
+            rows = await self._run_items(items, ck, batch_size, dry_run, progress, timeout)
+            self._strategy.finish(rows, dry_run)
+        finally:
+            ck.close()
+        archive_dir = self._strategy.archive_dir
+        return MigrationReport(self, rows, dry_run=dry_run, elapsed=time.monotonic() - started,
+                               checkpoint=ck.location, archive_dir=str(archive_dir) if archive_dir else None,
+                               manifest=None if dry_run else self._strategy.manifest)
+
+    async def _run_items(self, items: list[Item], ck: Checkpoint, batch_size: int, dry_run: bool,
+                         progress: bool, timeout: float | None) -> list[Row]:
+        """``run_one`` for each item, ``batch_size`` at once: one row each, a failure (or a timeout) included."""
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(items), desc=f"{self.strategy} {self.source.engine}→{self.target.engine}",
+                       unit="wf")
+        counts = {"successful": 0, "failed": 0, "skipped": 0}
+
+        async def one(it: Item) -> Row:
+            row = new_row(it)
+            try:
+                await asyncio.wait_for(self._strategy.run_one(it, ck, dry_run, row), timeout)
+            except Exception as exc:  # noqa: BLE001 - one workflow's failure is its row, not the run's end
+                _failed(row, exc, timeout)
+                if not dry_run:
+                    ck.write(it.workflow_id, "failed", error=row["error"])
+            row["finished_at"] = datetime.now(UTC)
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+            if bar is not None:
+                bar.update()
+                bar.set_postfix(counts, refresh=False)
+            return row
+
+        try:
+            return await gather_bounded(one, items, batch_size)
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+def _failed(row: Row, exc: Exception, timeout: float | None) -> None:
+    row["status"] = "failed"
+    if isinstance(exc, TimeoutError) and not isinstance(exc, WfkitError):
+        row["outcome"] = "timed out"
+        row["error"] = (f"TimeoutError: not done within {timeout:g} s (a server not answering?); run the plan "
+                        "again to resume it")
+    else:
+        row["outcome"] = row["outcome"] or "failed"
+        row["error"] = f"{type(exc).__name__}: {exc}"
