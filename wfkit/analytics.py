@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,9 +66,9 @@ def workflows(frame: pd.DataFrame) -> pd.DataFrame:
                 "duration", "events"]]
 
 
-def _workflow_type(attrs: object) -> str | None:
+def _workflow_type(attrs: Any) -> str | None:
     try:
-        wt = attrs.get("workflowType")  # type: ignore[union-attr]
+        wt = attrs.get("workflowType")
         name = wt.get("name") if isinstance(wt, dict) else None
         return name if isinstance(name, str) else None
     except AttributeError:
@@ -171,7 +172,7 @@ def failures(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["event_type", "type", "failure", "count", "runs", "first", "last"]
     if not len(f):
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            cols, ["str", "str", "str", "int64", "int64", "datetime64[ns, UTC]", "datetime64[ns, UTC]"])})
+            cols, ["str", "str", "str", "int64", "int64", "datetime64[ns, UTC]", "datetime64[ns, UTC]"], strict=False)})
     keys = _run_keys(f)
     wf = workflows(frame)[_RUN + ["workflow_type"]]
     wf = wf.assign(**{c: wf[c].astype(object).fillna("") for c in _RUN})

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +11,7 @@ from wfkit import analytics
 from wfkit.history._history import FRAME_DTYPES, History, diff, histories_frame
 
 from . import FIXTURES
+
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
     raise RuntimeError(f"no history fixtures under {FIXTURES}: they live in tests/fixtures/histories")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,12 +15,13 @@ import pytest
 
 from wfkit.history._history import FRAME_COLUMNS, FRAME_DTYPES, History
 
+from . import FIXTURES
+
 temporalio = pytest.importorskip("temporalio")
-from temporalio import activity, workflow
+from temporalio import activity, workflow  # noqa: E402 - only once importorskip found temporalio
 
 matplotlib.use("Agg")
 
-from . import FIXTURES
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
     raise RuntimeError(f"no history fixtures under {FIXTURES}: they live in tests/fixtures/histories")
@@ -155,7 +155,7 @@ def test_cadence_cli_json_maps_onto_cadence_protos_strictly() -> None:
     for f in (FIXTURES / "cadence").glob("*.json"):
         events = raw_events(f)
         proto = ParseDict({"events": [cadence_cli_event_to_proto(e) for e in events]}, CadenceHistory())
-        for original, ev in zip(events, proto.events):
+        for original, ev in zip(events, proto.events, strict=False):
             back = cadence_proto_event_to_cli(MessageToDict(ev))
             attrs = next(k for k in original if k.endswith("EventAttributes"))
             expected = {k: v for k, v in original[attrs].items() if k not in quirks and v not in (0, "", {}, None)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from wfkit.history._lazy import LazyArray
 from wfkit.history._payload import Opaque
 
 from . import FIXTURES
+
 if not FIXTURES.is_dir():
     raise RuntimeError(f"no history fixtures under {FIXTURES}: they live in tests/fixtures/histories")
 TRACING = json.loads((FIXTURES / "temporal" / "test_replayer_event_tracing.json").read_text())

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +21,7 @@ from wfkit._errors import HistoryFormatError
 from wfkit.history._history import History
 
 from . import FIXTURES
+
 FILES = sorted(FIXTURES.glob("*/*.json"))
 if not FILES:
     raise RuntimeError(f"no history fixtures under {FIXTURES}: they live in tests/fixtures/histories")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 import wfkit
 
 from . import FIXTURES
+
 FILES = sorted(FIXTURES.glob("*/*.json"))
 COLUMNS = ["event_id", "time", "event_type", "engine_event_type", "category", "activity_id", "activity_type",
            "timer_id", "signal_name", "attempt", "task_queue", "identity", "related_event_id"]

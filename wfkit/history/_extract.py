@@ -61,7 +61,7 @@ class Columns:
     event_id: np.ndarray            # int64
     time_ns: np.ndarray             # int64 nanoseconds since the epoch
     type_code: np.ndarray           # int64 codes into the global type registry (``type_names``)
-    values: dict[str, Sequence[Any]]  # the COLUMNS_FROM_ATTRIBUTES columns ("payload": bool flags)
+    values: dict[str, np.ndarray]   # the COLUMNS_FROM_ATTRIBUTES columns (``flag`` columns: bool)
 
     @property
     def engine_event_type(self) -> list[str]:
@@ -486,7 +486,7 @@ def _extract_dict_events(events: list, dialect: HistoryDialect) -> Columns:
                 continue
             # unknown or missing eventType: per-event names and attribute keys decide
             sub: dict[tuple, list[int]] = {}
-            for j, ev in zip(idx.tolist(), evs):
+            for j, ev in zip(idx.tolist(), evs, strict=False):
                 nm = name if name is not None else infer_type_name(ev)
                 if nm is None:
                     raise KeyError("eventType")
@@ -804,7 +804,7 @@ def _extract_proto_events(events: Sequence[Any], dialect: HistoryDialect) -> Col
     for kind, idx in _proto_groups(events, dialect, desc):
         evs = _take(events, idx)
         if kind is None:
-            for j, ev in zip(idx.tolist(), evs):
+            for j, ev in zip(idx.tolist(), evs, strict=False):
                 num = getattr(ev, "event_type", 0)
                 name = dialect.event_type_numbers.get(num) or f"Unknown{num}"
                 codes[j] = type_code(dialect, name)

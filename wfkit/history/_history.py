@@ -40,6 +40,8 @@ from wfkit.history._json import (
 from wfkit.history._lazy import LazyArray, LazyDtype
 from wfkit.history._schema import (
     CATEGORIES,
+    COLUMN_KINDS,
+    INT_COLUMNS,
     KNOWN_EVENT_TYPES,
     attributes_key,
     category_of,
@@ -347,9 +349,10 @@ class History:
             df = self.to_dataframe()
             cached = []
             for row in df.itertuples(index=False):
-                d = row._asdict()
-                cached.append(Event(**{k: (None if _isna(v) else v) for k, v in d.items()
-                                       if k not in ("workflow_id", "run_id")}))
+                d: dict[str, Any] = row._asdict()
+                fields: dict[str, Any] = {k: (None if _isna(v) else v) for k, v in d.items()
+                                          if k not in ("workflow_id", "run_id")}
+                cached.append(Event(**fields))
             self._events_cache = cached
         return cached
 
@@ -412,19 +415,11 @@ class History:
             "event_type": pd.Categorical.from_codes(et_codes, dtype=et_dtype),
             "engine_event_type": pd.array(_engine_names()[c.type_code], dtype=_STR),
             "category": pd.Categorical.from_codes(cat_codes, dtype=CATEGORY_DTYPE),
-            "activity_id": _str_array(v["activity_id"]),
-            "activity_type": _str_array(v["activity_type"]),
-            "timer_id": _str_array(v["timer_id"]),
-            "signal_name": _str_array(v["signal_name"]),
-            "attempt": _int_na(v["attempt"]),
-            "task_queue": _str_array(v["task_queue"]),
-            "identity": _str_array(v["identity"]),
-            "related_event_id": _int_na(v["related_event_id"]),
-            "failure": _str_array(v["failure"]),
-            "payload": payload,
-            "attributes": attrs,
         }
-        return pd.DataFrame(data, copy=False)
+        for col, kind in COLUMN_KINDS.items():
+            data[col] = payload if kind == "flag" else _int_na(v[col]) if col in INT_COLUMNS else _str_array(v[col])
+        data["attributes"] = attrs
+        return pd.DataFrame({col: data[col] for col in FRAME_COLUMNS}, copy=False)
 
     def activities(self) -> pd.DataFrame:
         """One row per activity (histories record its final attempt).
@@ -477,6 +472,7 @@ class History:
         nat = np.iinfo(np.int64).min
         try:
             a = self._store.native_attrs(i)
+            secs: Any
             if "startToFireTimeout" in a:
                 secs = duration_to_seconds(a["startToFireTimeout"])
             else:
@@ -611,8 +607,9 @@ class History:
     def _native_events(self, engine: str) -> list[Any]:
         n = len(self)
         store = self._store
-        if engine == self.engine and getattr(store, "raws", None) is not None:
-            return list(store.raws)  # each event's exact bytes, re-emitted verbatim
+        raws = getattr(store, "raws", None)
+        if engine == self.engine and raws is not None:
+            return list(raws)  # each event's exact bytes, re-emitted verbatim
         source, target = store.dialect, get_dialect(engine)
         out = []
         for i in range(n):
@@ -641,15 +638,15 @@ class History:
         cats = categories_for(et)
         events = []
         for i in range(len(self)):
-            attempt = int(v["attempt"][i]) or None
-            related = int(v["related_event_id"][i]) or None
             row = {"event_id": int(c.event_id[i]), "time_ns": int(c.time_ns[i]), "event_type": et[i],
-                   "engine_event_type": eet[i], "category": cats[i],
-                   "activity_id": v["activity_id"][i], "activity_type": v["activity_type"][i],
-                   "timer_id": v["timer_id"][i], "signal_name": v["signal_name"][i], "attempt": attempt,
-                   "task_queue": v["task_queue"][i], "identity": v["identity"][i], "related_event_id": related,
-                   "failure": v["failure"][i],
-                   "payload": _cell(self._store.payload_value, i) if v["payload"][i] else None}
+                   "engine_event_type": eet[i], "category": cats[i]}
+            for col, kind in COLUMN_KINDS.items():
+                if kind == "flag":
+                    row[col] = _cell(self._store.payload_value, i) if v[col][i] else None
+                elif col in INT_COLUMNS:
+                    row[col] = int(v[col][i]) or None
+                else:
+                    row[col] = v[col][i]
             events.append(wfkit_event(self._store.dialect, self._store.native_event(i), row))
         return {"wfkit_history": WFKIT_FORMAT_VERSION, "engine": self.engine, "workflow_id": self.workflow_id,
                 "run_id": self.run_id, "events": events}
@@ -694,7 +691,7 @@ def _int_na(values: np.ndarray) -> pd.arrays.IntegerArray:
 
 
 def _str_array(col: np.ndarray) -> Any:
-    if len(col) and (col == None).all():
+    if len(col) and (col == None).all():  # noqa: E711 - elementwise on an object array
         return pd.array(np.full(len(col), np.nan, dtype=object), dtype=_STR)
     return pd.array(col, dtype=_STR)
 
@@ -763,7 +760,7 @@ def _link_activities(c: Columns) -> None:
     if not len(srows) or not len(rows):
         return
     # rows that name their scheduled event: gather through an event-id -> row table
-    named_by_id = aid[rows] != None
+    named_by_id = aid[rows] != None  # noqa: E711 - elementwise on an object array
     by_ref = rows[~named_by_id]
     if len(by_ref):
         hi = int(max(eids[srows].max(), related[by_ref].max(), 0)) + 1
@@ -775,15 +772,15 @@ def _link_activities(c: Columns) -> None:
             j = np.full(len(by_ref), -1, dtype=np.int64)
             j[ok] = pos[ref[ok]]
         else:
-            table = dict(zip(eids[srows].tolist(), srows.tolist()))
+            table = dict(zip(eids[srows].tolist(), srows.tolist(), strict=False))
             j = np.array([table.get(r, -1) for r in related[by_ref].tolist()], dtype=np.int64)
         hit = j >= 0
         tgt, src = by_ref[hit], j[hit]
         aid[tgt] = aid[src]
-        none_type = atype[tgt] == None
+        none_type = atype[tgt] == None  # noqa: E711 - elementwise on an object array
         atype[tgt[none_type]] = atype[src[none_type]]
     # rows that carry the activity id (e.g. Cadence's cancel requests): look the id up
-    by_id = rows[aid[rows] != None]
+    by_id = rows[aid[rows] != None]  # noqa: E711 - elementwise on an object array
     if len(by_id):
         table = {aid[k]: k for k in srows.tolist() if aid[k] is not None}
         # a cancel request that named its activity by id relates to no scheduled event yet: point it there
@@ -845,7 +842,7 @@ def _activities(*, et: np.ndarray, wid: np.ndarray, rid: np.ndarray, eid: np.nda
             closed_t[j] = time[k]
             status[j] = _ACTIVITY_CLOSE[t]
             last_failure[j] = failure[k]
-    last_failure = np.where(last_failure == None, prev_failure, last_failure)
+    last_failure = np.where(last_failure == None, prev_failure, last_failure)  # noqa: E711 - elementwise on an object array
     sched_t = time[sched].astype("datetime64[ns]")
     data: dict[str, Any] = {}
     if per_run:
@@ -878,9 +875,9 @@ def _children(df: pd.DataFrame, store: Any) -> list[tuple[str, Any, Any, str]]:
     init = ch[ch["event_type"] == "StartChildWorkflowExecutionInitiated"]
     closes = ch[ch["event_type"].isin(list(_CHILD_CLOSE))]
     close_by = {int(r): (t, _CHILD_CLOSE[str(e)]) for r, t, e in
-                zip(closes["related_event_id"].fillna(-1), closes["time"], closes["event_type"])}
+                zip(closes["related_event_id"].fillna(-1), closes["time"], closes["event_type"], strict=False)}
     out = []
-    for idx, eid, t in zip(init.index, init["event_id"], init["time"]):
+    for idx, eid, t in zip(init.index, init["event_id"], init["time"], strict=False):
         a = store.native_attrs(int(idx))
         wt = a.get("workflowType", {}).get("name") if isinstance(a.get("workflowType"), dict) else None
         label = f"child {wt or ''} {a.get('workflowId', '') if isinstance(a.get('workflowId'), str) else ''}"
@@ -919,21 +916,21 @@ def diff(h1: History | pd.DataFrame, h2: History | pd.DataFrame, *,
 
     eid_a = a["event_id"].tolist() + [None] * (n - len(a))
     eid_b = b["event_id"].tolist() + [None] * (n - len(b))
-    index = [x if x is not None else y for x, y in zip(eid_a, eid_b)]
+    index = [x if x is not None else y for x, y in zip(eid_a, eid_b, strict=False)]
     diffs: dict[str, tuple[list, list]] = {}
-    one_sided = np.array([x is None or y is None for x, y in zip(eid_a, eid_b)], dtype=bool)
+    one_sided = np.array([x is None or y is None for x, y in zip(eid_a, eid_b, strict=False)], dtype=bool)
     any_row = one_sided.copy()
     for col in columns:
         la, lb = norm(a, col), norm(b, col)
-        mask = np.array([not _same(x, y) for x, y in zip(la, lb)], dtype=bool) & ~one_sided
+        mask = np.array([not _same(x, y) for x, y in zip(la, lb, strict=False)], dtype=bool) & ~one_sided
         if mask.any() or col == "event_type":
             diffs[col] = (la, lb)
         any_row |= mask
     data = {}
     for col, (la, lb) in diffs.items():
-        data[(col, "left")] = [None if x is _MISSING else x for x, m in zip(la, any_row) if m]
-        data[(col, "right")] = [None if x is _MISSING else x for x, m in zip(lb, any_row) if m]
-    out = pd.DataFrame(data, index=pd.Index([i for i, m in zip(index, any_row) if m], name="event_id",
+        data[(col, "left")] = [None if x is _MISSING else x for x, m in zip(la, any_row, strict=False) if m]
+        data[(col, "right")] = [None if x is _MISSING else x for x, m in zip(lb, any_row, strict=False) if m]
+    out = pd.DataFrame(data, index=pd.Index([i for i, m in zip(index, any_row, strict=False) if m], name="event_id",
                                             dtype="int64"))
     out.columns = pd.MultiIndex.from_tuples(list(data), names=["column", "side"])
     return out

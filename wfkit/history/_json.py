@@ -392,7 +392,7 @@ def _parse_wfkit(doc: Any, workflow_id: str | None) -> ParsedHistory:
         eid = e.get("event_id")
         if type(eid) is not int:
             raise HistoryFormatError("event_id is not an integer", index=i, field="event_id")
-        t = e.get("time")
+        t: Any = e.get("time")
         try:
             ns = rfc3339_to_ns(t)
             if not -2**63 < ns < 2**63:

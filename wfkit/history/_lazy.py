@@ -8,6 +8,7 @@ display touch only what they need. ``to_numpy()``/``astype(object)`` materialise
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,7 +31,7 @@ class LazyDtype(ExtensionDtype):
     _is_boolean = False
 
     @classmethod
-    def construct_array_type(cls) -> type[LazyArray]:
+    def construct_array_type(cls) -> builtins.type[LazyArray]:  # ``type`` is the dtype's scalar type here
         return LazyArray
 
     @classmethod
@@ -148,7 +149,7 @@ class LazyArray(ExtensionArray):
         else:
             values = [value] * len(idx)
         const = _Const(values)
-        for k, (i, v) in enumerate(zip(idx.tolist(), values)):
+        for k, (i, v) in enumerate(zip(idx.tolist(), values, strict=False)):
             self._resolvers[i] = const
             self._index[i] = k
             self._present[i] = v is not None
@@ -217,12 +218,12 @@ class LazyArray(ExtensionArray):
             return NotImplemented
         left = self.__array__()
         if pd.api.types.is_list_like(other) and not isinstance(other, dict):
-            right = list(other)
+            right = list(other)  # type: ignore[call-overload]  # list-like, checked just above
             if len(right) != len(left):
                 raise ValueError("Lengths must match to compare")
         else:
             right = [other] * len(left)
-        return np.array([_equal(a, b) for a, b in zip(left, right)], dtype=bool)
+        return np.array([_equal(a, b) for a, b in zip(left, right, strict=False)], dtype=bool)
 
     def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
         eq = self.__eq__(other)

@@ -175,7 +175,7 @@ def skim_events(blob: bytes, n: int, desc: Any, dialect: HistoryDialect, *, fram
         k = len(idx)
         attrs = getattr(ev, kind) if kind in schema.leaves else None
         skimmed = set()
-        for col, path, leafkind, leaf in schema.leaves.get(kind, ()):
+        for col, path, leafkind, _leaf in schema.leaves.get(kind, ()):
             cont = _get(attrs, path)
             m = len(cont)
             if leafkind == "count":

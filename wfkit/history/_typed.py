@@ -92,11 +92,11 @@ class _Model:
             self.empty[name] = cls()
             self.extractors[name] = _compile(dialect, name, sources)
         self.Event = msgspec.defstruct("Event", ev_fields, forbid_unknown_fields=False)
-        self.events_decoder = msgspec.json.Decoder(list[self.Event])
+        self.events_decoder = msgspec.json.Decoder(list[self.Event])  # type: ignore[name-defined]  # built above
 
 
 def _struct(name: str, tree: dict, counter: Any) -> type:
-    fields = []
+    fields: list[tuple[str, Any, Any]] = []
     for key, leaf in tree.items():
         if isinstance(leaf, dict):
             sub = _struct(f"S{next(counter)}", leaf, counter)
@@ -143,10 +143,11 @@ def _compile(dialect: HistoryDialect, name: str, sources: Any) -> Callable[[list
             lines.append(f"{o} = _x")
     lines.append("return out")
     src = "def extract(A):\n" + "\n".join("    " + ln for ln in lines) + "\n"
-    ns = {"_rfail": _rfail, "_jfail": dialect.json_failure_text, "_etext": _etext, "_totext": _totext,
-          "_ints": _ints, "_present": _present, "_raw_obj": _raw_obj}
+    ns: dict[str, Any] = {"_rfail": _rfail, "_jfail": dialect.json_failure_text, "_etext": _etext,
+                          "_totext": _totext, "_ints": _ints, "_present": _present, "_raw_obj": _raw_obj}
     exec(compile(src, f"<wfkit typed extractor {name}>", "exec"), ns)  # noqa: S102 - from fixed tables
-    return ns["extract"]
+    extract: Callable[[list], dict] = ns["extract"]
+    return extract
 
 
 _MODELS: dict[str, _Model] = {}

@@ -251,7 +251,7 @@ def cadence_proto_event_to_cli(ev: dict) -> dict:
             out["timestamp"] = rfc3339_to_ns(v)
         elif k == akey:
             out["eventType"] = etype
-            out[k] = _cp2t_struct(v, etype, top=True) if isinstance(v, dict) else v
+            out[k] = _cp2t_struct(v, etype or "", top=True) if isinstance(v, dict) else v
         elif k in _C_INT64:
             out[k] = _to_int(v)
         else:
@@ -371,7 +371,7 @@ def _cadence_from_t_failure(f: Any) -> tuple[str, str]:
     """Temporal Failure -> Cadence (reason, details) in wfkit's convention (reason = type, details = JSON doc)."""
     if not isinstance(f, dict):
         return "", ""
-    info = f.get("applicationFailureInfo") if isinstance(f.get("applicationFailureInfo"), dict) else {}
+    info: dict = f["applicationFailureInfo"] if isinstance(f.get("applicationFailureInfo"), dict) else {}
     ftype = info.get("type") or ""
     det = None
     if info.get("details") is not None:
@@ -443,7 +443,7 @@ def _c2t(d: Any, etype: str, top: bool) -> Any:
             continue
         if k in _C_PAYLOAD_MAPS and isinstance(v, dict):
             sub = _C_PAYLOAD_MAPS[k]
-            fields = v.get(sub) if isinstance(v.get(sub), dict) else {}
+            fields: dict = v[sub] if isinstance(v.get(sub), dict) else {}
             conv = {}
             for fk, fv in fields.items():
                 ps = _cadence_bytes_to_payloads(fv).get("payloads") or [{}]
@@ -474,7 +474,7 @@ def _c2t(d: Any, etype: str, top: bool) -> Any:
         if k in _C2T_ENUMS and isinstance(v, str):
             out[k] = _enum_t2p(v, _C2T_ENUMS[k])
             continue
-        nk = _C2T_RENAMES.get(k, k)
+        nk: str = _C2T_RENAMES.get(k) or k
         if k in _C_INT64 or nk.endswith("EventId"):
             out[nk] = _to_str_int(v)
         else:
@@ -542,7 +542,7 @@ def _t2c(d: Any, etype: str, top: bool) -> Any:
             continue
         if k in _C_PAYLOAD_MAPS and isinstance(v, dict):
             sub = _C_PAYLOAD_MAPS[k]
-            fields = v.get(sub) if isinstance(v.get(sub), dict) else {}
+            fields: dict = v[sub] if isinstance(v.get(sub), dict) else {}
             out[k] = {**{kk: vv for kk, vv in v.items() if kk != sub},
                       sub: {fk: _payloads_to_cadence_bytes(fv) for fk, fv in fields.items()}}
             continue
@@ -572,7 +572,7 @@ def _t2c(d: Any, etype: str, top: bool) -> Any:
             pas = k == "workflowIdReusePolicy"
             out[k] = _enum_p2t(v, _C2T_ENUMS[k], pas)
             continue
-        nk = _T2C_RENAMES.get(k, k)
+        nk: str = _T2C_RENAMES.get(k) or k
         if nk in _C_INT64 or nk.endswith("EventId"):
             out[nk] = _to_int(v)
         else:
