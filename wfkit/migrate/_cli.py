@@ -19,6 +19,7 @@ import sys
 from typing import Any
 
 from wfkit._errors import WfkitError
+from wfkit.migrate._plan import STRATEGIES
 
 __all__ = ["add_migrate_parser", "add_replay_parser", "load_workflows", "migrate_main", "replay_main"]
 
@@ -57,7 +58,7 @@ def add_migrate_parser(sub: Any) -> argparse.ArgumentParser:
     m.add_argument("--from", dest="source", required=True, metavar="URL", help="source engine URL")
     m.add_argument("--to", dest="target", required=True, metavar="URL", help="target engine URL")
     m.add_argument("--query", default=None, help="which workflows, e.g. \"WorkflowType='OrderWorkflow'\"")
-    m.add_argument("--strategy", choices=["restart", "drain", "archive"], default="restart")
+    m.add_argument("--strategy", choices=STRATEGIES, default="restart")
     m.add_argument("--allow-reexecution", action="store_true",
                    help="restart workflows without @wfkit.migration_state from their input (re-runs activities)")
     m.add_argument("--workflows", action="append", metavar="MODULE[:CLASS]",

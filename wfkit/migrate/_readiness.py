@@ -105,46 +105,8 @@ def _readiness(hs: list[Any], defns: dict[str, WorkflowDefn]) -> Any:
         per.setdefault(f["workflow_type"], []).append(f)
     rows = []
     for wtype, fs in sorted(per.items()):
-        open_fs = [f for f in fs if f["open"]]
         state = (defns[wtype].migration_state is not None) if wtype in defns else None
-        reexec: list[str] = []
-        for f in open_fs if not state else ():  # a restart from the migration state re-runs nothing itself
-            reexec += [a for a in f["reexecutes"] if a not in reexec]
-        blockers, notes = [], []
-        if open_fs and state is False:
-            blockers.append(f"{len(open_fs)} open without @wfkit.migration_state: a restart from the input runs "
-                            f"{', '.join(reexec) or 'their activities'} again (needs allow_reexecution=True)")
-        if open_fs and state is None:
-            notes.append("pass workflows=[...] to check for @wfkit.migration_state (else restart asks the workers)")
-        kids = sum(f["open_children"] for f in open_fs)
-        if kids:
-            blockers.append(f"{kids} open with running child workflows: a restart does not move children")
-        undecodable = sum(not f["decodable"] for f in fs)
-        if undecodable:
-            blockers.append(f"{undecodable} with inputs wfkit cannot decode (custom codec/encryption)")
-        sas = sorted({a for f in fs for a in f["search_attributes"]})
-        if sas:
-            notes.append(f"custom search attributes ({', '.join(sas)}) are not carried over; register them on the "
-                         "target")
-        if any(f["timers"] for f in open_fs):
-            notes.append("timers of restarted workflows start again from zero on the target")
-        if any(f["versions"] for f in fs):
-            notes.append("get_version markers: restarted workflows take the newest version; cross-engine replay "
-                         "maps the markers")
-        if any(f["side_effects"] for f in fs):
-            notes.append("side effects are recorded differently by each engine: cross-engine replay of these "
-                         "histories is not possible")
-        if any(f["continue_as_new"] for f in fs):
-            notes.append("continue-as-new: the latest run is migrated; earlier runs stay on the source")
-        rows.append({
-            "workflow_type": wtype, "workflows": len(fs), "open": len(open_fs), "closed": len(fs) - len(open_fs),
-            "signals": sum(f["signals"] for f in fs), "timers": sum(f["timers"] for f in fs),
-            "versions": sum(f["versions"] for f in fs), "child_workflows": sum(f["child_workflows"] for f in fs),
-            "continue_as_new": sum(f["continue_as_new"] for f in fs),
-            "search_attributes": sum(bool(f["search_attributes"]) for f in fs),
-            "side_effects": sum(f["side_effects"] for f in fs), "reexecutes": reexec, "migration_state": state,
-            "blockers": blockers, "notes": notes, "ready": not blockers,
-        })
+        rows.append(_type_row(wtype, fs, state))
     df = pd.DataFrame(rows, columns=list(READINESS_COLUMNS))
     for c in ("workflows", "open", "closed", "signals", "timers", "versions", "child_workflows", "continue_as_new",
               "search_attributes", "side_effects"):
@@ -152,3 +114,60 @@ def _readiness(hs: list[Any], defns: dict[str, WorkflowDefn]) -> Any:
     df["migration_state"] = df["migration_state"].astype("boolean")
     df["ready"] = df["ready"].astype(bool)
     return df
+
+
+def _type_row(wtype: str, fs: list[dict[str, Any]], state: bool | None) -> dict[str, Any]:
+    """One workflow type's row, from the features of its histories (``state``: whether the type has a
+    ``@wfkit.migration_state``, None when unknown)."""
+    open_fs = [f for f in fs if f["open"]]
+    reexec: list[str] = []
+    for f in open_fs if not state else ():  # a restart from the migration state re-runs nothing itself
+        reexec += [a for a in f["reexecutes"] if a not in reexec]
+    blockers = _blockers(fs, open_fs, state, reexec)
+    return {
+        "workflow_type": wtype, "workflows": len(fs), "open": len(open_fs), "closed": len(fs) - len(open_fs),
+        "signals": sum(f["signals"] for f in fs), "timers": sum(f["timers"] for f in fs),
+        "versions": sum(f["versions"] for f in fs), "child_workflows": sum(f["child_workflows"] for f in fs),
+        "continue_as_new": sum(f["continue_as_new"] for f in fs),
+        "search_attributes": sum(bool(f["search_attributes"]) for f in fs),
+        "side_effects": sum(f["side_effects"] for f in fs), "reexecutes": reexec, "migration_state": state,
+        "blockers": blockers, "notes": _notes(fs, open_fs, state), "ready": not blockers,
+    }
+
+
+def _blockers(fs: list[dict[str, Any]], open_fs: list[dict[str, Any]], state: bool | None,
+              reexec: list[str]) -> list[str]:
+    """What a migration of these workflows cannot do without help."""
+    blockers = []
+    if open_fs and state is False:
+        blockers.append(f"{len(open_fs)} open without @wfkit.migration_state: a restart from the input runs "
+                        f"{', '.join(reexec) or 'their activities'} again (needs allow_reexecution=True)")
+    kids = sum(f["open_children"] for f in open_fs)
+    if kids:
+        blockers.append(f"{kids} open with running child workflows: a restart does not move children")
+    undecodable = sum(not f["decodable"] for f in fs)
+    if undecodable:
+        blockers.append(f"{undecodable} with inputs wfkit cannot decode (custom codec/encryption)")
+    return blockers
+
+
+def _notes(fs: list[dict[str, Any]], open_fs: list[dict[str, Any]], state: bool | None) -> list[str]:
+    """What a migration of these workflows does differently from leaving them be."""
+    notes = []
+    if open_fs and state is None:
+        notes.append("pass workflows=[...] to check for @wfkit.migration_state (else restart asks the workers)")
+    sas = sorted({a for f in fs for a in f["search_attributes"]})
+    if sas:
+        notes.append(f"custom search attributes ({', '.join(sas)}) are not carried over; register them on the "
+                     "target")
+    if any(f["timers"] for f in open_fs):
+        notes.append("timers of restarted workflows start again from zero on the target")
+    if any(f["versions"] for f in fs):
+        notes.append("get_version markers: restarted workflows take the newest version; cross-engine replay "
+                     "maps the markers")
+    if any(f["side_effects"] for f in fs):
+        notes.append("side effects are recorded differently by each engine: cross-engine replay of these "
+                     "histories is not possible")
+    if any(f["continue_as_new"] for f in fs):
+        notes.append("continue-as-new: the latest run is migrated; earlier runs stay on the source")
+    return notes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable
@@ -43,7 +44,7 @@ class Item:
                 "run_id": self.run_id, "task_queue": self.task_queue}
 
 
-class Strategy:
+class Strategy(abc.ABC):
     """One way to migrate. The plan calls ``build()`` once (the preview), then for each ``run()``:
     ``prepare()``, ``run_one()`` for each workflow (several at once), ``finish()``."""
 
@@ -55,22 +56,23 @@ class Strategy:
         self.source = plan.source
         self.target = plan.target
 
+    @abc.abstractmethod
     async def build(self) -> list[Item]:
         """The preview: one item per workflow of the source that the plan's query matches, with its action
         and the reason for it."""
-        raise NotImplementedError
 
     async def prepare(self, items: list[Item], ck: Checkpoint, dry_run: bool) -> list[Item]:
         """Before a run: the items it handles (the plan's, and whatever else the strategy finds)."""
         return items
 
+    @abc.abstractmethod
     async def run_one(self, item: Item, ck: Checkpoint, dry_run: bool, row: Row) -> None:
         """Migrate one workflow (or, with ``dry_run``, check what only reads), journaling each step in ``ck``
         before the next; say how it went in ``row`` (its status and outcome). Raising marks it failed."""
-        raise NotImplementedError
 
     def finish(self, rows: list[Row], dry_run: bool) -> None:
-        """After a run, with every workflow's row."""
+        """After a run, with every workflow's row (nothing, unless the strategy writes something then)."""
+        return None
 
     def router(self) -> Router | None:
         """The router the plan offers for starts during the migration (``plan.router``), if any."""

@@ -66,6 +66,8 @@ class _Move:
     resumed: bool = False
     mode: str | None = None
     """What the copy starts from: ``"state"`` or ``"input"``."""
+    args: list[Any] = dataclasses.field(default_factory=list)
+    """The copy's input: the state, or the original input."""
     state_time: str | None = None
     target_run: str | None = None
     terminated_now: bool = False
@@ -101,24 +103,26 @@ class Restart(Strategy):
             except WorkflowNotFound:
                 pass
         item = Item(e.workflow_id, e.run_id, e.workflow_type, e.status, task_queue, "restart", [], "", memo, tags)
-        copy, whose = await self._copy_on_target(e.workflow_id, e.run_id)
-        if whose == "ours":
-            assert copy is not None
+        copy, ours = await self._copy_on_target(e.workflow_id, e.run_id)
+        if copy is not None and ours:
             item.action = "resume"
             item.reason = (f"an earlier run restarted it on {self.target.engine} (run {copy.run_id}, "
                            f"{copy.status}): terminate the source and forward late signals")
             return item
-        if whose == "other" and copy is not None and copy.status == "running":
-            item.action = "blocked"
-            item.reason = (f"workflow ID already running on {self.target.engine} (run {copy.run_id}), "
-                           "not started by wfkit migrate")
+        if copy is not None and copy.status == "running":
+            item.action, item.reason = "blocked", self._taken(copy)
             return item
         probe = await self._probe(e.workflow_type, e)
         if probe == "state":
             item.reason = "from its @wfkit.migration_state"
             return item
+        return await self._plan_from_input(item, probe)
+
+    async def _plan_from_input(self, item: Item, probe: str) -> Item:
+        """A workflow without a migration state: restarted from its input if the plan allows it (and the input
+        can be read), else blocked."""
         try:
-            history = await self.source.handle(e.workflow_id, e.run_id).history()
+            history = await self.source.handle(item.workflow_id, item.run_id).history()
             item.reexecutes = completed_activity_types(history)
             event_args(history, 0)
         except WfkitError as exc:
@@ -161,18 +165,22 @@ class Restart(Strategy):
         except WorkflowNotFound:
             return "gone"
 
-    async def _copy_on_target(self, workflow_id: str, source_run_id: str | None
-                              ) -> tuple[Execution | None, str | None]:
-        """(the target's latest execution of this ID, ``"ours"`` when this migration started it from this
-        source run, ``"other"`` when not, None when there is none)."""
+    async def _copy_on_target(self, workflow_id: str, source_run_id: str | None) -> tuple[Execution | None, bool]:
+        """(the target's latest execution of this ID (None: there is none), whether this migration started it
+        from this source run)."""
         try:
             ex = await self.target.handle(workflow_id).describe()
         except WorkflowNotFound:
-            return None, None
+            return None, False
         mark = ex.memo.get(MIGRATION_MEMO_KEY) if isinstance(ex.memo, dict) else None
         ours = isinstance(mark, dict) and mark.get("source_run_id") == source_run_id and \
             mark.get("source", {}).get("engine") == self.source.engine
-        return ex, ("ours" if ours else "other")
+        return ex, ours
+
+    def _taken(self, other: Execution) -> str:
+        """Why a workflow whose ID runs on the target, started by someone else, is left alone."""
+        return (f"workflow ID already running on {self.target.engine} (run {other.run_id}), not started by this "
+                "migration: left alone")
 
     # --- the run -------------------------------------------------------------------------------------------
     async def prepare(self, items: list[Item], ck: Checkpoint, dry_run: bool) -> list[Item]:
@@ -195,8 +203,9 @@ class Restart(Strategy):
             return
         await self._find_runs(m)
         if m.copy is None:
-            if not await self._start_copy(m):
+            if not await self._take_state(m):
                 return
+            await self._start_copy(m)
         elif not self._adopt_copy(m):
             return
         await self._confirm_copy(m)
@@ -227,51 +236,54 @@ class Restart(Strategy):
             except WorkflowNotFound:
                 return None
 
-        (copy, whose), m.source = await asyncio.gather(self._copy_on_target(m.workflow_id, m.source_run),
-                                                       source_now())
-        if whose == "other" and copy is not None and copy.status == "running":
-            raise WfkitError(f"workflow ID already running on {self.target.engine} (run {copy.run_id}), not "
-                             "started by this migration: left alone")
-        m.copy = copy if whose == "ours" else None
+        (copy, ours), m.source = await asyncio.gather(self._copy_on_target(m.workflow_id, m.source_run),
+                                                      source_now())
+        if copy is not None and not ours and copy.status == "running":
+            raise WfkitError(self._taken(copy))
+        m.copy = copy if ours else None
         m.resumed = m.copy is not None
 
-    async def _start_copy(self, m: _Move) -> bool:
-        """Take the state and start the copy on the target from it; False when there is nothing more to do."""
+    async def _take_state(self, m: _Move) -> bool:
+        """What the copy starts from; False when there is nothing more to do (the source closed, a dry run)."""
         if m.rec.get("confirmed"):
             raise WfkitError("the copy this migration started on the target is gone; source left running")
         if m.source is None or m.source.status != "running":
             status = m.source.status if m.source is not None else "gone"
             m.row.update(status="skipped", outcome=f"closed on the source ({status}) before it was restarted")
             return False
-        m.mode, args, m.state_time, m.row["outcome"] = await self._read_state(m.item, m.source_run)
+        m.mode, m.args, m.state_time, m.row["outcome"] = await self._read_state(m.item, m.source_run)
         m.clock.lap("state_seconds")
         if m.dry_run:
             m.row.update(status="successful", outcome=f"would restart from {m.mode}")
             return False
+        return True
+
+    async def _start_copy(self, m: _Move) -> None:
+        """Journal the state, then start the copy on the target from it (marked in its memo as ours)."""
+        assert m.source is not None
         task_queue = self.plan.task_queue or m.item.task_queue or m.source.task_queue
         if not task_queue:
             raise WfkitError("the source does not say the workflow's task queue: pass task_queue=")
         token = uuid.uuid4().hex
         m.ck.write(m.workflow_id, "state", source_run_id=m.source_run, token=token, mode=m.mode,
-                   state_time=m.state_time, workflow_type=m.item.workflow_type, task_queue=task_queue, args=args)
+                   state_time=m.state_time, workflow_type=m.item.workflow_type, task_queue=task_queue, args=m.args)
         memo = {k: v for k, v in (m.source.memo or m.item.memo or {}).items() if k != MIGRATION_MEMO_KEY}
         memo[MIGRATION_MEMO_KEY] = {"source": where(self.source), "source_run_id": m.source_run, "token": token,
                                     "mode": m.mode, "state_time": m.state_time}
         await self.plan._hook("state", m.workflow_id)
         m.ck.write(m.workflow_id, "starting", token=token)
         try:
-            h = await self.target.start(m.item.workflow_type, *args, id=m.workflow_id, task_queue=task_queue,
+            h = await self.target.start(m.item.workflow_type, *m.args, id=m.workflow_id, task_queue=task_queue,
                                         memo=memo, tags=list(m.source.tags or m.item.tags) or None,
                                         id_reuse_policy="allow_duplicate")
             m.target_run = h.run_id
         except WorkflowAlreadyStarted:  # a start that reached the target before a crash
-            copy, whose = await self._copy_on_target(m.workflow_id, m.source_run)
-            if whose != "ours" or copy is None:
+            copy, ours = await self._copy_on_target(m.workflow_id, m.source_run)
+            if copy is None or not ours:
                 raise
             m.target_run, m.resumed = copy.run_id, True
         m.ck.write(m.workflow_id, "started", target_run_id=m.target_run)
         await self.plan._hook("started", m.workflow_id)
-        return True
 
     async def _read_state(self, it: Item, source_run: str | None) -> tuple[str, list[Any], str | None, str]:
         """(mode, args, workflow time of the state, note) for starting the copy."""
