@@ -31,6 +31,11 @@ Strategies:
 Blocking twins: ``wfkit.migrate.sync.plan(...)``, ``wfkit.migrate.sync.readiness(...)``, ``plan.sync.run(...)``.
 """
 
+# Inside: _plan (plan(), MigrationPlan: the preview, and runs that journal, bound, time and report), _strategies/
+# (one class per strategy — restart, drain, archive — and the table that picks one by name), _checkpoint (the
+# journal: a Checkpoint protocol and its JSONL file), _report, _readiness, _history_args (what a migration reads
+# from a history), _cli (``wfkit migrate`` / ``wfkit replay``).
+
 from __future__ import annotations
 
 from typing import Any

@@ -86,7 +86,8 @@ def add_replay_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument("--limit", type=int, default=1000, help="with --from: at most this many (default 1000)")
     r.add_argument("--workflows", action="append", required=True, metavar="MODULE[:CLASS]",
                    help="the workflow classes to replay against; repeatable")
-    r.add_argument("--engine", choices=["temporal", "cadence"], default="temporal", help="whose replayer")
+    r.add_argument("--engine", default="temporal",
+                   help="whose replayer: an installed engine plugin (default temporal)")
     r.add_argument("--output", default=None, metavar="FILE.csv", help="write the results")
     r.set_defaults(func=replay_main)
     return r
@@ -131,7 +132,7 @@ def migrate_main(args: argparse.Namespace) -> int:
             print(repr(report))
             shown = report.frame[report.frame["status"] != "successful"] if len(report.frame) > 50 else report.frame
             _print_frame(shown, ["workflow_id", "status", "outcome", "error"])
-            if report.strategy == "drain" and report.remaining:
+            if report.remaining:
                 print(f"{len(report.remaining)} still open on the source: run again later")
             if report.archive_dir:
                 print(f"archive: {report.archive_dir}")
