@@ -175,8 +175,9 @@ def test_a_workflow_runs_to_completion_over_raw_grpc():
         # the visibility store (second SQLite db) gets the closed record asynchronously
         deadline = time.monotonic() + 30
         while True:
-            window = visibility_pb2.StartTimeFilter(earliest_time=timestamp_pb2.Timestamp(seconds=0),
-                                                    latest_time=timestamp_pb2.Timestamp(seconds=int(time.time()) + 3600))
+            window = visibility_pb2.StartTimeFilter(
+                earliest_time=timestamp_pb2.Timestamp(seconds=0),
+                latest_time=timestamp_pb2.Timestamp(seconds=int(time.time()) + 3600))
             closed = vis.ListClosedWorkflowExecutions(service_visibility_pb2.ListClosedWorkflowExecutionsRequest(
                 domain="default", page_size=10, start_time_filter=window), timeout=10, metadata=md)
             if any(e.workflow_execution.workflow_id == wid for e in closed.executions):
