@@ -1,9 +1,10 @@
 """``wfkit.History``: the canonical events of one workflow run, as data.
 
-A History is built from engine protos (:meth:`History.from_proto`) or any history JSON dialect
+A History is built from engine protos (:meth:`History.from_proto`) or any history JSON format
 (:meth:`History.from_json`) and keeps the events in the shape it got them; columns are extracted once, on
-demand, by per-event-type extractors (``_history_extract``), and ``payload``/``attributes`` cells decode only
-when looked at. Nothing here imports an engine SDK at module level.
+demand, by per-event-type extractors generated from its engine's dialect (``_extract``,
+:mod:`wfkit.history.dialects`), and ``payload``/``attributes`` cells decode only when looked at. Nothing here
+imports an engine SDK at module level, and nothing here names an engine: that is the dialect's business.
 """
 
 from __future__ import annotations
