@@ -29,9 +29,8 @@ class Archive(Strategy):
 
     async def build(self) -> list[Item]:
         execs = [e for e in await self.source.list(self.plan.query, limit=None) if e.status != "running"]
-        return [Item(e.workflow_id, e.run_id, e.workflow_type, e.status, e.task_queue, "archive", [],
-                     f"closed ({e.status}): history written as {self.target.engine} and wfkit JSON",
-                     dict(e.memo), tuple(e.tags)) for e in execs]
+        return [Item.of(e, "archive", f"closed ({e.status}): history written as {self.target.engine} and wfkit "
+                                      "JSON") for e in execs]
 
     @property
     def archive_dir(self) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
+    from wfkit._execution import Execution
     from wfkit._router import Router
     from wfkit.migrate._checkpoint import Checkpoint
     from wfkit.migrate._plan import MigrationPlan
@@ -37,6 +38,12 @@ class Item:
     reason: str
     memo: dict[str, Any] = dataclasses.field(default_factory=dict)
     tags: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, e: Execution, action: str, reason: str) -> Item:
+        """The item of a listed execution."""
+        return cls(e.workflow_id, e.run_id, e.workflow_type, e.status, e.task_queue, action, [], reason,
+                   dict(e.memo), tuple(e.tags))
 
     def preview_row(self) -> dict[str, Any]:
         return {"workflow_id": self.workflow_id, "status": self.status, "action": self.action,

@@ -26,9 +26,8 @@ class Drain(Strategy):
 
     async def build(self) -> list[Item]:
         execs = await self.source.list(running(self.plan.query), limit=None)
-        return [Item(e.workflow_id, e.run_id, e.workflow_type, e.status, e.task_queue, "wait", [],
-                     "open on the source: it finishes there; new starts go to the target", dict(e.memo),
-                     tuple(e.tags)) for e in execs]
+        return [Item.of(e, "wait", "open on the source: it finishes there; new starts go to the target")
+                for e in execs]
 
     async def prepare(self, items: list[Item], ck: Checkpoint, dry_run: bool) -> list[Item]:
         """The plan's workflows, and those started on the source since (one listing of the source)."""
@@ -38,8 +37,7 @@ class Drain(Strategy):
             ex = now_open.pop(it.workflow_id, None)
             if ex is not None and (ex.run_id == it.run_id or it.run_id is None):
                 self._open[it.workflow_id] = "still open on the source"
-        late = [Item(wid, ex.run_id, ex.workflow_type, ex.status, ex.task_queue, "wait", [],
-                     "started on the source after the plan") for wid, ex in now_open.items()]
+        late = [Item.of(ex, "wait", "started on the source after the plan") for ex in now_open.values()]
         for it in late:
             self._open[it.workflow_id] = "still open on the source (started there after the plan)"
         return [*items, *late]

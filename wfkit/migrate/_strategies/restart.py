@@ -94,15 +94,13 @@ class Restart(Strategy):
         return await gather_bounded(self._plan_one, execs, self.plan.concurrency)
 
     async def _plan_one(self, e: Execution) -> Item:
-        task_queue = e.task_queue
-        memo, tags = dict(e.memo), tuple(e.tags)
-        if task_queue is None:  # basic visibility listings do not say
+        item = Item.of(e, "restart", "")
+        if item.task_queue is None:  # basic visibility listings do not say
             try:
                 d = await self.source.handle(e.workflow_id, e.run_id).describe()
-                task_queue, memo, tags = d.task_queue, dict(d.memo), tuple(d.tags)
+                item.task_queue, item.memo, item.tags = d.task_queue, dict(d.memo), tuple(d.tags)
             except WorkflowNotFound:
                 pass
-        item = Item(e.workflow_id, e.run_id, e.workflow_type, e.status, task_queue, "restart", [], "", memo, tags)
         copy, ours = await self._copy_on_target(e.workflow_id, e.run_id)
         if copy is not None and ours:
             item.action = "resume"
