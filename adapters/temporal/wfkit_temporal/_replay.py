@@ -91,18 +91,8 @@ def _readable(exc: BaseException) -> BaseException:
 
 
 def _payload_values(p: Any) -> list[Any]:
-    """The JSON values of a Temporal payload in proto-JSON form, decoded by temporalio's own converter."""
-    import temporalio.converter
-    from google.protobuf.json_format import ParseDict
-    from temporalio.api.common.v1 import Payload
-
-    if not isinstance(p, dict):
-        return []
-    try:
-        payload = ParseDict(p, Payload(), ignore_unknown_fields=True)
-        v = temporalio.converter.default().payload_converter.from_payloads([payload])[0]
-    except Exception:  # noqa: BLE001 - an undecodable payload reads as no values; the caller says what is missing
-        return []
+    """The JSON values of a Temporal proto-JSON ``Payload`` or ``Payloads`` (decoded by the Temporal dialect)."""
+    v = wfe.builtin_dialect("temporal").decode_json_payload(p)
     return v if isinstance(v, list) else [v]
 
 
