@@ -53,7 +53,10 @@ def failure_from_temporal(err: BaseException | None, *, workflow_level: bool = F
                                        workflow_type=err.workflow_type, workflow_id=err.workflow_id,
                                        cause=failure_from_temporal(err.cause))
     elif isinstance(err, tex.TimeoutError):
-        kind = "execution" if workflow_level or err.type is None else _TIMEOUT_KINDS.get(err.type, str(err.type).lower())
+        if workflow_level:
+            kind = "execution"
+        else:
+            kind = "none" if err.type is None else _TIMEOUT_KINDS.get(err.type, str(err.type).lower())
         out = wfe.TimeoutError(err.message or f"{kind} timeout", kind=kind)
     elif isinstance(err, tex.CancelledError):
         out = wfe.Canceled(err.message or "canceled")
