@@ -161,6 +161,7 @@ async def cadence_raw_round(raw: object, registry: object, n: int) -> float:
 
 async def main_cadence(total: int, per_round: int) -> None:
     from cadence import Client as CadenceClient
+
     from wfkit_cadence.devserver import CadenceDevServer
 
     print("== Cadence ==")

@@ -140,11 +140,9 @@ class Servers:
         self.cport = self.tport = None
 
     def start(self, which: str = "both") -> None:
-        from wfkit_cadence.devserver import CadenceDevServer
-
-        from wfkit_temporal.devserver import TemporalDevServer
-
         from wfkit.devserver import free_port
+        from wfkit_cadence.devserver import CadenceDevServer
+        from wfkit_temporal.devserver import TemporalDevServer
 
         if which in ("both", "cadence"):
             self.cport = self.cport or free_port()
@@ -270,7 +268,7 @@ def signals_of(client):
         runs = sorted(await client.list(f"WorkflowId='{wid}'", limit=None), key=lambda e: e.start_time)
         h = await client.handle(wid, runs[0].run_id).history()
         sig = h.signals()
-        return [p for name, p in zip(sig.signal_name, sig.payload) if name in ("add", "post")]
+        return [p for name, p in zip(sig.signal_name, sig.payload, strict=True) if name in ("add", "post")]
     return get
 
 

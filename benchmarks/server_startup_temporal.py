@@ -1,7 +1,7 @@
 """Startup time of the Temporal CLI dev server as wfkit starts it, median of 5.
 
-Two figures: process start -> frontend healthy (``TemporalDevServer.start()``, which asks the CLI's health check), and the same plus a first
-``wfkit.connect`` that describes the namespace (what ``temporal+dev://`` costs).
+Two figures: process start -> frontend healthy (``TemporalDevServer.start()``, which asks the CLI's health
+check), and the same plus a first ``wfkit.connect`` that describes the namespace (what ``temporal+dev://`` costs).
 
 Run: python benchmarks/server_startup_temporal.py [--runs N]
 """

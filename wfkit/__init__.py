@@ -33,7 +33,6 @@ from ._errors import (
     WorkflowNotFound,
 )
 from ._execution import Execution, Executions
-from .engine import Capability
 from ._workflow_api import (
     DEFAULT_VERSION,
     ActivityInfo,
@@ -52,12 +51,14 @@ from ._workflow_api import (
     uuid4,
     wait_condition,
 )
+from .engine import Capability
 
 __version__ = "0.1.0"
 
 __all__ = [
     # connecting
-    "connect", "connect_sync", "Client", "WorkflowHandle", "Worker", "Secret", "CAPABILITIES", "Capability", "available_engines",
+    "connect", "connect_sync", "Client", "WorkflowHandle", "Worker", "Secret", "CAPABILITIES", "Capability",
+    "available_engines",
     # definitions and the in-workflow API
     "workflow", "run", "signal", "query", "activity", "migration_state", "RetryPolicy", "DEFAULT_VERSION",
     "execute_activity", "sleep", "wait_condition", "get_version", "side_effect", "now", "uuid4", "info",
@@ -66,7 +67,8 @@ __all__ = [
     # errors
     "WfkitError", "ConnectionFailed", "DevServerError", "WorkflowNotFound", "WorkflowAlreadyStarted",
     "WorkflowFailed", "FailureError", "ApplicationError", "ActivityError", "ChildWorkflowError", "TimeoutError",
-    "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError", "NotConvertible",
+    "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError",
+    "NotConvertible",
     # data
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
     # migration, routing, failover

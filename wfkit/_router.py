@@ -209,7 +209,7 @@ class Router:
         found = await asyncio.gather(*(one(n) for n in names), return_exceptions=True)
         hits: list[tuple[str, Execution]] = []
         errors: list[BaseException] = []
-        for name, res in zip(names, found):
+        for name, res in zip(names, found, strict=True):
             if isinstance(res, BaseException):
                 errors.append(res)
             elif res is not None:

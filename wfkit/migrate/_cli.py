@@ -19,6 +19,7 @@ import sys
 from typing import Any
 
 from wfkit._errors import WfkitError
+from wfkit._replay import DEFAULT_ENGINE
 from wfkit.migrate._plan import STRATEGIES
 
 __all__ = ["add_migrate_parser", "add_replay_parser", "load_workflows", "migrate_main", "replay_main"]
@@ -86,8 +87,8 @@ def add_replay_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument("--limit", type=int, default=1000, help="with --from: at most this many (default 1000)")
     r.add_argument("--workflows", action="append", required=True, metavar="MODULE[:CLASS]",
                    help="the workflow classes to replay against; repeatable")
-    r.add_argument("--engine", default="temporal",
-                   help="whose replayer: an installed engine plugin (default temporal)")
+    r.add_argument("--engine", default=DEFAULT_ENGINE,
+                   help=f"whose replayer: an installed engine plugin (default {DEFAULT_ENGINE})")
     r.add_argument("--output", default=None, metavar="FILE.csv", help="write the results")
     r.set_defaults(func=replay_main)
     return r

@@ -20,6 +20,9 @@ from wfkit.notebook.connections import Connections
 
 __all__ = ["ConnectionPanel", "LiveMonitor", "Panel", "WorkflowBrowser"]
 
+DEFAULT_URL = "temporal+dev://"
+"""What the connection panel offers before anything is typed."""
+
 
 def _guarded(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
@@ -37,7 +40,7 @@ class ConnectionPanel(W.VBox):
     """URL (+ optional name and API key) → Connect. The new client is added to ``connections`` (the default
     registry unless given) under the name typed, and made current; ``on_connect(client)`` is then called."""
 
-    def __init__(self, on_connect: Callable[[Any], None] | None = None, url: str = "temporal+dev://",
+    def __init__(self, on_connect: Callable[[Any], None] | None = None, url: str = DEFAULT_URL,
                  connections: Connections | None = None):
         self.connections = connections if connections is not None else _connections.default
         self.url = W.Text(value=url, description="URL", layout=W.Layout(width="60%"))
