@@ -184,6 +184,10 @@ class WorkflowFailed(WfkitError):
 
     def __init__(self, message: str, *, cause: BaseException | None = None, workflow_id: str | None = None,
                  run_id: str | None = None, status: str | None = None):
+        root = root_cause(cause) if cause is not None else None
+        if root is not None and root is not cause:
+            # The one-line message names the innermost failure; the whole chain stays on .cause.
+            message += f" (root cause: {describe_failure(root)})"
         super().__init__(message)
         self.cause = cause
         self.workflow_id = workflow_id
