@@ -195,3 +195,22 @@ class WorkflowFailed(WfkitError):
         self.status = status
         if cause is not None:
             self.__cause__ = cause
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost failure of ``exc``'s ``.cause`` chain (``exc`` itself when it has none)."""
+    seen = {id(exc)}
+    while True:
+        inner = getattr(exc, "cause", None)
+        if not isinstance(inner, BaseException) or id(inner) in seen:
+            return exc
+        seen.add(id(inner))
+        exc = inner
+
+
+def describe_failure(exc: BaseException) -> str:
+    """``Type: message`` of a failure, the type being an ApplicationError's own type name (the error class
+    raised in the activity or workflow) when it has one."""
+    kind = getattr(exc, "type", None) if isinstance(exc, ApplicationError) else None
+    text = exc.message if isinstance(exc, FailureError) else str(exc)
+    return f"{kind or type(exc).__name__}: {text}" if text else (kind or type(exc).__name__)
