@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Any
 from . import _loop, telemetry
 from ._config import TAGS_MEMO_KEY, ConnectConfig, api_key_from_env, apply_option, parse_url, url_from_env
 from ._converter import from_json_value, to_json_value
-from ._definitions import ActivityDefn, RetryPolicy, WorkflowDefn, _served, activity_defn, as_timedelta, workflow_defn
+from ._definitions import (
+    DROPPED_SIGNALS_QUERY,
+    ActivityDefn,
+    RetryPolicy,
+    WorkflowDefn,
+    _served,
+    activity_defn,
+    as_timedelta,
+    workflow_defn,
+)
 from ._engines import get_engine, namespace_term
 from ._errors import ConnectionFailed, UnsupportedFeature, WfkitError
 from ._execution import Execution, Executions
@@ -357,6 +366,13 @@ class WorkflowHandle:
         value = await on_loop(self._inner.query(self.workflow_id, self.run_id, name,
                                                 [to_json_value(a) for a in args], timeout))
         return from_json_value(value, result_type)
+
+    async def dropped_signals(self, *, timeout: float = 10) -> builtins.list[dict[str, str]]:
+        """The signals this (running) workflow dropped because their arguments could not be decoded, in
+        arrival order: ``[{"signal": name, "error": why}, ...]`` (a wfkit workflow drops such a signal, logs and
+        counts it, instead of failing its task forever). ``history().signals(WorkflowClass)`` finds them in any
+        history, closed runs included."""
+        return await self.query(DROPPED_SIGNALS_QUERY, timeout=timeout)
 
     async def cancel(self) -> None:
         """Request cancellation (the workflow code sees it and may clean up)."""

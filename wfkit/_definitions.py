@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -18,12 +19,14 @@ from ._errors import WfkitError
 
 __all__ = [
     "DEFAULT_RETRY_POLICY",
+    "DROPPED_SIGNALS_QUERY",
     "ActivityDefn",
     "RetryPolicy",
     "WorkflowDefn",
     "activity",
     "activity_defn",
     "as_timedelta",
+    "decode_signal",
     "migration_state",
     "query",
     "run",
@@ -42,6 +45,14 @@ MIGRATION_STATE_QUERY = "__wfkit_migration_state"
 adapter serves it): ``{"state": <the method's value as JSON>, "time": <wfkit.now() as ISO text>}``. The time
 is the workflow time of the task the state reflects; ``wfkit.migrate`` uses it to find the signals that reached
 the workflow after the state was taken."""
+
+
+DROPPED_SIGNALS_QUERY = "__wfkit_dropped_signals"
+"""The query every wfkit workflow answers (registered by the core): the signals it dropped because their
+arguments could not be decoded, ``[{"signal": name, "error": text}, ...]`` in arrival order."""
+
+_DROPPED = "_wfkit_dropped_signals"
+_signal_log = logging.getLogger("wfkit.signals")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,11 +164,64 @@ def _build_workflow_defn(cls: type, name: str) -> WorkflowDefn:
             state = attr
     if run_method is None:
         raise WfkitError(f"workflow class {cls.__qualname__} has no @wfkit.run method")
+    if DROPPED_SIGNALS_QUERY not in queries:
+        cls._wfkit_dropped_signals_query = _dropped_signals_query  # type: ignore[attr-defined]
+        queries[DROPPED_SIGNALS_QUERY] = HandlerDefn(DROPPED_SIGNALS_QUERY, "_wfkit_dropped_signals_query",
+                                                     Signature((), None, None))
     if state is not None and MIGRATION_STATE_QUERY not in queries:
         cls._wfkit_migration_state_query = _migration_state_query(state)  # type: ignore[attr-defined]
         queries[MIGRATION_STATE_QUERY] = HandlerDefn(MIGRATION_STATE_QUERY, "_wfkit_migration_state_query",
                                                      Signature((), None, None))
     return WorkflowDefn(name, cls, run_method, signature_of(getattr(cls, run_method)), signals, queries, state)
+
+
+def _dropped_signals_query(self: Any) -> list[dict[str, str]]:
+    return list(getattr(self, _DROPPED, ()))
+
+
+def decode_signal(h: HandlerDefn, instance: Any, args: Sequence[Any], *, engine: str, workflow_id: str,
+                  workflow_type: str, replaying: bool, decode_error: Exception | None = None) -> list[Any] | None:
+    """The arguments to call signal handler ``h`` of ``instance`` with, or None when the signal must be dropped.
+
+    A signal comes from outside the workflow (any client, any SDK): arguments of the wrong shape or number must
+    not fail the workflow task (the engine would retry it forever and the workflow would never move again), so
+    the signal is dropped, as temporalio does. The drop is logged (workflow id, signal name, decode error),
+    counted (``wfkit_signals_dropped_total``) and kept for the ``DROPPED_SIGNALS_QUERY``
+    (``handle.dropped_signals()``). The decision is a pure function of the history, so replays drop the same
+    signals (and neither log nor count them again). ``decode_error`` is the adapter's own error when the
+    payload was not even readable as JSON.
+    """
+    decoded, error = _decode_signal(h, type(instance), args, decode_error)
+    if error is not None:
+        instance.__dict__.setdefault(_DROPPED, []).append({"signal": h.name, "error": error})
+        if not replaying:
+            _signal_log.warning("dropped signal %r to workflow %s (%s): its arguments cannot be decoded: %s",
+                                h.name, workflow_id, workflow_type, error)
+            from . import telemetry
+
+            telemetry.signal_dropped(engine, workflow_type)
+        return None
+    return decoded
+
+
+def _decode_signal(h: HandlerDefn, cls: type, args: Sequence[Any],
+                   decode_error: Exception | None = None) -> tuple[list[Any], str | None]:
+    """(decoded arguments, None), or ([], why they cannot be passed to the handler)."""
+    try:
+        if decode_error is not None:
+            raise decode_error
+        decoded = h.sig.decode_args(args)
+        inspect.signature(getattr(cls, h.method)).bind(None, *decoded)
+    except Exception as err:  # noqa: BLE001 - whatever the payload is, it must not wedge the workflow
+        return [], f"{type(err).__name__}: {err}"
+    return decoded, None
+
+
+def signal_drop_reason(defn: WorkflowDefn, name: str, args: Sequence[Any]) -> str | None:
+    """Why ``defn``'s workers drop a signal ``name`` with ``args`` (its JSON values), or None if they take it.
+    A name with no handler is not dropped by this rule (engines keep or discard those themselves)."""
+    h = defn.signals.get(name)
+    return None if h is None else _decode_signal(h, defn.cls, args)[1]
 
 
 def _migration_state_query(method: str) -> Callable[[Any], Any]:

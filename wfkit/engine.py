@@ -26,12 +26,14 @@ from wfkit._config import TAGS_MEMO_KEY, ConnectConfig, Secret, tls_material
 from wfkit._converter import from_json_value, json_values, to_json_value
 from wfkit._definitions import (
     DEFAULT_RETRY_POLICY,
+    DROPPED_SIGNALS_QUERY,
     MIGRATION_STATE_QUERY,
     ActivityDefn,
     HandlerDefn,
     RetryPolicy,
     WorkflowDefn,
     activity_defn,
+    decode_signal,
     workflow_defn,
 )
 from wfkit._errors import (
@@ -72,8 +74,8 @@ if TYPE_CHECKING:
     from wfkit.history.dialects import HistoryDialect
 
 __all__ = [
-    "DEFAULT_RETRY_POLICY", "DEFAULT_VERSION", "HOST", "ID_REUSE_POLICIES", "MIGRATION_STATE_QUERY", "STATUSES",
-    "TAGS_MEMO_KEY",
+    "DEFAULT_RETRY_POLICY", "DEFAULT_VERSION", "DROPPED_SIGNALS_QUERY", "HOST", "ID_REUSE_POLICIES",
+    "MIGRATION_STATE_QUERY", "STATUSES", "TAGS_MEMO_KEY",
     # the contract
     "Capability", "DevServer", "Engine", "EngineClient", "EngineWorker", "StartOptions",
     "WorkflowRuntime", "ActivityRuntime", "register_runtime", "History", "HistoryDialect", "builtin_dialect",
@@ -82,8 +84,8 @@ __all__ = [
     "Executions", "HandlerDefn", "RetryPolicy", "Secret", "WorkflowDefn", "WorkflowInfo", "activity_defn",
     "workflow_defn",
     # helpers
-    "ServerProcess", "ensure_port_free", "free_port", "from_json_value", "json_values", "port_open",
-    "tail", "telemetry", "tls_material", "to_json_value",
+    "ServerProcess", "decode_signal", "ensure_port_free", "free_port", "from_json_value", "json_values",
+    "port_open", "tail", "telemetry", "tls_material", "to_json_value",
     # errors
     "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",
     "FailureError", "HistoryFormatError", "NondeterminismError", "NotConvertible", "QueryFailed", "Terminated",

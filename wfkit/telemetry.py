@@ -8,7 +8,8 @@ Spans: client start → workflow run → each activity, connected through the en
 temporalio OpenTelemetry interceptor; Cadence: the Cadence adapter's propagator). Metrics, labelled by ``engine``
 and ``type``: ``wfkit_workflows_started_total``, ``wfkit_workflows_completed_total``,
 ``wfkit_workflows_failed_total``, ``wfkit_workflow_duration_seconds`` and the same for activities
-(``wfkit_activities_*_total``, ``wfkit_activity_duration_seconds``). Workflow outcomes are counted once, when
+(``wfkit_activities_*_total``, ``wfkit_activity_duration_seconds``); ``wfkit_signals_dropped_total`` counts the
+signals a workflow dropped because their arguments could not be decoded. Workflow outcomes are counted once, when
 the workflow closes, never again on replay. Nothing here is imported or recorded until ``enable()``.
 """
 
@@ -57,12 +58,12 @@ def enable(tracer_provider: Any = None, meter_provider: Any = None) -> None:
                                                       ["engine", "type"], registry=registry)
             durations[kind] = Histogram(f"wfkit_{kind}_duration_seconds", f"{kind} duration (seconds)",
                                         ["engine", "type"], registry=registry, buckets=buckets)
+        counters["signal_dropped"] = Counter("wfkit_signals_dropped", "signals dropped (undecodable arguments)",
+                                             ["engine", "type"], registry=registry)
         if meter_provider is not None:
             meter = meter_provider.get_meter("wfkit")
-            for name in counters:
-                kind, event = name.split("_", 1)
-                plural = "workflows" if kind == "workflow" else "activities"
-                otel[name] = meter.create_counter(f"wfkit_{plural}_{event}_total")
+            for name, counter in counters.items():
+                otel[name] = meter.create_counter(f"{next(iter(counter.describe())).name}_total")
             for kind in durations:
                 otel[f"{kind}_duration"] = meter.create_histogram(f"wfkit_{kind}_duration_seconds", unit="s")
         provider = tracer_provider or trace.get_tracer_provider()
@@ -142,3 +143,7 @@ def activity_started(engine: str, type_name: str) -> None:
 def activity_closed(engine: str, type_name: str, ok: bool, seconds: float) -> None:
     _count("activity_completed" if ok else "activity_failed", engine, type_name)
     _observe("activity", engine, type_name, seconds)
+
+
+def signal_dropped(engine: str, type_name: str) -> None:
+    _count("signal_dropped", engine, type_name)

@@ -193,6 +193,20 @@ def _parse_history_bytes(data: bytes, dialect: HistoryDialect) -> Any:
     return h
 
 
+def _drop_reason(workflow: Any, name: Any, payload: Any) -> str | None:
+    """Why ``workflow``'s workers drop this recorded signal. The frame holds one value for one argument and a
+    list for several, so a list is tried both ways."""
+    from wfkit._definitions import signal_drop_reason, workflow_defn
+
+    defn = workflow_defn(workflow)
+    if not isinstance(name, str):
+        return None
+    reason = signal_drop_reason(defn, name, [] if payload is None else [payload])
+    if reason is not None and isinstance(payload, list):
+        reason = reason if signal_drop_reason(defn, name, payload) is not None else None
+    return reason
+
+
 def _deep_copy(d: dict) -> dict:
     import msgspec
     try:
@@ -485,11 +499,17 @@ class History:
         except (ValueError, OverflowError, TypeError, AttributeError):
             return nat
 
-    def signals(self) -> pd.DataFrame:
-        """One row per signal received: ``event_id, time, signal_name, payload`` (decoded) ``, identity``."""
+    def signals(self, workflow: Any = None) -> pd.DataFrame:
+        """One row per signal received: ``event_id, time, signal_name, payload`` (decoded) ``, identity``.
+
+        Args:
+            workflow: a ``@wfkit.workflow`` class: adds ``dropped``, the reason its workers drop that signal
+                (arguments that do not decode to its handler's parameters; None when taken). Workers drop such
+                signals instead of failing (see ``handle.dropped_signals()``); this finds them in any history.
+        """
         c = self._columns()
         rows = np.flatnonzero(_luts()["canon"][c.type_code] == "WorkflowExecutionSignaled")
-        return pd.DataFrame({
+        frame = pd.DataFrame({
             "event_id": c.event_id[rows],
             "time": pd.DatetimeIndex(c.time_ns[rows].view("datetime64[ns]")).tz_localize("UTC"),
             "signal_name": pd.array(c.values["signal_name"][rows], dtype=_STR),
@@ -497,6 +517,10 @@ class History:
                                     for k in rows.tolist()), dtype=object, count=len(rows)),
             "identity": pd.array(c.values["identity"][rows], dtype=_STR),
         })
+        if workflow is not None:
+            frame["dropped"] = pd.array([_drop_reason(workflow, n, p) for n, p in
+                                         zip(frame["signal_name"], frame["payload"], strict=True)], dtype=_STR)
+        return frame
 
     def summary(self) -> dict[str, Any]:
         """Key facts of the run as a dict: engine, ids, workflow type, task queue, status, start/close time,

@@ -79,6 +79,7 @@ from wfkit.engine import (
     HandlerDefn,
     WorkflowDefn,
     WorkflowInfo,
+    decode_signal,
     telemetry,
     to_json_value,
 )
@@ -395,11 +396,32 @@ class _Handler(_JsonParams):
         return self._fn(instance, *args)
 
 
+class _Unreadable:
+    """A signal payload that is not JSON: the handler drops it (``decode_signal``) instead of the SDK."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+class _SignalHandler(_Handler):
+    def params_from_payload(self, data_converter: Any, payload: Payload) -> list[Any]:
+        try:
+            return decode_values(payload)
+        except Exception as exc:  # noqa: BLE001 - counted and recorded by decode_signal, like any bad input
+            return [_Unreadable(exc)]
+
+
 def _signal(h: HandlerDefn) -> _Handler:
     def call(wrapper: Any, *args: Any) -> Any:
-        return getattr(wrapper._wfkit_instance, h.method)(*h.sig.decode_args(args))
+        ctx, inst = _context(), wrapper._wfkit_instance
+        i = ctx.info()
+        unreadable = args[0].error if len(args) == 1 and isinstance(args[0], _Unreadable) else None
+        decoded = decode_signal(h, inst, args, engine="cadence", workflow_id=i.workflow_id,
+                                workflow_type=i.workflow_type, replaying=ctx.is_replay_mode(),
+                                decode_error=unreadable)
+        return None if decoded is None else getattr(inst, h.method)(*decoded)
 
-    return _Handler(h.name, call)
+    return _SignalHandler(h.name, call)
 
 
 def _query(h: HandlerDefn) -> _Handler:

@@ -34,6 +34,7 @@ from wfkit.engine import (
     HandlerDefn,
     WorkflowDefn,
     WorkflowInfo,
+    decode_signal,
     register_runtime,
     telemetry,
     to_json_value,
@@ -161,13 +162,23 @@ def _closed(type_name: str, ok: bool) -> None:
         telemetry.workflow_closed("temporal", type_name, ok, (twf.now() - twf.info().start_time).total_seconds())
 
 
+def _signal_args(h: HandlerDefn, instance: Any, args: tuple[Any, ...]) -> list[Any] | None:
+    i = twf.info()
+    return decode_signal(h, instance, args, engine="temporal", workflow_id=i.workflow_id,
+                         workflow_type=i.workflow_type, replaying=twf.unsafe.is_replaying())
+
+
 def _signal_handler(h: HandlerDefn, is_async: bool, owner: str, module: str) -> Callable[..., Any]:
     if is_async:
         async def handler(self: Any, *args: Any) -> None:
-            await getattr(self._wfkit_instance, h.method)(*h.sig.decode_args(args))
+            decoded = _signal_args(h, self._wfkit_instance, args)
+            if decoded is not None:
+                await getattr(self._wfkit_instance, h.method)(*decoded)
     else:
         def handler(self: Any, *args: Any) -> None:  # type: ignore[misc]
-            getattr(self._wfkit_instance, h.method)(*h.sig.decode_args(args))
+            decoded = _signal_args(h, self._wfkit_instance, args)
+            if decoded is not None:
+                getattr(self._wfkit_instance, h.method)(*decoded)
     handler.__name__ = f"signal_{h.method}"
     handler.__qualname__ = f"{owner}.{handler.__name__}"
     handler.__module__ = module

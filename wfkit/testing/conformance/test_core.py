@@ -407,3 +407,33 @@ async def test_client_side_listing_is_bounded(engine, server_for, task_queue):
         for h in hs:
             await h.terminate()
         await c.close()
+
+
+async def test_bad_signal_payload_is_dropped_not_wedging(client, task_queue, caplog):
+    """A signal whose arguments do not fit its handler (wrong shape, wrong number) is dropped, logged, counted
+    and reported; the workflow goes on answering queries and taking good signals (it used to wedge: the decode
+    error failed every workflow task)."""
+    import wfkit.telemetry
+
+    wfkit.telemetry.enable()
+    try:
+        async with client.worker(task_queue=task_queue, workflows=[w.Waiter], activities=[w.echo]):
+            h = await client.start(w.Waiter, 2, id=wid("waiter"), task_queue=task_queue)
+            with caplog.at_level("WARNING", logger="wfkit.signals"):
+                await h.signal("add", {"reason": "a dict"})
+                await h.signal("add", "a", "b")
+                await h.signal("add", "ok")
+                assert await eventually(lambda: _query_eq(h, "count", 1), timeout=20)
+            dropped = await h.dropped_signals()
+            assert [d["signal"] for d in dropped] == ["add", "add"]
+            assert "dict" in dropped[0]["error"] and "argument" in dropped[1]["error"]
+            await h.signal("add", "fine")
+            assert await h.result(timeout=30) == ["ok", "fine"]
+        logged = [r.getMessage() for r in caplog.records if r.name == "wfkit.signals"]
+        assert len(logged) == 2 and all(h.workflow_id in m and "'add'" in m for m in logged)
+        metrics = wfkit.telemetry.metrics_text()
+        assert f'wfkit_signals_dropped_total{{engine="{client.engine}",type="Waiter"}} 2.0' in metrics
+        signals = (await h.history()).signals(w.Waiter)
+        assert signals["dropped"].notna().tolist() == [True, True, False, False]
+    finally:
+        wfkit.telemetry.disable()
