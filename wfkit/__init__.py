@@ -17,6 +17,7 @@ from ._errors import (
     ApplicationError,
     Canceled,
     ChildWorkflowError,
+    ClientClosed,
     ConnectionFailed,
     DevServerError,
     FailureError,
@@ -51,6 +52,7 @@ from ._workflow_api import (
     uuid4,
     wait_condition,
 )
+from ._operate import Diagnosis, Finding, PendingActivity, PendingChild, PendingWorkflowTask, Poller, TaskQueueInfo
 from .engine import Capability
 
 __version__ = "0.1.0"
@@ -65,12 +67,14 @@ __all__ = [
     "logger", "execute_child_workflow", "continue_as_new", "heartbeat", "activity_info", "WorkflowInfo",
     "ActivityInfo",
     # errors
-    "WfkitError", "ConnectionFailed", "DevServerError", "WorkflowNotFound", "WorkflowAlreadyStarted",
+    "WfkitError", "ConnectionFailed", "ClientClosed", "DevServerError", "WorkflowNotFound", "WorkflowAlreadyStarted",
     "WorkflowFailed", "FailureError", "ApplicationError", "ActivityError", "ChildWorkflowError", "TimeoutError",
     "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError",
     "NotConvertible",
     # data
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
+    # operating
+    "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
     # migration, routing, failover
     "migrate", "replay", "Router", "FailoverClient",
     # observability

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _loop, telemetry
 from ._config import TAGS_MEMO_KEY, ConnectConfig, api_key_from_env, apply_option, parse_url, url_from_env
@@ -23,13 +23,16 @@ from ._definitions import (
     workflow_defn,
 )
 from ._engines import get_engine, namespace_term
-from ._errors import ConnectionFailed, UnsupportedFeature, WfkitError
+from ._errors import ClientClosed, ConnectionFailed, FailureError, UnsupportedFeature, WfkitError, WorkflowFailed
 from ._execution import Execution, Executions
 from ._loop import SyncProxy, on_loop, run_sync
 from .engine import ID_REUSE_POLICIES, Capability, EngineClient, StartOptions
 
 if TYPE_CHECKING:
+    from ._operate import Diagnosis, TaskQueueInfo
     from .history import History
+
+T = TypeVar("T")
 
 
 async def connect(
@@ -105,6 +108,8 @@ class Client:
         self._closed = False
         self.sync = SyncProxy(self)
         self._recent_ids: list[str] = []
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._workers: set[Worker] = set()
 
     # --- where we are -------------------------------------------------------------------------------
     @property
@@ -207,7 +212,7 @@ class Client:
             memo={k: to_json_value(v) for k, v in full_memo.items()} or None,
         )
         json_args = [to_json_value(a) for a in args]
-        run_id = await on_loop(self._inner.start(type_name, json_args, options))
+        run_id = await self._call(self._inner.start(type_name, json_args, options))
         telemetry.workflow_started(self.engine, type_name)
         self._remember(options.id)
         return WorkflowHandle(self, options.id, run_id, result_type=result_type or hint, first_run_id=run_id)
@@ -229,12 +234,19 @@ class Client:
         """Executions matching ``query`` (Temporal visibility syntax, SPEC's subset on every engine)."""
         if limit is not None and limit < 0:
             raise WfkitError(f"limit must be >= 0, got {limit}")
-        return await on_loop(self._inner.list(query or None, limit))
+        return await self._call(self._inner.list(query or None, limit))
 
     async def count(self, query: str | None = None) -> int:
         """How many executions match ``query``."""
         self.require(Capability.COUNT)
-        return int(await on_loop(self._inner.count(query or None)))
+        return int(await self._call(self._inner.count(query or None)))
+
+    async def task_queue(self, name: str) -> TaskQueueInfo:
+        """Who polls task queue ``name`` (Cadence: task list) for workflow and activity tasks, and its backlog
+        where the engine reports it (``temporal task-queue describe``)."""
+        if not name:
+            raise WfkitError("task_queue: a task queue name is required")
+        return await on_loop(self._inner.task_queue(name))
 
     async def histories(self, query: str | None = None, *, limit: int | None = 1000, concurrency: int = 16,
                         progress: bool = True) -> Any:
@@ -275,7 +287,7 @@ class Client:
                 if bar is not None:
                     bar.close()
 
-        return await on_loop(_all())
+        return await self._call(_all())
 
     # --- workers -------------------------------------------------------------------------------------
     def worker(self, *, task_queue: str, workflows: Sequence[type] = (), activities: Sequence[Any] = (),
@@ -302,12 +314,65 @@ class Client:
         return Worker(self, task_queue, wdefs, adefs, opts)
 
     # --- lifecycle -----------------------------------------------------------------------------------
-    async def close(self) -> None:
-        """Close the connection (and stop an embedded dev server)."""
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._closed
+
+    async def close(self, *, timeout: float | None = 10) -> None:
+        """Close the client, and stop an embedded dev server.
+
+        The workers made from this client stop first (each drains its in-flight tasks for at most ``timeout``
+        seconds); calls still in flight then fail with ``ClientClosed``, and so does every later call. Closing
+        twice does nothing.
+        """
         if self._closed:
             return
         self._closed = True
-        await on_loop(self._inner.close())
+        await on_loop(self._shutdown(timeout))
+
+    async def _shutdown(self, timeout: float | None) -> None:
+        for worker in list(self._workers):
+            try:
+                await asyncio.wait_for(worker._stop(), timeout)
+            except TimeoutError:
+                pass  # it was told to stop; what it still held goes back to the server
+        calls = list(self._inflight)
+        for task in calls:
+            task.cancel()
+        try:
+            await self._inner.close()
+        finally:
+            if calls:
+                await asyncio.wait(calls, timeout=5)
+
+    def _closed_error(self) -> ClientClosed:
+        return ClientClosed(f"this client ({self.url}) is closed: connect again to go on")
+
+    async def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run one engine call on wfkit's loop; ``ClientClosed`` once the client is closed, and for a call still
+        in flight when it closes (whatever the engine's channel raised then)."""
+        if self._closed:
+            coro.close()
+            raise self._closed_error()
+        return await on_loop(self._tracked(coro))
+
+    async def _tracked(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._closed:
+            coro.close()
+            raise self._closed_error()
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            return await coro
+        except (Exception, asyncio.CancelledError) as exc:
+            if self._closed and not isinstance(exc, (ClientClosed, WorkflowFailed, FailureError)):
+                raise self._closed_error() from exc
+            raise
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
 
     async def __aenter__(self) -> Client:
         return self
@@ -352,18 +417,19 @@ class WorkflowHandle:
             TimeoutError: ``timeout`` seconds passed first (the workflow goes on).
         """
         td = as_timedelta(timeout, "timeout")
-        value = await on_loop(self._inner.result(self.workflow_id, self.run_id,
+        value = await self.client._call(self._inner.result(self.workflow_id, self.run_id,
                                                  td.total_seconds() if td is not None else None))
         return from_json_value(value, result_type if result_type is not None else self.result_type)
 
     async def signal(self, name: str, *args: Any) -> None:
         """Send signal ``name`` with ``args``."""
-        await on_loop(self._inner.signal(self.workflow_id, self.run_id, name, [to_json_value(a) for a in args]))
+        values = [to_json_value(a) for a in args]
+        await self.client._call(self._inner.signal(self.workflow_id, self.run_id, name, values))
 
     async def query(self, name: str, *args: Any, timeout: float = 10, result_type: Any = None) -> Any:
         """Ask query ``name``; ``QueryFailed`` on expiry or before the workflow's first task completed."""
         self.client.require(Capability.QUERY)
-        value = await on_loop(self._inner.query(self.workflow_id, self.run_id, name,
+        value = await self.client._call(self._inner.query(self.workflow_id, self.run_id, name,
                                                 [to_json_value(a) for a in args], timeout))
         return from_json_value(value, result_type)
 
@@ -376,20 +442,35 @@ class WorkflowHandle:
 
     async def cancel(self) -> None:
         """Request cancellation (the workflow code sees it and may clean up)."""
-        await on_loop(self._inner.cancel(self.workflow_id, self.run_id))
+        await self.client._call(self._inner.cancel(self.workflow_id, self.run_id))
 
     async def terminate(self, reason: str | None = None) -> None:
         """End the workflow at once, without running any of its code."""
         self.client.require(Capability.TERMINATE)
-        await on_loop(self._inner.terminate(self.workflow_id, self.run_id, reason))
+        await self.client._call(self._inner.terminate(self.workflow_id, self.run_id, reason))
 
     async def describe(self) -> Execution:
         """The execution as a ``wfkit.Execution``."""
-        return await on_loop(self._inner.describe(self.workflow_id, self.run_id))
+        return await self.client._call(self._inner.describe(self.workflow_id, self.run_id))
 
     async def history(self) -> History:
         """The run's full event history as a ``wfkit.History``."""
-        return await on_loop(self._inner.history(self.workflow_id, self.run_id))
+        return await self.client._call(self._inner.history(self.workflow_id, self.run_id))
+
+    async def diagnose(self) -> Diagnosis:
+        """Why the workflow is where it is: findings with evidence (no worker polls its task queue, the workflow
+        task keeps failing, an activity is retrying, waiting on a timer, a child or a signal)."""
+        from ._operate import diagnose
+
+        async def gather() -> Diagnosis:
+            ex = await self._inner.describe(self.workflow_id, self.run_id)
+            tq_call = self._inner.task_queue(ex.task_queue) if ex.is_open and ex.task_queue else None
+            hist_call = self._inner.history(ex.workflow_id, ex.run_id) if ex.is_open else None
+            tq = await tq_call if tq_call is not None else None
+            hist = await hist_call if hist_call is not None else None
+            return diagnose(ex, tq, hist)
+
+        return await on_loop(gather())
 
 
 class Worker:
@@ -418,15 +499,19 @@ class Worker:
     async def _start(self) -> None:
         if self._engine_worker is not None:
             raise WfkitError("this worker is already running")
+        if self.client._closed:
+            raise self.client._closed_error()
         ew = self.client._inner.worker(self.task_queue, self.workflows, self.activities, **self._options)
         await ew.start()
         self._engine_worker = ew
+        self.client._workers.add(self)
         for d in self.workflows:
             _served[d.name] = d
         _loop.add_shutdown_hook(self._stop)
 
     async def _stop(self) -> None:
         ew, self._engine_worker = self._engine_worker, None
+        self.client._workers.discard(self)
         _loop.remove_shutdown_hook(self._stop)
         for d in self.workflows:
             if _served.get(d.name) is d:

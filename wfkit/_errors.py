@@ -13,6 +13,7 @@ __all__ = [
     "ApplicationError",
     "Canceled",
     "ChildWorkflowError",
+    "ClientClosed",
     "ConnectionFailed",
     "DevServerError",
     "FailureError",
@@ -35,6 +36,11 @@ class WfkitError(Exception):
 
 class ConnectionFailed(WfkitError):
     """The engine could not be reached, or refused the namespace/domain or credentials."""
+
+
+class ClientClosed(ConnectionFailed):
+    """The client was closed: every call made after ``Client.close()``, and every call still in flight when it
+    closed, raises this."""
 
 
 class DevServerError(WfkitError):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from wfkit.testing.conformance.test_close import *  # noqa: F403
 from wfkit.testing.conformance.test_connect import *  # noqa: F403
 from wfkit.testing.conformance.test_core import *  # noqa: F403
 from wfkit.testing.conformance.test_main_module import *  # noqa: F403
+from wfkit.testing.conformance.test_operate import *  # noqa: F403
 from wfkit.testing.conformance.test_telemetry import *  # noqa: F403
 
 
