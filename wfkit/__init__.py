@@ -52,7 +52,6 @@ from ._workflow_api import (
     uuid4,
     wait_condition,
 )
-from ._operate import Diagnosis, Finding, PendingActivity, PendingChild, PendingWorkflowTask, Poller, TaskQueueInfo
 from .engine import Capability
 
 __version__ = "0.1.0"
@@ -73,8 +72,6 @@ __all__ = [
     "NotConvertible",
     # data
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
-    # operating
-    "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
     # migration, routing, failover
     "migrate", "replay", "Router", "FailoverClient",
     # observability
