@@ -70,6 +70,14 @@ class Executions(Sequence[Execution]):
 
         return executions_html(self)
 
+    def head(self, n: int = 5) -> Any:
+        """The first ``n`` rows of :meth:`to_dataframe` (as ``DataFrame.head``)."""
+        return self.to_dataframe().head(n)
+
+    def tail(self, n: int = 5) -> Any:
+        """The last ``n`` rows of :meth:`to_dataframe` (as ``DataFrame.tail``)."""
+        return self.to_dataframe().tail(n)
+
     def to_dataframe(self) -> Any:
         """One row per execution, columns engine … tags, times as datetime64[ns, UTC]."""
         import pandas as pd

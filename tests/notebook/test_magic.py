@@ -90,7 +90,7 @@ def test_list_count_and_assignment(ip, connected, capsys):
     assert len(ip.user_ns["df"]) == 2
     assert wf(ip, f'df2= << count "{query}"') == 2 and ip.user_ns["df2"] == 2
     ip.run_cell_magic("wf", "cellres <<", f'list\n"{query}"\n--limit 1')
-    assert len(ip.user_ns["cellres"]) == 1 and ip.user_ns["cellres"].truncated
+    assert len(ip.user_ns["cellres"]) == 1 and ip.user_ns["cellres"].attrs["truncated"]
     html = execs._repr_html_()
     assert f"{prefix}-0" in html
     hist = wf(ip, f"history {prefix}-0")

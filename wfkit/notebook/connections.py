@@ -11,7 +11,8 @@ the same connections::
     connections.use("prod")
     connections.get()            # the current client; connections.get("staging") by name
     connections.list()           # [ConnectionInfo(name='prod', current=True, engine=…), …]
-    connections.close("staging")
+    connections.start_worker(task_queue="orders", workflows=[OrderWorkflow], activities=[charge])  # %wf worker
+    connections.close("staging")  # also stops the workers started on it
 
 Importing this module imports neither IPython nor pandas.
 """
@@ -19,14 +20,14 @@ Importing this module imports neither IPython nor pandas.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wfkit._errors import WfkitError
 
 if TYPE_CHECKING:
-    from wfkit._client import Client
+    from wfkit._client import Client, Worker
 
 __all__ = ["ConnectionInfo", "Connections", "NotConnected", "UnknownConnection", "default"]
 
@@ -64,6 +65,7 @@ class Connections:
     def __init__(self) -> None:
         self._clients: dict[str, Client] = {}
         self._current: str | None = None
+        self._workers: dict[str, builtins.list[Worker]] = {}
 
     # --- reading ---------------------------------------------------------------------------------------
     @property
@@ -163,14 +165,46 @@ class Connections:
         self._current = name
         return client
 
+    # --- workers ---------------------------------------------------------------------------------------
+    def start_worker(self, *, task_queue: str, workflows: Sequence[type] = (), activities: Sequence[Any] = (),
+                     name: str | None = None, **options: Any) -> Worker:
+        """Start a background worker on the connection ``name`` (default: the current one) and return it.
+
+        It polls on wfkit's loop thread while other cells run; :meth:`stop_workers` or closing the connection
+        stops it. ``options`` go to :meth:`wfkit.Client.worker`.
+        """
+        key = self._name(name)
+        worker = self._clients[key].worker(task_queue=task_queue, workflows=workflows, activities=activities,
+                                           **options).start()
+        self._workers.setdefault(key, []).append(worker)
+        return worker
+
+    def workers(self, name: str | None = None) -> builtins.list[Worker]:
+        """The running workers started through :meth:`start_worker` on the connection ``name`` (default: the
+        current one)."""
+        key = self._name(name)
+        running = [w for w in self._workers.get(key, []) if w.running]
+        self._workers[key] = running
+        return running
+
+    def stop_workers(self, name: str | None = None) -> int:
+        """Stop the workers :meth:`start_worker` started on ``name`` (default: the current connection); returns
+        how many were running."""
+        key = self._name(name)
+        running = [w for w in self._workers.pop(key, []) if w.running]
+        for w in running:
+            w.stop()
+        return len(running)
+
     def close(self, name: str | None = None) -> None:
-        """Close the connection ``name`` (default: the current one) and forget it. When it was current, the
-        first remaining connection becomes current.
+        """Close the connection ``name`` (default: the current one) and forget it, stopping the workers started
+        on it. When it was current, the first remaining connection becomes current.
 
         Raises:
             NotConnected / UnknownConnection: as :meth:`get`.
         """
         key = self._name(name)
+        self.stop_workers(key)
         client = self._clients.pop(key)
         if self._current == key:
             self._current = next(iter(self._clients), None)
@@ -186,7 +220,7 @@ class Connections:
 default = Connections()
 
 _DELEGATED = ("add", "close", "close_all", "connect", "current", "current_name", "get", "get_or_connect", "list",
-              "names", "use")
+              "names", "start_worker", "stop_workers", "use", "workers")
 
 
 def __getattr__(name: str) -> Any:

@@ -5,11 +5,13 @@
     %wf start OrderWorkflow --id order-1 --task-queue orders --input {{order}}
     %wf describe order-1   %wf history order-1 [--activities|--timeline|--json]   %wf diff a b
     %wf signal order-1 cancel_order '"late"'   %wf query order-1 status   %wf cancel order-1   %wf terminate order-1
+    %wf worker --task-queue orders --workflows OrderWorkflow --activities charge   (a background worker)
     %wf df << list "..."      (assign to df, no display; `df= <<` assigns and displays)
     %%wf df <<                (cell form: the body is one subcommand)
 
 ``{{name}}`` passes the Python object itself as that argument's value. Errors print one line unless
-``%config WfMagic.short_errors = False``.
+``%config WfMagic.short_errors = False``. ``%wf?`` and ``%wf help`` list the subcommands, ``%wf SUB --help`` (or
+``%wf help SUB``) shows one subcommand's usage.
 
 The magic keeps no state of its own: connections live in a :class:`~wfkit.notebook.connections.Connections`
 registry (the process's default one unless given), settings are traitlets.
@@ -27,7 +29,7 @@ from traitlets import Bool, Int, Unicode, observe, validate
 
 from wfkit._errors import WfkitError
 from wfkit.notebook import connections as _connections
-from wfkit.notebook.commands import COMMANDS, Context, tokens
+from wfkit.notebook.commands import COMMANDS, Context, ShowHelp, overview, tokens, usage
 from wfkit.notebook.completion import ASSIGN, completions, matcher
 from wfkit.notebook.connections import Connections, NotConnected, UnknownConnection
 
@@ -35,8 +37,17 @@ __all__ = ["SUBCOMMANDS", "WfMagic", "load_ipython_extension"]
 
 SUBCOMMANDS = tuple(COMMANDS)
 
+# Subcommands whose results `target << …` assigns as a DataFrame (with %config WfMagic.autopandas).
+_AUTOPANDAS = ("list", "history")
+
 # A wrong connection name or no connection is a mistake in the command line: shown as a UsageError.
 _USAGE = (UsageError, NotConnected, UnknownConnection)
+
+
+def _overview(fn: Any) -> Any:
+    # `%wf?` shows the magic function's docstring: the subcommands, one line each, and examples.
+    fn.__doc__ = overview()
+    return fn
 
 
 @magics_class
@@ -48,7 +59,10 @@ class WfMagic(Magics):
     display_limit = Int(50, help="Rows shown for lists and histories (a footer says when rows are cut).").tag(
         config=True)
     default_limit = Int(1000, help="Executions fetched by `%wf list` without --limit.").tag(config=True)
-    default_task_queue = Unicode("", help="Task queue used by `%wf start` without --task-queue.").tag(config=True)
+    default_task_queue = Unicode("", help="Task queue used by `%wf start` and `%wf worker` without --task-queue."
+                                 ).tag(config=True)
+    autopandas = Bool(True, help="`target << list|history …` assigns pandas DataFrames (False: the wfkit objects,"
+                                 " Executions and History).").tag(config=True)
 
     @validate("display_limit", "default_limit")
     def _positive(self, proposal: Any) -> int:
@@ -79,12 +93,14 @@ class WfMagic(Magics):
 
     # --- entry points ----------------------------------------------------------------------------------
     @no_var_expand
-    @line_magic("wf")  # type: ignore[arg-type]  # IPython's decorator types reject methods
+    @line_magic("wf")
+    @_overview
     def wf_line(self, line: str) -> Any:
         return self._run(line)
 
     @no_var_expand
-    @cell_magic("wf")  # type: ignore[arg-type]
+    @cell_magic("wf")
+    @_overview
     def wf_cell(self, line: str, cell: str) -> Any:
         return self._run(f"{line} {cell}")
 
@@ -94,7 +110,12 @@ class WfMagic(Magics):
         if m:
             target, show, text = m.group(1), bool(m.group(2)), m.group(3)
         try:
-            result = self._route(tokens(text, self._lookup))
+            words = tokens(text, self._lookup)
+            result = self._route(words)
+        except ShowHelp as shown:
+            name = shown.parser.prog.split()[-1]
+            print(usage(name) if name in COMMANDS else shown.parser.format_help())
+            return None
         except (WfkitError, UsageError, ValueError) as exc:
             if not self.short_errors:
                 raise
@@ -102,13 +123,21 @@ class WfMagic(Magics):
             print(f"{label}: {exc}", file=sys.stderr)
             return None
         if target is not None:
+            if self.autopandas and words and words[0] in _AUTOPANDAS and hasattr(result, "to_dataframe"):
+                frame = result.to_dataframe()
+                # what the wfkit object knew beyond its rows (a listing cut by --limit, its query) stays on the frame
+                frame.attrs.update({k: getattr(result, k) for k in ("query", "truncated") if hasattr(result, k)})
+                result = frame
             self._user_ns[target] = result
             return result if show else None
         return result
 
     def _route(self, words: list[Any]) -> Any:
-        if not words:
-            raise UsageError(f"%wf needs a subcommand: {', '.join(SUBCOMMANDS)}")
+        if not words or words[0] in ("-h", "--help"):
+            if words:
+                print(overview())
+                return None
+            raise UsageError(f"%wf needs a subcommand: {', '.join(SUBCOMMANDS)} (%wf help: what each does)")
         name, args = words[0], words[1:]
         if not isinstance(name, str) or name not in COMMANDS:
             close = difflib.get_close_matches(name, SUBCOMMANDS, n=1) if isinstance(name, str) else []
@@ -124,7 +153,8 @@ class WfMagic(Magics):
 
     def _context(self) -> Context:
         return Context(connections=self.connections, default_limit=self.default_limit,
-                       default_task_queue=self.default_task_queue)
+                       default_task_queue=self.default_task_queue,
+                       namespace=self.shell.user_ns if self.shell is not None else {})
 
     def _lookup(self, dotted: str) -> Any:
         head, *rest = dotted.split(".")

@@ -3,11 +3,12 @@ context every subcommand receives."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -17,8 +18,6 @@ from wfkit import available_engines
 from wfkit.notebook.connections import Connections, NotConnected
 
 if TYPE_CHECKING:
-    import argparse
-
     from wfkit._client import Client
 
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
@@ -31,6 +30,22 @@ class Context:
     connections: Connections
     default_limit: int = 1000
     default_task_queue: str = ""
+    namespace: dict[str, Any] = field(default_factory=dict)
+    """The notebook's variables (bare names such as ``--workflows OrderWorkflow`` are looked up here)."""
+
+    def objects(self, values: Any) -> list[Any]:
+        """Arguments that name Python objects: ``{{obj}}``/``{{[a, b]}}`` as given, a bare name (or several,
+        comma-separated) looked up in :attr:`namespace`."""
+        out: list[Any] = []
+        for v in values if isinstance(values, (list, tuple)) else [values]:
+            if not isinstance(v, str):
+                out.extend(v if isinstance(v, (list, tuple)) else [v])
+                continue
+            for name in filter(None, (n.strip() for n in v.split(","))):
+                if name not in self.namespace:
+                    raise UsageError(f"no variable {name!r} in this notebook (pass {{{{obj}}}} or define it first)")
+                out.append(self.namespace[name])
+        return out
 
     @property
     def client(self) -> Client:
@@ -52,18 +67,20 @@ class Obj:
 def tokens(text: str, lookup: Callable[[str], Any]) -> list[Any]:
     """Split a command line like a shell; a whole-word ``{{name}}`` becomes an :class:`Obj` holding
     ``lookup(name)``, one inside a longer word its text."""
-    objects: dict[str, Any] = {}
+    names: dict[str, str] = {}
 
     def sub(m: re.Match[str]) -> str:
-        key = f"\x00{len(objects)}\x00"
-        objects[key] = lookup(m.group(1))
+        key = f"\x00{len(names)}\x00"
+        names[key] = m.group(1)
         return key
 
     replaced = _VAR.sub(sub, text)
     try:
-        raw = shlex.split(replaced)
+        raw = shlex.split(replaced, comments=True)  # an unquoted `# …` ends the line, as in a shell
     except ValueError as exc:
         raise UsageError(f"cannot split the command line: {exc}") from None
+    # Only the placeholders left after splitting are looked up (one in a comment is not).
+    objects = {key: lookup(name) for key, name in names.items() if any(key in tok for tok in raw)}
     out: list[Any] = []
     for tok in raw:
         if tok in objects:
@@ -75,9 +92,28 @@ def tokens(text: str, lookup: Callable[[str], Any]) -> list[Any]:
     return out
 
 
+class ShowHelp(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by ``-h``/``--help`` in a subcommand's arguments: carries the parser, whose usage the magic prints."""
+
+    def __init__(self, parser: MagicArgumentParser):
+        super().__init__(parser.prog)
+        self.parser = parser
+
+
+class _HelpAction(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str = "help", **kwargs: Any):
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        raise ShowHelp(parser)
+
+
 def parser(name: str, description: str) -> MagicArgumentParser:
-    """The argparse parser of ``%wf <name>`` (errors raise UsageError)."""
-    return MagicArgumentParser(prog=f"%wf {name}", description=description, add_help=False)
+    """The argparse parser of ``%wf <name>`` (errors raise UsageError; ``-h``/``--help`` raise :class:`ShowHelp`)."""
+    p = MagicArgumentParser(prog=f"%wf {name}", description=description, add_help=False,
+                            formatter_class=argparse.HelpFormatter)
+    p.add_argument("-h", "--help", action=_HelpAction, help="show this help")
+    return p
 
 
 def handle_parser(name: str, description: str) -> MagicArgumentParser:

@@ -20,9 +20,9 @@ def connect(ctx: Context, args: list[Any]) -> Any:
 
 
 def connections(ctx: Context, args: list[Any]) -> Any:
+    parse(parser("connections", "The named connections, as a frame."), args)
     import pandas as pd
 
-    parse(parser("connections", "The named connections, as a frame."), args)
     return pd.DataFrame([dataclasses.asdict(i) for i in ctx.connections.list()], columns=_COLUMNS)
 
 
@@ -40,7 +40,7 @@ def close(ctx: Context, args: list[Any]) -> Any:
 
 
 def panel(ctx: Context, args: list[Any]) -> Any:
+    parse(parser("panel", "The connection panel and workflow browser, on the same connections."), args)
     from wfkit.notebook.widgets import Panel
 
-    parse(parser("panel", "The connection panel and workflow browser, on the same connections."), args)
     return Panel(ctx.connections)
