@@ -34,6 +34,7 @@ from ._errors import (
     WorkflowNotFound,
 )
 from ._execution import Execution, Executions
+from ._operate import Diagnosis, Finding, PendingActivity, PendingChild, PendingWorkflowTask, Poller, TaskQueueInfo
 from ._workflow_api import (
     DEFAULT_VERSION,
     ActivityInfo,
@@ -72,6 +73,8 @@ __all__ = [
     "NotConvertible",
     # data
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
+    # operating
+    "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
     # migration, routing, failover
     "migrate", "replay", "Router", "FailoverClient",
     # observability

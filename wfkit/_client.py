@@ -29,6 +29,7 @@ from ._loop import SyncProxy, on_loop, run_sync
 from .engine import ID_REUSE_POLICIES, Capability, EngineClient, StartOptions
 
 if TYPE_CHECKING:
+    from ._operate import Diagnosis, TaskQueueInfo
     from .history import History
 
 T = TypeVar("T")
@@ -240,6 +241,13 @@ class Client:
         self.require(Capability.COUNT)
         return int(await self._call(self._inner.count(query or None)))
 
+    async def task_queue(self, name: str) -> TaskQueueInfo:
+        """Who polls task queue ``name`` (Cadence: task list) for workflow and activity tasks, and its backlog
+        where the engine reports it (``temporal task-queue describe``)."""
+        if not name:
+            raise WfkitError("task_queue: a task queue name is required")
+        return await self._call(self._inner.task_queue(name))
+
     async def histories(self, query: str | None = None, *, limit: int | None = 1000, concurrency: int = 16,
                         progress: bool = True) -> Any:
         """Fetch the histories of the executions matching ``query`` (bounded concurrency, progress bar) into
@@ -448,6 +456,19 @@ class WorkflowHandle:
     async def history(self) -> History:
         """The run's full event history as a ``wfkit.History``."""
         return await self.client._call(self._inner.history(self.workflow_id, self.run_id))
+
+    async def diagnose(self) -> Diagnosis:
+        """Why the workflow is where it is: findings with evidence (no worker polls its task queue, the workflow
+        task keeps failing, an activity is retrying, waiting on a timer, a child or a signal)."""
+        from ._operate import diagnose
+
+        async def gather() -> Diagnosis:
+            ex = await self._inner.describe(self.workflow_id, self.run_id)
+            tq = await self._inner.task_queue(ex.task_queue) if ex.is_open and ex.task_queue else None
+            hist = await self._inner.history(ex.workflow_id, ex.run_id) if ex.is_open else None
+            return diagnose(ex, tq, hist)
+
+        return await self.client._call(gather())
 
 
 

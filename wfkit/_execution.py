@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._operate import PendingActivity, PendingChild, PendingWorkflowTask
 
 STATUSES = ("running", "completed", "failed", "canceled", "terminated", "continued_as_new", "timed_out")
 
@@ -30,10 +33,35 @@ class Execution:
     history_length: int | None
     memo: dict[str, Any] = dataclasses.field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    # What ``handle.describe()`` adds (listings leave these empty):
+    search_attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Search attributes as the server indexed them (values decoded to JSON values)."""
+    parent_workflow_id: str | None = None
+    parent_run_id: str | None = None
+    execution_timeout: timedelta | None = None
+    run_timeout: timedelta | None = None
+    task_timeout: timedelta | None = None
+    pending_activities: tuple[PendingActivity, ...] = ()
+    """Activities the server waits on, with attempts, last failure and heartbeat (``wfkit.PendingActivity``)."""
+    pending_children: tuple[PendingChild, ...] = ()
+    pending_workflow_task: PendingWorkflowTask | None = None
+    """The workflow task scheduled or running now (attempt > 1: earlier attempts failed)."""
 
     @property
     def is_open(self) -> bool:
         return self.status == "running"
+
+    def pending_activities_frame(self) -> Any:
+        """``pending_activities`` as a frame, one row each."""
+        from ._operate import pending_activities_frame
+
+        return pending_activities_frame(self.pending_activities)
+
+    def pending_children_frame(self) -> Any:
+        """``pending_children`` as a frame, one row each."""
+        from ._operate import pending_children_frame
+
+        return pending_children_frame(self.pending_children)
 
     def _repr_html_(self) -> str:
         from wfkit.notebook.html import execution_html

@@ -57,6 +57,7 @@ from wfkit._errors import (
     WorkflowNotFound,
 )
 from wfkit._execution import STATUSES, Execution, Executions
+from wfkit._operate import PendingActivity, PendingChild, PendingWorkflowTask, Poller, TaskQueueInfo
 from wfkit._workflow_api import (
     DEFAULT_VERSION,
     ActivityInfo,
@@ -82,7 +83,7 @@ __all__ = [
     # values and options
     "ActivityDefn", "ActivityInfo", "ActivityOptions", "ChildOptions", "ConnectConfig", "Execution",
     "Executions", "HandlerDefn", "RetryPolicy", "Secret", "WorkflowDefn", "WorkflowInfo", "activity_defn",
-    "workflow_defn",
+    "workflow_defn", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
     # helpers
     "ServerProcess", "decode_signal", "ensure_port_free", "free_port", "from_json_value", "json_values",
     "port_open", "tail", "telemetry", "tls_material", "to_json_value",
@@ -195,7 +196,16 @@ class EngineClient(Protocol):
 
     async def terminate(self, workflow_id: str, run_id: str | None, reason: str | None) -> None: ...
 
-    async def describe(self, workflow_id: str, run_id: str | None) -> Execution: ...
+    async def describe(self, workflow_id: str, run_id: str | None) -> Execution:
+        """The execution with everything the server reports of it: pending activities (attempts, last failure,
+        heartbeat, next attempt), pending children, the pending workflow task, search attributes, parent and
+        timeouts."""
+        ...
+
+    async def task_queue(self, name: str) -> TaskQueueInfo:
+        """The pollers (workflow and activity) of task queue ``name`` and its backlog where the server reports
+        it; an unknown queue is an empty one."""
+        ...
 
     async def list(self, query: str | None, limit: int | None) -> Executions:
         """Executions matching ``query`` (wfkit's list-query language), at most ``limit``."""

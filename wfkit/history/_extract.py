@@ -150,7 +150,19 @@ def _rfail_text(reason: Any, details: bytes) -> str | None:
         return f"{typ}: {doc['message']}" if typ else doc["message"]
     if isinstance(doc, str) and doc and not isinstance(doc, Opaque):
         return f"{reason}: {doc}" if reason else doc
+    text = _plain_text(details) if isinstance(doc, Opaque) else None
+    if text:  # a worker's own words, not JSON: what Cadence workers write when a decision task fails
+        return f"{reason}: {text}" if reason else text
     return reason or None
+
+
+def _plain_text(data: bytes) -> str | None:
+    """``data`` as text when it is printable UTF-8 (tabs and newlines allowed), else None."""
+    try:
+        text = bytes(data).decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+    return text if text and text.replace("\n", " ").replace("\t", " ").isprintable() else None
 
 
 def _rfail(reason: Any, details: Any) -> str | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-__all__ = ["DISPLAY_LIMIT", "client_html", "execution_html", "executions_html", "history_html", "render"]
+__all__ = ["DISPLAY_LIMIT", "client_html", "diagnosis_html", "execution_html", "executions_html", "history_html",
+           "render", "task_queue_html"]
 
 #: Rows shown by the HTML of lists and histories (read when a repr is rendered).
 DISPLAY_LIMIT = 50
@@ -53,3 +54,14 @@ def history_html(h: Any, limit: int | None = None) -> str:
     cols = ["event_id", "time", "event_type", "activity_type", "timer_id", "signal_name", "attempt", "failure"]
     rows = frame[cols].head(DISPLAY_LIMIT if limit is None else limit).to_dict("records")
     return render("history.html.j2", h=h, rows=rows, cols=cols, total=len(frame), shown=len(rows))
+
+
+def diagnosis_html(d: Any) -> str:
+    """A :class:`wfkit.Diagnosis`: its findings, problems first, with their evidence."""
+    findings = sorted(d.findings, key=lambda f: f.severity != "problem")
+    return render("diagnosis.html.j2", d=d, findings=findings)
+
+
+def task_queue_html(tq: Any) -> str:
+    """A :class:`wfkit.TaskQueueInfo`: its pollers and backlog."""
+    return render("task_queue.html.j2", tq=tq, pollers=list(tq.pollers)[:DISPLAY_LIMIT])

@@ -395,8 +395,15 @@ class CadenceClient:
             resp = await self.workflow.DescribeWorkflowExecution(req)
         except cerr.CadenceRpcError as exc:
             raise rpc_error(exc, workflow_id, "describe") from exc
-        return execution_from(resp.workflow_execution_info,
-                              task_queue=resp.execution_configuration.task_list.name or None)
+        from ._operate import describe_full
+
+        return describe_full(execution_from(resp.workflow_execution_info,
+                                            task_queue=resp.execution_configuration.task_list.name or None), resp)
+
+    async def task_queue(self, name: str) -> wfe.TaskQueueInfo:
+        from ._operate import task_queue
+
+        return await task_queue(self, name)
 
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         from ._visibility import list_executions

@@ -200,7 +200,14 @@ class TemporalClient:
             d = await self._handle(workflow_id, run_id).describe()
         except RPCError as exc:
             raise rpc_error(exc, workflow_id, "describe") from exc
-        return await execution_from(d)
+        from ._operate import describe_full
+
+        return await describe_full(self.raw, workflow_id, run_id, await execution_from(d), d)
+
+    async def task_queue(self, name: str) -> wfe.TaskQueueInfo:
+        from ._operate import task_queue
+
+        return await task_queue(self.raw, self.namespace, name)
 
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         out: list[wfe.Execution] = []

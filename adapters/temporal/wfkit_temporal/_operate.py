@@ -1,0 +1,128 @@
+"""Describe in full (pending activities, children, workflow task, search attributes, timeouts) and task queues,
+from temporalio's raw DescribeWorkflowExecution / DescribeTaskQueue responses."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import temporalio.api.enums.v1 as enums
+import temporalio.api.taskqueue.v1 as tqv1
+import temporalio.api.workflowservice.v1 as wsv1
+import temporalio.client
+from temporalio.service import RPCError
+
+import wfkit.engine as wfe
+from wfkit.engine import PendingActivity, PendingChild, PendingWorkflowTask, Poller, TaskQueueInfo
+
+from ._convert import rpc_error
+
+_ACTIVITY_STATE = {
+    enums.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED: "scheduled",
+    enums.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED: "started",
+    enums.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED: "cancel_requested",
+}
+_TASK_STATE = {
+    enums.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED: "scheduled",
+    enums.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED: "started",
+}
+
+
+def _time(msg: Any, field: str) -> datetime | None:
+    if not msg.HasField(field):
+        return None
+    return getattr(msg, field).ToDatetime(tzinfo=UTC)
+
+
+def _duration(msg: Any, field: str) -> timedelta | None:
+    if not msg.HasField(field):
+        return None
+    td = getattr(msg, field).ToTimedelta()
+    return td if td else None
+
+
+def failure_text(f: Any) -> str | None:
+    """``Type: message`` of a Temporal ``Failure`` (its application type when it has one)."""
+    if f is None or not (f.message or f.HasField("application_failure_info")):
+        return None
+    kind = f.application_failure_info.type if f.HasField("application_failure_info") else ""
+    return f"{kind}: {f.message}" if kind else f.message
+
+
+async def _decode(raw: temporalio.client.Client, payloads: Any) -> Any:
+    if not payloads.payloads:
+        return None
+    try:
+        values = await raw.data_converter.decode(payloads.payloads)
+    except Exception as exc:  # noqa: BLE001 - another SDK's codec: say so rather than hide the activity
+        return f"<undecodable: {type(exc).__name__}>"
+    return values[0] if len(values) == 1 else list(values)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
+
+
+async def describe_full(raw: temporalio.client.Client, workflow_id: str, run_id: str | None,
+                        base: wfe.Execution, d: temporalio.client.WorkflowExecutionDescription) -> wfe.Execution:
+    """``base`` (from temporalio's description) completed with what ``temporal workflow describe`` shows."""
+    resp: wsv1.DescribeWorkflowExecutionResponse = d.raw_description
+    info = resp.workflow_execution_info
+    cfg = resp.execution_config
+    activities = []
+    for a in resp.pending_activities:
+        activities.append(PendingActivity(
+            activity_id=a.activity_id, activity_type=a.activity_type.name,
+            state=_ACTIVITY_STATE.get(a.state, enums.PendingActivityState.Name(a.state).lower()
+                                      .removeprefix("pending_activity_state_")),
+            attempt=a.attempt or 1, maximum_attempts=a.maximum_attempts or None,
+            last_failure=failure_text(a.last_failure) if a.HasField("last_failure") else None,
+            last_heartbeat_time=_time(a, "last_heartbeat_time"),
+            heartbeat_details=await _decode(raw, a.heartbeat_details) if a.HasField("heartbeat_details") else None,
+            scheduled_time=_time(a, "scheduled_time"), last_started_time=_time(a, "last_started_time"),
+            next_attempt_time=_time(a, "next_attempt_schedule_time"),
+            last_worker_identity=a.last_worker_identity or None))
+    children = tuple(PendingChild(workflow_id=c.workflow_id, run_id=c.run_id or None,
+                                  workflow_type=c.workflow_type_name, initiated_event_id=c.initiated_id or None)
+                     for c in resp.pending_children)
+    task = None
+    if resp.HasField("pending_workflow_task"):
+        t = resp.pending_workflow_task
+        task = PendingWorkflowTask(state=_TASK_STATE.get(t.state, "scheduled"), attempt=t.attempt or 1,
+                                   scheduled_time=_time(t, "scheduled_time"), started_time=_time(t, "started_time"),
+                                   original_scheduled_time=_time(t, "original_scheduled_time"))
+    search = {k: _json(v[0] if len(v) == 1 else v) for k, v in (d.search_attributes or {}).items()}
+    parent = info.parent_execution if info.HasField("parent_execution") else None
+    return dataclasses.replace(
+        base, search_attributes=search,
+        parent_workflow_id=parent.workflow_id if parent is not None else None,
+        parent_run_id=(parent.run_id or None) if parent is not None else None,
+        execution_timeout=_duration(cfg, "workflow_execution_timeout"),
+        run_timeout=_duration(cfg, "workflow_run_timeout"),
+        task_timeout=_duration(cfg, "default_workflow_task_timeout"),
+        pending_activities=tuple(activities), pending_children=children, pending_workflow_task=task)
+
+
+async def task_queue(raw: temporalio.client.Client, namespace: str, name: str) -> TaskQueueInfo:
+    """Pollers of both task kinds, and the backlog the server reports (``temporal task-queue describe``)."""
+    pollers: list[Poller] = []
+    backlog: dict[str, int | None] = {}
+    for kind, tq_type in (("workflow", enums.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+                          ("activity", enums.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)):
+        req = wsv1.DescribeTaskQueueRequest(namespace=namespace, task_queue=tqv1.TaskQueue(name=name),
+                                            task_queue_type=tq_type, include_task_queue_status=True)
+        try:
+            resp = await raw.workflow_service.describe_task_queue(req)
+        except RPCError as exc:
+            raise rpc_error(exc, None, f"describe task queue {name!r}") from exc
+        pollers += [Poller(identity=p.identity, kind=kind, last_access_time=_time(p, "last_access_time"),
+                           rate_per_second=p.rate_per_second or None) for p in resp.pollers]
+        backlog[kind] = (resp.task_queue_status.backlog_count_hint if resp.HasField("task_queue_status")
+                         else None)
+    return TaskQueueInfo(name=name, pollers=tuple(pollers), workflow_backlog=backlog["workflow"],
+                         activity_backlog=backlog["activity"])

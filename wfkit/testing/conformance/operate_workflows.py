@@ -1,0 +1,37 @@
+"""Workflows that get stuck on purpose, for the operating suite (``diagnose``, ``task_queue``, describe)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import wfkit
+
+from .workflows import Waiter
+
+
+@wfkit.activity
+async def backend_call(order: str) -> str:
+    """Always fails, as a call to a backend that is down does."""
+    raise wfkit.ApplicationError(f"backend down (order {order})", type="BackendDown")
+
+
+@wfkit.workflow
+class CallsBackend:
+    """Retries ``backend_call`` every second, up to 50 attempts."""
+
+    @wfkit.run
+    async def run(self, order: str) -> str:
+        return await wfkit.execute_activity(
+            backend_call, order, start_to_close_timeout=10,
+            retry_policy=wfkit.RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=1.0,
+                                           maximum_attempts=50))
+
+
+@wfkit.workflow
+class WaitsOnChild:
+    """Starts a ``Waiter`` child and waits for it."""
+
+    @wfkit.run
+    async def run(self) -> list[str]:
+        result: list[str] = await wfkit.execute_child_workflow(Waiter, 1, id=f"{wfkit.info().workflow_id}-child")
+        return result

@@ -1,0 +1,144 @@
+"""Operating: describe in full, task queues and diagnosis of stuck workflows, each situation made to happen on
+the real server."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+import wfkit
+from wfkit.testing import eventually
+
+from . import workflows as w
+from .operate_workflows import CallsBackend, WaitsOnChild, backend_call
+
+
+def wid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def test_task_queue_pollers(client, task_queue):
+    empty = await client.task_queue(task_queue)
+    assert empty.name == task_queue and empty.pollers == ()
+    async with client.worker(task_queue=task_queue, workflows=[w.Hello], activities=[w.echo]):
+        async def both_polled():
+            tq = await client.task_queue(task_queue)
+            return tq if tq.workflow_pollers and tq.activity_pollers else None
+
+        tq = await eventually(both_polled, timeout=30)
+    p = tq.workflow_pollers[0]
+    assert p.identity and p.last_access_time is not None and p.kind == "workflow"
+    df = tq.to_dataframe()
+    assert list(df.columns) == ["identity", "kind", "last_access_time", "rate_per_second"]
+    assert set(df["kind"]) == {"workflow", "activity"}
+    assert str(df["last_access_time"].dtype) == "datetime64[ns, UTC]"
+    assert "workflow pollers" in repr(tq) and task_queue in tq._repr_html_()
+    with pytest.raises(wfkit.WfkitError, match="task queue name"):
+        await client.task_queue("")
+
+
+async def test_wrong_task_queue_is_diagnosed(client, task_queue):
+    """A workflow started on a queue nobody polls (a typo) runs silently; diagnose says why at once."""
+    async with client.worker(task_queue=task_queue, workflows=[w.Hello], activities=[w.echo]):
+        h = await client.start(w.Hello, "typo", id=wid("typo"), task_queue=task_queue + "-typo")
+        d = await h.diagnose()
+    assert d.status == "running"
+    assert d.kinds[0] == "no_workflow_worker", d
+    f = d.findings[0]
+    assert f.severity == "problem" and f.evidence["task_queue"] == task_queue + "-typo"
+    assert f.evidence["pollers"] == []
+    assert "no worker polls task queue" in str(d)
+    await h.terminate("test over")
+
+
+async def test_retrying_activity_is_described_and_diagnosed(client, task_queue):
+    async with client.worker(task_queue=task_queue, workflows=[CallsBackend], activities=[backend_call]):
+        h = await client.start(CallsBackend, "o-1", id=wid("backend"), task_queue=task_queue)
+
+        async def retried_twice():
+            ex = await h.describe()
+            return ex if ex.pending_activities and ex.pending_activities[0].attempt >= 3 else None
+
+        ex = await eventually(retried_twice, timeout=60)
+        d = await h.diagnose()
+    a = ex.pending_activities[0]
+    assert ex.status == "running"
+    assert a.activity_type == backend_call.__name__ or a.activity_type.endswith("backend_call")
+    assert a.maximum_attempts == 50
+    assert a.last_failure is not None and "backend down (order o-1)" in a.last_failure
+    assert "BackendDown" in a.last_failure
+    assert a.scheduled_time is not None
+    df = ex.pending_activities_frame()
+    assert len(df) == 1 and int(df["attempt"].iloc[0]) >= 3
+    assert str(df["scheduled_time"].dtype) == "datetime64[ns, UTC]"
+    retrying = [f for f in d.findings if f.kind == "activity_retrying"]
+    assert retrying, d
+    assert retrying[0].evidence["attempt"] >= 3 and retrying[0].evidence["maximum_attempts"] == 50
+    assert "backend down" in retrying[0].summary and "of 50" in retrying[0].summary
+    assert "pending activities" in ex._repr_html_()
+    await h.terminate("test over")
+
+
+async def test_failing_workflow_task_is_diagnosed(client, task_queue):
+    """A worker that cannot run the workflow's code fails its workflow task again and again."""
+    async with client.worker(task_queue=task_queue, workflows=[w.Hello], activities=[w.echo]):
+        h = await client.start("NotServedHere", id=wid("wft"), task_queue=task_queue)
+
+        async def failing():
+            d = await h.diagnose()
+            return d if "workflow_task_failing" in d.kinds else None
+
+        d = await eventually(failing, timeout=60)
+    f = next(f for f in d.findings if f.kind == "workflow_task_failing")
+    assert f.severity == "problem"
+    assert "NotServedHere" in (f.evidence["message"] or ""), f.evidence
+    assert f.evidence["cause"] in ("exception", "nondeterminism", "decode error")
+    assert "no_workflow_worker" not in d.kinds
+    await h.terminate("test over")
+
+
+async def test_timer_signal_and_child_waits_are_diagnosed(client, task_queue):
+    async with client.worker(task_queue=task_queue, workflows=[w.Sleeper, w.Waiter, WaitsOnChild],
+                             activities=[w.echo]):
+        sleeper = await client.start(w.Sleeper, 3600, id=wid("sleep"), task_queue=task_queue)
+        waiter = await client.start(w.Waiter, 2, id=wid("wait"), task_queue=task_queue)
+        parent = await client.start(WaitsOnChild, id=wid("parent"), task_queue=task_queue)
+        await waiter.signal("add", "first")
+
+        async def settled(h, kind):
+            d = await h.diagnose()
+            return d if kind in d.kinds else None
+
+        d_timer = await eventually(lambda: settled(sleeper, "waiting_timer"), timeout=30)
+        d_signal = await eventually(lambda: settled(waiter, "waiting_signal"), timeout=30)
+        d_child = await eventually(lambda: settled(parent, "waiting_child"), timeout=30)
+        ex_parent = await parent.describe()
+        child = await client.handle(f"{parent.workflow_id}-child").describe()
+        await client.handle(f"{parent.workflow_id}-child").signal("add", "done")
+        assert await parent.result(timeout=30) == ["done"]
+        for h in (sleeper, waiter):
+            await h.terminate("test over")
+        closed = await sleeper.diagnose()
+    timer = next(f for f in d_timer.findings if f.kind == "waiting_timer")
+    fires = timer.evidence["fires_at"]
+    start = (await sleeper.describe()).start_time
+    assert abs((fires - start).total_seconds() - 3600) < 60, (fires, start)
+    assert "first" not in d_signal.findings[0].summary and "add" in d_signal.findings[0].summary
+    assert d_signal.problems == ()
+    f = next(f for f in d_child.findings if f.kind == "waiting_child")
+    assert f.evidence["workflow_id"] == f"{parent.workflow_id}-child"
+    assert ex_parent.pending_children[0].workflow_type == "Waiter"
+    assert child.parent_workflow_id == parent.workflow_id
+    assert closed.kinds == ("closed",) and closed.status == "terminated"
+
+
+async def test_describe_reports_timeouts(client, task_queue):
+    h = await client.start(w.Hello, "x", id=wid("timeouts"), task_queue=task_queue, run_timeout=120,
+                           task_timeout=7)
+    ex = await h.describe()
+    assert ex.run_timeout is not None and ex.run_timeout.total_seconds() == 120
+    assert ex.task_timeout is not None and ex.task_timeout.total_seconds() == 7
+    assert ex.pending_workflow_task is not None and ex.pending_workflow_task.attempt == 1
+    assert ex.parent_workflow_id is None and ex.pending_activities == ()
+    await h.terminate("test over")
