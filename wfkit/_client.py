@@ -108,6 +108,7 @@ class Client:
         self._closed = False
         self.sync = SyncProxy(self)
         self._recent_ids: list[str] = []
+        self._recent_types: dict[str, str] = {}
         self._inflight: set[asyncio.Task[Any]] = set()
         self._workers: set[Worker] = set()
 
@@ -144,8 +145,12 @@ class Client:
 
     @property
     def recent_workflow_ids(self) -> tuple[str, ...]:
-        """Workflow IDs this client started or made handles for lately, most recent first (at most 200)."""
+        """Workflow IDs this client started, listed or made handles for lately, most recent first (at most 200)."""
         return tuple(reversed(self._recent_ids))
+
+    def recent_workflow_type(self, workflow_id: str) -> str | None:
+        """The workflow type of a recent workflow ID (one this client started or listed), else None. No I/O."""
+        return self._recent_types.get(workflow_id)
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -214,7 +219,7 @@ class Client:
         json_args = [to_json_value(a) for a in args]
         run_id = await self._call(self._inner.start(type_name, json_args, options))
         telemetry.workflow_started(self.engine, type_name)
-        self._remember(options.id)
+        self._remember(options.id, type_name)
         return WorkflowHandle(self, options.id, run_id, result_type=result_type or hint, first_run_id=run_id)
 
     def handle(self, workflow_id: str, run_id: str | None = None, *, result_type: Any = None) -> WorkflowHandle:
@@ -224,17 +229,24 @@ class Client:
         self._remember(workflow_id)
         return WorkflowHandle(self, workflow_id, run_id, result_type=result_type)
 
-    def _remember(self, workflow_id: str) -> None:
+    def _remember(self, workflow_id: str, workflow_type: str | None = None) -> None:
         if workflow_id in self._recent_ids:
             self._recent_ids.remove(workflow_id)
         self._recent_ids.append(workflow_id)
+        if workflow_type:
+            self._recent_types[workflow_id] = workflow_type
+        for gone in self._recent_ids[:-200]:
+            self._recent_types.pop(gone, None)
         del self._recent_ids[:-200]
 
     async def list(self, query: str | None = None, *, limit: int | None = 1000) -> Executions:
         """Executions matching ``query`` (Temporal visibility syntax, SPEC's subset on every engine)."""
         if limit is not None and limit < 0:
             raise WfkitError(f"limit must be >= 0, got {limit}")
-        return await self._call(self._inner.list(query or None, limit))
+        executions: Executions = await self._call(self._inner.list(query or None, limit))
+        for e in reversed(executions[:200]):  # the listing's first rows end up the most recent
+            self._remember(e.workflow_id, e.workflow_type)
+        return executions
 
     async def count(self, query: str | None = None) -> int:
         """How many executions match ``query``."""

@@ -177,3 +177,57 @@ def test_readme_notebook_section_runs_as_written(capsys, monkeypatch):
     finally:
         connections.close_all()
         InteractiveShell.clear_instance()
+
+
+# --- item 7: completion --------------------------------------------------------------------------------------------
+def _complete(ip, line):
+    return ip.complete("", line)[1]
+
+
+def test_completion_ids_from_listings_handler_names_and_flags(ip, magic, connected, temporal_server):
+    tq = f"tq-{uuid.uuid4().hex[:8]}"
+    wid = f"seen-{uuid.uuid4().hex[:8]}"
+    other = wfkit.connect_sync(temporal_server.url)  # started elsewhere: this kernel's client never saw the ID
+    try:
+        with other.sync.worker(task_queue=tq, workflows=[w.Waiter], activities=[w.echo]):
+            other.sync.start(w.Waiter, 1, id=wid, task_queue=tq)
+    finally:
+        other.sync.close()
+    assert wid not in _complete(ip, "%wf describe seen-")
+
+    async def listed():
+        return len(await connected.list(f"WorkflowId = '{wid}'")) == 1
+
+    import asyncio
+
+    asyncio.run(eventually(listed))
+    wf(ip, f"ls << list \"WorkflowId = '{wid}'\"")
+    assert wid in _complete(ip, "%wf describe seen-") and wid in _complete(ip, f"%wf diff {wid} seen-")
+    # query/signal names from the workflow's definition (here: a class in the notebook; no worker serves it)
+    ip.user_ns["Waiter"] = w.Waiter
+    assert _complete(ip, f"%wf query {wid} ") == ["count", "peek"]
+    assert _complete(ip, f"%wf signal {wid} ") == ["add", "finish"]
+    assert _complete(ip, f"%wf query {wid} --run-id x ") == ["count", "peek"]
+    # flags per subcommand, never Python names
+    assert set(_complete(ip, f"%wf history {wid} --")) == {"--help", "--run-id", "--activities", "--timeline",
+                                                           "--json", "--frame"}
+    assert set(_complete(ip, "%wf migrate --strategy ")) == {"restart", "drain", "archive"}
+    assert "Waiter" in _complete(ip, "%wf start ") and "Waiter" in _complete(ip, "%wf worker --workflows ")
+    assert _complete(ip, "%wf help sta") == ["start"]
+    connected.sync.handle(wid).sync.terminate()
+
+
+def test_completion_offers_no_python_names_on_a_wf_line(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from wfkit.notebook import connections
+    from wfkit.notebook.completion import completions
+    from wfkit.notebook.connections import Connections
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "wfkit")
+    ids = {wid for c in connections.default.names() for wid in connections.default.get(c).recent_workflow_ids}
+    for line in ("%wf describe ", "%wf query order-1 ", "%wf history order-1 --run-id "):
+        matches = shell.complete("", line)[1]
+        assert {m for m in matches if m} <= ids and not {"abs", "print", "%alias"} & set(matches), line
+    assert completions("%wf describe ", Connections()) == []  # before connecting: nothing generic

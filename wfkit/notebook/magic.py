@@ -167,7 +167,7 @@ class WfMagic(Magics):
 
     def completions(self, line: str) -> list[str]:
         """Candidates for the word being typed at the end of ``line`` (a ``%wf`` line)."""
-        return completions(line, self.connections)
+        return completions(line, self.connections, self.shell.user_ns if self.shell is not None else None)
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -177,4 +177,4 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.configurables.append(magic)
     completer = getattr(ipython, "Completer", None)
     if completer is not None:
-        completer.custom_matchers.append(matcher(magic.connections))
+        completer.custom_matchers.append(matcher(magic.connections, ipython.user_ns))
