@@ -482,6 +482,12 @@ class WorkflowHandle:
 
         return await self.client._call(gather())
 
+    async def stack(self, *, timeout: float = 10) -> str:
+        """Where the workflow's code waits now, one block per coroutine (the ``__stack_trace`` query, answered
+        by a worker running the workflow: Temporal's own, wfkit's runtime on Cadence)."""
+        from ._operate import STACK_TRACE_QUERY
+
+        return str(await self.query(STACK_TRACE_QUERY, timeout=timeout))
 
 
 class Worker:

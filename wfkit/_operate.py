@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from ._execution import Execution
     from .history import History
 
-__all__ = ["Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller",
-           "TaskQueueInfo", "diagnose"]
+__all__ = ["STACK_TRACE_QUERY", "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask",
+           "Poller", "TaskQueueInfo", "diagnose", "task_stacks"]
 
 PENDING_ACTIVITY_STATES = ("scheduled", "started", "cancel_requested")
 
@@ -346,3 +346,43 @@ def _last_task_failed(frame: Any) -> bool:
             return False
     return False
 
+
+
+# --- stack traces ------------------------------------------------------------------------------------------------
+STACK_TRACE_QUERY = "__stack_trace"
+"""The built-in query every engine's workflow runtime answers with where the workflow's code waits."""
+
+
+def task_stacks(loop: Any) -> str:
+    """Where each unfinished task of a workflow's event loop waits, innermost call last (the text of the
+    ``__stack_trace`` query: one block per task, frames as ``file:line in function``)."""
+    import asyncio
+
+    blocks = []
+    for task in sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name()):
+        if task.done():
+            continue
+        lines = [f"{task.get_name()}:"]
+        for frame_line in _await_chain(task.get_coro()):
+            lines.append(f"  {frame_line}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _await_chain(coro: Any) -> list[str]:
+    """The frames of a suspended coroutine and of everything it awaits, outermost first."""
+    out: list[str] = []
+    seen = 0
+    while coro is not None and seen < 200:
+        seen += 1
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is not None:
+            code = frame.f_code
+            out.append(f"{code.co_filename}:{frame.f_lineno} in {code.co_name}")
+        nxt = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        if nxt is None or not (hasattr(nxt, "cr_frame") or hasattr(nxt, "gi_frame")):
+            if nxt is not None:
+                out.append(f"(waiting on {type(nxt).__name__})")
+            break
+        coro = nxt
+    return out

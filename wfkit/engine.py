@@ -57,7 +57,15 @@ from wfkit._errors import (
     WorkflowNotFound,
 )
 from wfkit._execution import STATUSES, Execution, Executions
-from wfkit._operate import PendingActivity, PendingChild, PendingWorkflowTask, Poller, TaskQueueInfo
+from wfkit._operate import (
+    STACK_TRACE_QUERY,
+    PendingActivity,
+    PendingChild,
+    PendingWorkflowTask,
+    Poller,
+    TaskQueueInfo,
+    task_stacks,
+)
 from wfkit._workflow_api import (
     DEFAULT_VERSION,
     ActivityInfo,
@@ -85,8 +93,8 @@ __all__ = [
     "Executions", "HandlerDefn", "RetryPolicy", "Secret", "WorkflowDefn", "WorkflowInfo", "activity_defn",
     "workflow_defn", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
     # helpers
-    "ServerProcess", "decode_signal", "ensure_port_free", "free_port", "from_json_value", "json_values",
-    "port_open", "tail", "telemetry", "tls_material", "to_json_value",
+    "STACK_TRACE_QUERY", "task_stacks", "ServerProcess", "decode_signal", "ensure_port_free", "free_port",
+    "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
     # errors
     "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",
     "FailureError", "HistoryFormatError", "NondeterminismError", "NotConvertible", "QueryFailed", "Terminated",

@@ -74,12 +74,14 @@ from google.protobuf.duration_pb2 import Duration
 
 import wfkit.engine as wfe
 from wfkit.engine import (
+    STACK_TRACE_QUERY,
     ActivityOptions,
     ChildOptions,
     HandlerDefn,
     WorkflowDefn,
     WorkflowInfo,
     decode_signal,
+    task_stacks,
     telemetry,
     to_json_value,
 )
@@ -431,6 +433,12 @@ def _query(h: HandlerDefn) -> _Handler:
     return _Handler(h.name, call)
 
 
+def _stack_trace(wrapper: Any) -> str:
+    """The ``__stack_trace`` query, as Temporal's and Cadence's Go and Java clients answer it."""
+    loop = getattr(wrapper, "_wfkit_loop", None)
+    return task_stacks(loop) if loop is not None else ""
+
+
 def _closed(ctx: Context, type_name: str, ok: bool) -> None:
     """Count a workflow's outcome once: not again when its history is replayed."""
     if _live(ctx):
@@ -450,6 +458,7 @@ def cadence_definition(defn: WorkflowDefn) -> WorkflowDefinition:
 
         async def run(self, *args: Any) -> Any:
             inst = self._wfkit_instance
+            self._wfkit_loop = asyncio.get_running_loop()  # for the __stack_trace query
             ctx = _context()
             if _live(ctx):
                 _span(ctx, f"RunWorkflow:{defn.name}")
@@ -469,6 +478,7 @@ def cadence_definition(defn: WorkflowDefn) -> WorkflowDefinition:
     Runner.__name__ = Runner.__qualname__ = f"{defn.cls.__name__}Cadence"
     signals = {name: _signal(h) for name, h in defn.signals.items()}
     queries = {name: _query(h) for name, h in defn.queries.items()}
+    queries.setdefault(STACK_TRACE_QUERY, _Handler(STACK_TRACE_QUERY, _stack_trace))
     cdefn = WorkflowDefinition(Runner, defn.name, "run", signals, queries, _PARAMS)
     defn.cls._wfkit_cadence_defn = defn, cdefn  # type: ignore[attr-defined]  # cached on the user's class
     return cdefn

@@ -142,3 +142,20 @@ async def test_describe_reports_timeouts(client, task_queue):
     assert ex.pending_workflow_task is not None and ex.pending_workflow_task.attempt == 1
     assert ex.parent_workflow_id is None and ex.pending_activities == ()
     await h.terminate("test over")
+
+
+async def test_stack_shows_where_the_workflow_waits(client, task_queue):
+    async with client.worker(task_queue=task_queue, workflows=[w.Waiter], activities=[w.echo]):
+        h = await client.start(w.Waiter, 5, id=wid("stack"), task_queue=task_queue)
+        await eventually(lambda: _answers(h), timeout=30)
+        stack = await h.stack()
+        await h.terminate("test over")
+    assert "workflows.py" in stack and "in run" in stack, stack
+    assert "wait_condition" in stack, stack
+
+
+async def _answers(h):
+    try:
+        return await h.query("count", timeout=5) == 0
+    except wfkit.QueryFailed:
+        return False
