@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -108,3 +109,46 @@ def test_checkpoint_journal(tmp_path):
         JsonlCheckpoint(path, {**header, "strategy": "archive"})
     none = open_checkpoint(None, header)
     assert isinstance(none, NullCheckpoint) and none.location is None and none.get("w1") == {}
+
+
+def test_checkpoint_records_per_source_run(tmp_path):
+    """A record belongs to (workflow ID, source run ID): a 'done' of an earlier run of a reused workflow ID does
+    not answer for a new run (it used to: the new run was skipped as 'already migrated')."""
+    header = {"strategy": "restart", "source": "a", "target": "b", "query": "q"}
+    ck = JsonlCheckpoint(tmp_path / "m.jsonl", header)
+    ck.write("w1", "state", source_run_id="r1", token="t")
+    ck.write("w1", "done")
+    assert ck.get("w1", "r1")["done"] and ck.get("w1")["source_run_id"] == "r1"
+    assert ck.get("w1", "r2") == {}
+    ck.write("w1", "state", source_run_id="r2", token="t2")
+    ck.write("w1", "failed", error="boom")
+    ck.close()
+    again = JsonlCheckpoint(tmp_path / "m.jsonl", header)
+    assert again.get("w1", "r1")["done"] and "failed" not in again.get("w1", "r1")
+    assert again.get("w1", "r2")["failed"] == "boom" and not again.get("w1", "r2").get("done")
+    assert again.get("w1")["source_run_id"] == "r2" and again.workflow_ids() == ["w1"]
+    again.close()
+    with pytest.raises(wfkit.WfkitError, match="belongs to another migration .query"):
+        JsonlCheckpoint(tmp_path / "m.jsonl", {**header, "query": "other"})
+
+
+def test_default_checkpoint_is_per_migration(tmp_path, monkeypatch):
+    """The default journal is not a shared ./migration.jsonl: one file per (strategy, source, target, query)
+    in wfkit's state directory."""
+    from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT, default_checkpoint_path
+
+    monkeypatch.setenv("WFKIT_STATE_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    header = {"strategy": "restart", "source": "a", "target": "b", "query": "q"}
+    ck = open_checkpoint(DEFAULT_CHECKPOINT, header)
+    ck.write("w", "done", source_run_id="r")
+    ck.close()
+    assert ck.location == str(default_checkpoint_path(header))
+    assert ck.location.startswith(str(tmp_path / "migrations")) and not (tmp_path / "migration.jsonl").exists()
+    other = open_checkpoint(DEFAULT_CHECKPOINT, {**header, "query": "other"})  # its own file, not refused
+    assert other.location != ck.location and other.get("w") == {}
+    other.close()
+    monkeypatch.delenv("WFKIT_STATE_DIR")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert str(default_checkpoint_path(header)).startswith(str(tmp_path / "xdg" / "wfkit" / "migrations"))
+    assert inspect.signature(migrate.MigrationPlan.run).parameters["checkpoint"].default == DEFAULT_CHECKPOINT

@@ -12,6 +12,7 @@ import wfkit
 from wfkit import migrate
 from wfkit._router import MIGRATION_REASON_PREFIX, Router
 from wfkit.examples import orders
+from wfkit.testing import eventually
 
 from . import workflows as mw
 from .conftest import ALL_ACTIVITIES, ALL_WORKFLOWS, query_for, runs_of, wait_listed, wait_status
@@ -252,3 +253,37 @@ async def test_checkpoint_of_another_migration_is_refused(cadence, temporal, pre
     assert (await forward.run(checkpoint=ck, progress=False)).stats.total == 0
     with pytest.raises(wfkit.WfkitError, match="batch_size"):
         await forward.run(batch_size=0)
+
+
+async def test_reused_workflow_id_is_migrated_again(direction, task_queue, prefix, tmp_path):
+    """A workflow ID migrated once, then reused for a new run on the source, is migrated again with the same
+    checkpoint: its records are per source run (the 'done' of the first run used to skip the new one, which
+    stayed on the source while the run exited 0)."""
+    source, target = direction
+    wid, ck = f"{prefix}cart", tmp_path / "ck.jsonl"
+    running = f"ExecutionStatus='Running' AND ({query_for(prefix)})"
+    async with source.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES), \
+            target.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES):
+        await source.start(mw.Cart, mw.CartState("ada"), id=wid, task_queue=task_queue)
+        await wait_listed(source, query_for(prefix), 1)
+        plan = await migrate.plan(source, target, query=query_for(prefix), workflows=[mw.Cart])
+        assert (await plan.run(checkpoint=ck, progress=False)).stats.successful == 1
+        await target.handle(wid).signal("checkout")
+        await target.handle(wid).result(timeout=30)
+
+        second = await source.start(mw.Cart, mw.CartState("bob"), id=wid, task_queue=task_queue)
+
+        async def listed() -> bool:
+            return [e.run_id for e in await source.list(running, limit=None)] == [second.run_id]
+
+        await eventually(listed, timeout=30)
+        again = await migrate.plan(source, target, query=query_for(prefix), workflows=[mw.Cart])
+        assert list(again.preview.action) == ["restart"]
+        report = await again.run(checkpoint=ck, progress=False)
+        assert (report.stats.successful, report.stats.skipped) == (1, 0), report.frame
+        assert report.frame["source_run_id"].tolist() == [second.run_id]
+        copy = await target.handle(wid).describe()
+        assert copy.status == "running" and copy.memo[migrate.MIGRATION_MEMO_KEY]["source_run_id"] == second.run_id
+        assert (await source.handle(wid, second.run_id).describe()).status == "terminated"
+        await target.handle(wid).signal("checkout")
+        assert (await target.handle(wid).result(timeout=30))["customer"] == "bob"

@@ -4,7 +4,7 @@
 
     plan = await wfkit.migrate.plan(cadence, temporal, query="WorkflowType='OrderWorkflow'", strategy="restart")
     plan.preview                      # what would happen to each workflow, and why
-    report = await plan.run(batch_size=50, checkpoint="migration.jsonl")
+    report = await plan.run(batch_size=50)   # journaled in this migration's own checkpoint file
     report.stats, report.frame
 
 Strategies:

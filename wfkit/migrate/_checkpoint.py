@@ -3,6 +3,7 @@ the journal of a run that keeps none."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -21,10 +22,11 @@ target) → ``terminating`` → ``terminated`` (the source) → ``forwarding`` (
 """
 
 Record = dict[str, Any]
-"""What the journal knows of one workflow: ``steps`` (every step, in order), the fields of its latest steps
-(``source_run_id``, ``target_run_id``, ``token``, ``mode``, ``state_time``, ``args``, ...), ``True`` under each
-step name reached since the latest ``state`` (``confirmed``, ``terminated``, ``done``, ...), and ``failed`` (the
-error) when its last attempt failed."""
+"""What the journal knows of one workflow run (a workflow ID and the source run ID it had when it was migrated:
+an ID reused for a new run on the source is a new record): ``steps`` (every step, in order), the fields of its
+latest steps (``source_run_id``, ``target_run_id``, ``token``, ``mode``, ``state_time``, ``args``, ...),
+``True`` under each step name reached since the latest ``state`` (``confirmed``, ``terminated``, ``done``,
+...), and ``failed`` (the error) when its last attempt failed."""
 
 _FLAG_STEPS = ("confirmed", "terminating", "terminated", "forwarding", "done", "archived", "skipped")
 _ATTEMPT_KEYS = ("target_run_id", "confirmed", "terminating", "terminated", "forwarding", "done", "failed")
@@ -42,12 +44,14 @@ class Checkpoint(Protocol):
         """Every workflow the journal knows, in the order it first met them."""
         ...
 
-    def get(self, workflow_id: str) -> Record:
-        """What the journal knows of one workflow (empty when nothing)."""
+    def get(self, workflow_id: str, source_run_id: str | None = None) -> Record:
+        """What the journal knows of one workflow's source run (empty when nothing); without a run ID, of the
+        latest run it met with that workflow ID."""
         ...
 
     def write(self, workflow_id: str, step: Step, **fields: Any) -> None:
-        """Record that ``workflow_id`` reached ``step`` (with its fields) — durably, before returning."""
+        """Record that ``workflow_id`` reached ``step`` (with its fields) — durably, before returning. The step
+        belongs to the source run ``fields["source_run_id"]``, or else to the latest run met with that ID."""
         ...
 
     def close(self) -> None:
@@ -55,9 +59,38 @@ class Checkpoint(Protocol):
         ...
 
 
+DEFAULT_CHECKPOINT = "auto"
+"""``checkpoint="auto"`` (the default of ``MigrationPlan.run`` and of the CLIs): a journal of its own for each
+migration (strategy, source, target, query) in wfkit's state directory, so that running the same migration
+again resumes it and two different migrations never share a file (see ``default_checkpoint_path``)."""
+
+_HEADER_KEYS = ("strategy", "source", "target", "query")
+
+
+def state_dir() -> Path:
+    """Where wfkit keeps migration journals: ``$WFKIT_STATE_DIR``, else ``$XDG_STATE_HOME/wfkit``, else
+    ``~/.local/state/wfkit``."""
+    if os.environ.get("WFKIT_STATE_DIR"):
+        return Path(os.environ["WFKIT_STATE_DIR"])
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "wfkit"
+
+
+def default_checkpoint_path(header: dict[str, Any]) -> Path:
+    """The journal of one migration: ``<state dir>/migrations/<strategy>-<hash of source, target, query>.jsonl``."""
+    key = json.dumps([header.get(k) for k in _HEADER_KEYS], default=str)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return state_dir() / "migrations" / f"{header.get('strategy')}-{digest}.jsonl"
+
+
 def open_checkpoint(path: str | os.PathLike[str] | None, header: dict[str, Any]) -> Checkpoint:
-    """The journal at ``path`` (created, or reopened to resume), or no journal for None."""
-    return NullCheckpoint() if path is None else JsonlCheckpoint(path, header)
+    """The journal at ``path`` (created, or reopened to resume; ``"auto"``: this migration's own file in the
+    state directory), or no journal for None."""
+    if path is None:
+        return NullCheckpoint()
+    if isinstance(path, str) and path == DEFAULT_CHECKPOINT:
+        path = default_checkpoint_path(header)
+    return JsonlCheckpoint(path, header)
 
 
 def _now() -> str:
@@ -66,18 +99,22 @@ def _now() -> str:
 
 class JsonlCheckpoint:
     """An append-only JSONL journal: a header line, then one line per step of each workflow, written (and
-    flushed to the OS) before the next step starts. A torn last line (a crash mid-write) is ignored."""
+    flushed to the OS) before the next step starts. A torn last line (a crash mid-write) is ignored. Each line
+    names its workflow (``wf``) and source run (``src``): records are kept per (workflow ID, source run ID).
+    A journal written for another strategy, source, target or query is refused."""
 
     def __init__(self, path: str | os.PathLike[str], header: dict[str, Any]):
         self.path = Path(path)
-        self.records: dict[str, Record] = {}
+        self.records: dict[tuple[str, str | None], Record] = {}
+        self._latest: dict[str, str | None] = {}
         existing_header = self._load()
         if existing_header is not None:
-            for key in ("strategy", "source", "target"):
+            for key in _HEADER_KEYS:
                 if existing_header.get(key) != header.get(key):
                     raise WfkitError(
                         f"checkpoint {self.path} belongs to another migration ({key}: "
-                        f"{existing_header.get(key)!r}, this plan: {header.get(key)!r}): give another file")
+                        f"{existing_header.get(key)!r}, this plan: {header.get(key)!r}): give another file, "
+                        "or the default checkpoint (one file per migration)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if self._torn:
@@ -111,19 +148,29 @@ class JsonlCheckpoint:
         return str(self.path)
 
     def workflow_ids(self) -> list[str]:
-        return list(self.records)
+        return list(self._latest)
+
+    def _run_of(self, wid: str, rec: dict[str, Any]) -> str | None:
+        for key in ("src", "source_run_id"):
+            if isinstance(rec.get(key), str) and rec[key]:
+                return rec[key]
+        return self._latest.get(wid)
 
     def _merge(self, rec: dict[str, Any]) -> None:
         wid = rec.get("wf")
         if not isinstance(wid, str):
             return
-        cur = self.records.setdefault(wid, {"steps": []})
+        run = self._run_of(wid, rec)
+        self._latest[wid] = run  # (a dict keeps the order in which workflows were first met)
+        cur = self.records.setdefault((wid, run), {"steps": []})
         step = rec.get("step")
         cur["steps"].append(step)
         if step == "state":  # a fresh state starts a new attempt
             for k in _ATTEMPT_KEYS:
                 cur.pop(k, None)
-        cur.update({k: v for k, v in rec.items() if k not in ("wf", "step", "t")})
+        cur.update({k: v for k, v in rec.items() if k not in ("wf", "step", "t", "src")})
+        if run is not None:
+            cur["source_run_id"] = run
         if step in _FLAG_STEPS:
             cur[step] = True
         if step == "failed":
@@ -134,12 +181,13 @@ class JsonlCheckpoint:
         os.write(self._fd, line.encode("utf-8"))  # one write on an O_APPEND descriptor: whole lines
 
     def write(self, workflow_id: str, step: Step, **fields: Any) -> None:
-        rec = {"t": _now(), "wf": workflow_id, "step": step, **fields}
+        rec = {"t": _now(), "wf": workflow_id, "src": self._run_of(workflow_id, fields), "step": step, **fields}
         self._append(rec)
         self._merge(rec)
 
-    def get(self, workflow_id: str) -> Record:
-        return self.records.get(workflow_id, {})
+    def get(self, workflow_id: str, source_run_id: str | None = None) -> Record:
+        run = source_run_id if source_run_id is not None else self._latest.get(workflow_id)
+        return self.records.get((workflow_id, run), {})
 
     def close(self) -> None:
         try:
@@ -159,7 +207,7 @@ class NullCheckpoint:
     def workflow_ids(self) -> list[str]:
         return []
 
-    def get(self, workflow_id: str) -> Record:
+    def get(self, workflow_id: str, source_run_id: str | None = None) -> Record:
         return {}
 
     def write(self, workflow_id: str, step: Step, **fields: Any) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from wfkit._errors import WfkitError
 from wfkit._replay import DEFAULT_ENGINE
+from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT
 from wfkit.migrate._plan import STRATEGIES
 
 __all__ = ["add_migrate_parser", "add_replay_parser", "load_workflows", "migrate_main", "replay_main"]
@@ -67,7 +68,9 @@ def add_migrate_parser(sub: Any) -> argparse.ArgumentParser:
     m.add_argument("--task-queue", default=None, help="task queue on the target (default: each workflow's own)")
     m.add_argument("--archive-dir", default=None, help="archive: where the files go")
     m.add_argument("--batch-size", type=int, default=50, help="workflows migrated at once (default 50)")
-    m.add_argument("--checkpoint", default="migration.jsonl", help="JSONL journal (default migration.jsonl)")
+    m.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                   help="JSONL journal (default: this migration's own file under ~/.local/state/wfkit/migrations, "
+                        "or $WFKIT_STATE_DIR/migrations)")
     m.add_argument("--plan-only", action="store_true", help="show the plan and stop")
     m.add_argument("--dry-run", action="store_true", help="check every read-only step, change nothing")
     m.add_argument("--yes", "-y", action="store_true", help="run without asking")

@@ -16,7 +16,7 @@ from wfkit._definitions import WorkflowDefn, workflow_defn
 from wfkit._errors import WfkitError
 from wfkit._loop import SyncProxy, on_loop
 from wfkit._router import Router
-from wfkit.migrate._checkpoint import Checkpoint, open_checkpoint
+from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT, Checkpoint, open_checkpoint
 from wfkit.migrate._report import MigrationReport, Row, new_row, table_cells
 from wfkit.migrate._strategies import PREVIEW_COLUMNS, STRATEGY_CLASSES, Item, Strategy
 from wfkit.migrate._strategies.base import gather_bounded
@@ -131,7 +131,7 @@ class MigrationPlan:
 
         return pd.DataFrame([it.preview_row() for it in self.items], columns=list(PREVIEW_COLUMNS))
 
-    async def run(self, batch_size: int = 50, checkpoint: str | os.PathLike[str] | None = "migration.jsonl",
+    async def run(self, batch_size: int = 50, checkpoint: str | os.PathLike[str] | None = DEFAULT_CHECKPOINT,
                   dry_run: bool = False, progress: bool = True, *,
                   timeout: float | None = 120.0) -> MigrationReport:
         """Carry the plan out (or, with ``dry_run``, check each step that only reads, and change nothing).
@@ -139,7 +139,10 @@ class MigrationPlan:
         Args:
             batch_size: how many workflows are migrated at once.
             checkpoint: the JSONL journal that makes the run resumable (None: no journal — not crash-safe).
-                Run the same plan again with the same file to finish an interrupted migration.
+                Run the same plan again with the same file to finish an interrupted migration. The default,
+                ``"auto"``, is this migration's own file in wfkit's state directory (``$WFKIT_STATE_DIR``, else
+                ``~/.local/state/wfkit/migrations/``), named after its strategy, source, target and query; the
+                report's ``checkpoint`` says where. A file written for another migration is refused.
             dry_run: ask the source for each state (restart) or read each history (archive), write nothing.
             progress: show a ``tqdm`` progress bar.
             timeout: seconds one workflow's migration may take (a server that does not answer, say); past it
@@ -192,7 +195,8 @@ class MigrationPlan:
             except Exception as exc:  # noqa: BLE001 - one workflow's failure is its row, not the run's end
                 _failed(row, exc, timeout)
                 if not dry_run:
-                    ck.write(it.workflow_id, "failed", error=row["error"])
+                    ck.write(it.workflow_id, "failed", error=row["error"],
+                             **({"source_run_id": it.run_id} if it.run_id else {}))
             row["finished_at"] = datetime.now(UTC)
             counts[row["status"]] = counts.get(row["status"], 0) + 1
             if bar is not None:

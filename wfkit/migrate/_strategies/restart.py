@@ -196,7 +196,8 @@ class Restart(Strategy):
     async def run_one(self, item: Item, ck: Checkpoint, dry_run: bool, row: Row) -> None:
         """Read the state, start the copy on the target, confirm it runs, stop the source, forward the late
         signals, record the outcome — each step journaled first, so a rerun resumes where this one stopped."""
-        m = _Move(item, ck, ck.get(item.workflow_id), row, dry_run, _Clock(row))
+        # the record of this source run only: a workflow ID reused on the source since is a new migration
+        m = _Move(item, ck, ck.get(item.workflow_id, item.run_id), row, dry_run, _Clock(row))
         if self._nothing_to_do(m):
             return
         await self._find_runs(m)

@@ -18,7 +18,7 @@ def migrate(ctx: Context, args: list[Any]) -> Any:
     p.add_argument("--allow-reexecution", action="store_true")
     p.add_argument("--workflows", default=None, help="{{[WorkflowClass, ...]}}")
     p.add_argument("--archive-dir", default=None)
-    p.add_argument("--checkpoint", default="migration.jsonl")
+    p.add_argument("--checkpoint", default="auto", help="JSONL journal (default: this migration's own file)")
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--plan-only", action="store_true", help="return the plan (see its .preview)")
     p.add_argument("--dry-run", action="store_true")
