@@ -35,6 +35,7 @@ from ._errors import (
 )
 from ._execution import Execution, Executions
 from ._operate import Diagnosis, Finding, PendingActivity, PendingChild, PendingWorkflowTask, Poller, TaskQueueInfo
+from ._reset import ResetPlan
 from ._workflow_api import (
     DEFAULT_VERSION,
     ActivityInfo,
@@ -75,6 +76,7 @@ __all__ = [
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
     # operating
     "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
+    "ResetPlan",
     # migration, routing, failover
     "migrate", "replay", "Router", "FailoverClient",
     # observability

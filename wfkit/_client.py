@@ -30,6 +30,7 @@ from .engine import ID_REUSE_POLICIES, Capability, EngineClient, StartOptions
 
 if TYPE_CHECKING:
     from ._operate import Diagnosis, TaskQueueInfo
+    from ._reset import ResetPlan
     from .history import History
 
 T = TypeVar("T")
@@ -488,6 +489,32 @@ class WorkflowHandle:
         from ._operate import STACK_TRACE_QUERY
 
         return str(await self.query(STACK_TRACE_QUERY, timeout=timeout))
+
+    async def reset_preview(self, to: str | int = "last") -> ResetPlan:
+        """What resetting the run to ``to`` would do, without doing it: ``to`` is ``"last"`` or ``"first"`` (the
+        last or first completed workflow task) or the event ID of a workflow task's end. The plan lists the
+        events the new run will not have (``discarded``) and the signals it gets again (``reapplied_signals``);
+        ``plan.reset()`` does it."""
+        from ._reset import plan_from
+
+        self.client.require(Capability.RESET)
+
+        async def build() -> ResetPlan:
+            ex = await self._inner.describe(self.workflow_id, self.run_id)
+            history = await self._inner.history(ex.workflow_id, ex.run_id)
+            return plan_from(self, ex.run_id, history, to)
+
+        return await self.client._call(build())
+
+    async def reset(self, to: str | int = "last", *, reason: str | None = None) -> WorkflowHandle:
+        """Reset the run to ``to`` (see ``reset_preview``) and return the handle of the new run."""
+        plan = await self.reset_preview(to)
+        return await plan.reset(reason=reason)
+
+    async def _reset(self, plan: ResetPlan, reason: str | None) -> WorkflowHandle:
+        new_run = await self.client._call(self._inner.reset(plan.workflow_id, plan.run_id, plan.event_id,
+                                                            reason or "reset by wfkit", plan.request_id))
+        return WorkflowHandle(self.client, plan.workflow_id, new_run, result_type=self.result_type)
 
 
 class Worker:

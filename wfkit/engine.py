@@ -124,6 +124,8 @@ class Capability(enum.StrEnum):
     """Replaying recorded histories through current workflow code (``wfkit.replay``)."""
     SUBSECOND_TIMERS = "subsecond_timers"
     """Timers and timeouts finer than a second (Cadence rounds every duration up to whole seconds)."""
+    RESET = "reset"
+    """Resetting a run to the end of one of its workflow tasks (``handle.reset``), signals after it reapplied."""
     ADVANCED_VISIBILITY = "advanced_visibility"
     """The server itself evaluates the full list-query language; without it wfkit evaluates a query client-side
     over at most ``max_scan`` executions."""
@@ -213,6 +215,11 @@ class EngineClient(Protocol):
     async def task_queue(self, name: str) -> TaskQueueInfo:
         """The pollers (workflow and activity) of task queue ``name`` and its backlog where the server reports
         it; an unknown queue is an empty one."""
+        ...
+
+    async def reset(self, workflow_id: str, run_id: str, event_id: int, reason: str, request_id: str) -> str:
+        """Reset run ``run_id`` to after event ``event_id`` (the end of a workflow task), reapplying the signals
+        received after it; the new run's ID. The server deduplicates by ``request_id``."""
         ...
 
     async def list(self, query: str | None, limit: int | None) -> Executions:

@@ -10,7 +10,7 @@ import functools
 from typing import Any
 
 __all__ = ["DISPLAY_LIMIT", "client_html", "diagnosis_html", "execution_html", "executions_html", "history_html",
-           "render", "task_queue_html"]
+           "render", "reset_plan_html", "task_queue_html"]
 
 #: Rows shown by the HTML of lists and histories (read when a repr is rendered).
 DISPLAY_LIMIT = 50
@@ -65,3 +65,11 @@ def diagnosis_html(d: Any) -> str:
 def task_queue_html(tq: Any) -> str:
     """A :class:`wfkit.TaskQueueInfo`: its pollers and backlog."""
     return render("task_queue.html.j2", tq=tq, pollers=list(tq.pollers)[:DISPLAY_LIMIT])
+
+
+def reset_plan_html(plan: Any) -> str:
+    """A :class:`wfkit.ResetPlan`: the reset point, the events discarded and the signals reapplied."""
+    cols = ["event_id", "time", "event_type", "activity_type", "timer_id", "signal_name"]
+    rows = plan.discarded[cols].head(DISPLAY_LIMIT).to_dict("records")
+    signals = plan.reapplied_signals[["event_id", "time", "signal_name", "payload"]].to_dict("records")
+    return render("reset_plan.html.j2", p=plan, rows=rows, cols=cols, total=len(plan.discarded), signals=signals)

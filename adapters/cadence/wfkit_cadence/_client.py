@@ -405,6 +405,11 @@ class CadenceClient:
 
         return await task_queue(self, name)
 
+    async def reset(self, workflow_id: str, run_id: str, event_id: int, reason: str, request_id: str) -> str:
+        from ._operate import reset
+
+        return await reset(self, workflow_id, run_id, event_id, reason, request_id)
+
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         from ._visibility import list_executions
 

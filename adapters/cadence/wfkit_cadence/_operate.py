@@ -125,3 +125,18 @@ async def task_queue(client: CadenceClient, name: str) -> TaskQueueInfo:
         backlog[kind] = (resp.task_list_status.backlog_count_hint if resp.HasField("task_list_status") else None)
     return TaskQueueInfo(name=name, pollers=tuple(pollers), workflow_backlog=backlog["workflow"],
                          activity_backlog=backlog["activity"])
+
+
+async def reset(client: CadenceClient, workflow_id: str, run_id: str, event_id: int, reason: str,
+                request_id: str) -> str:
+    """ResetWorkflowExecution to after ``event_id`` (a decision task's end), signals after it reapplied."""
+    from cadence.api.v1.common_pb2 import WorkflowExecution
+
+    req = swf.ResetWorkflowExecutionRequest(
+        domain=client.domain, workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+        reason=reason, decision_finish_event_id=event_id, request_id=request_id, skip_signal_reapply=False)
+    try:
+        resp = await client.workflow.ResetWorkflowExecution(req)
+    except cerr.CadenceRpcError as exc:
+        raise rpc_error(exc, workflow_id, "reset") from exc
+    return str(resp.run_id)

@@ -209,6 +209,11 @@ class TemporalClient:
 
         return await task_queue(self.raw, self.namespace, name)
 
+    async def reset(self, workflow_id: str, run_id: str, event_id: int, reason: str, request_id: str) -> str:
+        from ._operate import reset
+
+        return await reset(self.raw, self.namespace, workflow_id, run_id, event_id, reason, request_id)
+
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         out: list[wfe.Execution] = []
         truncated = False

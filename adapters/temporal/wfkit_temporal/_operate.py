@@ -126,3 +126,19 @@ async def task_queue(raw: temporalio.client.Client, namespace: str, name: str) -
                          else None)
     return TaskQueueInfo(name=name, pollers=tuple(pollers), workflow_backlog=backlog["workflow"],
                          activity_backlog=backlog["activity"])
+
+
+async def reset(raw: temporalio.client.Client, namespace: str, workflow_id: str, run_id: str, event_id: int,
+                reason: str, request_id: str) -> str:
+    """ResetWorkflowExecution to after ``event_id``, signals after it reapplied; the new run's ID."""
+    import temporalio.api.common.v1 as common
+
+    req = wsv1.ResetWorkflowExecutionRequest(
+        namespace=namespace, workflow_execution=common.WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+        reason=reason, workflow_task_finish_event_id=event_id, request_id=request_id,
+        reset_reapply_type=enums.ResetReapplyType.RESET_REAPPLY_TYPE_SIGNAL, identity=raw.identity)
+    try:
+        resp = await raw.workflow_service.reset_workflow_execution(req)
+    except RPCError as exc:
+        raise rpc_error(exc, workflow_id, "reset") from exc
+    return str(resp.run_id)

@@ -159,3 +159,40 @@ async def _answers(h):
         return await h.query("count", timeout=5) == 0
     except wfkit.QueryFailed:
         return False
+
+
+async def _count_is(h, n):
+    try:
+        return await h.query("count", timeout=5) == n
+    except wfkit.QueryFailed:
+        return False
+
+
+async def test_reset_preview_then_reset(client, task_queue):
+    async with client.worker(task_queue=task_queue, workflows=[w.Waiter], activities=[w.echo]):
+        h = await client.start(w.Waiter, 3, id=wid("reset"), task_queue=task_queue)
+        await eventually(lambda: _answers(h), timeout=30)
+        await h.signal("add", "a")
+        await h.signal("add", "b")
+        await eventually(lambda: _count_is(h, 2), timeout=30)
+        plan = await h.reset_preview("first")
+        hist = await h.history()
+        frame = hist.to_dataframe()
+        first_done = int(frame.loc[frame["event_type"].astype(str) == "WorkflowTaskCompleted", "event_id"].iloc[0])
+        assert plan.event_id == first_done and plan.run_id == h.run_id
+        assert plan.reapplied_signals["signal_name"].tolist() == ["add", "add"]
+        assert plan.reapplied_signals["payload"].tolist() == ["a", "b"]
+        assert "WorkflowExecutionSignaled" in set(plan.discarded["event_type"].astype(str))
+        assert int(plan.discarded["event_id"].min()) == first_done + 1
+        assert "discards" in repr(plan) and "reapplies 2 signals" in repr(plan)
+        assert "reapplied" in plan._repr_html_()
+        new = await plan.reset(reason="conformance")
+        assert new.run_id and new.run_id != plan.run_id
+        assert (await client.handle(h.workflow_id, plan.run_id).describe()).status == "terminated"
+        await eventually(lambda: _count_is(new, 2), timeout=30)
+        await new.signal("add", "c")
+        assert await new.result(timeout=30) == ["a", "b", "c"]
+    with pytest.raises(wfkit.WfkitError, match="not the end of a workflow task"):
+        await h.reset_preview(1)
+    with pytest.raises(wfkit.WfkitError, match="expected one of last, first"):
+        await h.reset_preview("middle")
