@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._batch import BatchPlan
 from ._client import Client, Worker, WorkflowHandle, connect, connect_sync
 from ._config import Secret
 from ._definitions import RetryPolicy, activity, migration_state, query, run, signal, workflow
@@ -76,7 +77,7 @@ __all__ = [
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
     # operating
     "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
-    "ResetPlan",
+    "ResetPlan", "BatchPlan",
     # migration, routing, failover
     "migrate", "replay", "Router", "FailoverClient",
     # observability

@@ -29,6 +29,9 @@ from ._loop import SyncProxy, on_loop, run_sync
 from .engine import ID_REUSE_POLICIES, Capability, EngineClient, StartOptions
 
 if TYPE_CHECKING:
+    import os
+
+    from ._batch import BatchPlan
     from ._operate import Diagnosis, TaskQueueInfo
     from ._reset import ResetPlan
     from .history import History
@@ -260,6 +263,31 @@ class Client:
         if not name:
             raise WfkitError("task_queue: a task queue name is required")
         return await self._call(self._inner.task_queue(name))
+
+    async def batch(self, action: str, query: str, *, signal: str | None = None, args: Sequence[Any] = (),
+                    reason: str | None = None, reset_to: str | int = "last", limit: int | None = 1000,
+                    journal: str | os.PathLike[str] | None = "auto", concurrency: int = 8) -> BatchPlan:
+        """Plan ``action`` (signal, cancel, terminate or reset) over every running workflow ``query`` matches:
+        nothing is done yet; ``plan.preview`` shows what each workflow would get and
+        ``await plan.run(confirm=True)`` does it (at most ``concurrency`` at a time, a progress bar) and returns
+        the results frame (``workflow_id, run_id, outcome, error, new_run_id``).
+
+        Args:
+            signal, args: the signal to send (action ``signal``).
+            reason: recorded with a terminate or reset.
+            reset_to: ``"last"``, ``"first"`` or an event ID (action ``reset``, see ``handle.reset_preview``).
+            journal: where the batch journals each workflow (``"auto"``: its own file in wfkit's state
+                directory), so that running the same batch again never acts twice on a workflow; None: none.
+        """
+        from ._batch import batch_plan
+
+        if action == "reset":
+            self.require(Capability.RESET)
+        if action == "terminate":
+            self.require(Capability.TERMINATE)
+        return await self._call(batch_plan(self, action, query, signal=signal, args=args, reason=reason,
+                                           reset_to=reset_to, limit=limit, journal=journal,
+                                           concurrency=concurrency))
 
     async def histories(self, query: str | None = None, *, limit: int | None = 1000, concurrency: int = 16,
                         progress: bool = True) -> Any:

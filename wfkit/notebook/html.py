@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-__all__ = ["DISPLAY_LIMIT", "client_html", "diagnosis_html", "execution_html", "executions_html", "history_html",
-           "render", "reset_plan_html", "task_queue_html"]
+__all__ = ["DISPLAY_LIMIT", "batch_plan_html", "client_html", "diagnosis_html", "execution_html",
+           "executions_html", "history_html", "render", "reset_plan_html", "task_queue_html"]
 
 #: Rows shown by the HTML of lists and histories (read when a repr is rendered).
 DISPLAY_LIMIT = 50
@@ -73,3 +73,10 @@ def reset_plan_html(plan: Any) -> str:
     rows = plan.discarded[cols].head(DISPLAY_LIMIT).to_dict("records")
     signals = plan.reapplied_signals[["event_id", "time", "signal_name", "payload"]].to_dict("records")
     return render("reset_plan.html.j2", p=plan, rows=rows, cols=cols, total=len(plan.discarded), signals=signals)
+
+
+def batch_plan_html(plan: Any) -> str:
+    """A :class:`wfkit.BatchPlan`: what each workflow would get (its first rows)."""
+    cols = list(plan.preview.columns)
+    rows = plan.preview.head(DISPLAY_LIMIT).to_dict("records")
+    return render("batch_plan.html.j2", p=plan, rows=rows, cols=cols, total=len(plan.preview))

@@ -3,7 +3,9 @@ the real server."""
 
 from __future__ import annotations
 
+import functools
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -196,3 +198,83 @@ async def test_reset_preview_then_reset(client, task_queue):
         await h.reset_preview(1)
     with pytest.raises(wfkit.WfkitError, match="expected one of last, first"):
         await h.reset_preview("middle")
+
+
+async def _listed(client, query, n):
+    execs = await client.list(query, limit=None)
+    return execs if len(execs) == n else None
+
+
+async def test_batch_signal_reset_cancel_terminate(client, task_queue, tmp_path):
+    prefix = wid("batch")
+    running = f"WorkflowId STARTS_WITH '{prefix}' AND ExecutionStatus = 'Running'"
+    journal = tmp_path / "signal.jsonl"
+    async with client.worker(task_queue=task_queue, workflows=[w.Waiter, w.Sleeper], activities=[w.echo]):
+        hs = [await client.start(w.Waiter, 3, id=f"{prefix}-{i}", task_queue=task_queue) for i in range(3)]
+        for h in hs:
+            await eventually(functools.partial(_answers, h), timeout=30)
+        await eventually(lambda: _listed(client, running, 3), timeout=30)
+
+        with pytest.raises(wfkit.WfkitError, match="expected one of signal, cancel, terminate, reset"):
+            await client.batch("pause", running)
+        with pytest.raises(wfkit.WfkitError, match="signal's name"):
+            await client.batch("signal", running)
+        plan = await client.batch("signal", running, signal="add", args=["x"], journal=journal)
+        assert sorted(plan.preview["workflow_id"]) == sorted(h.workflow_id for h in hs)
+        assert set(plan.preview["detail"]) == {'signal add("x")'} and set(plan.preview["journal"]) == {""}
+        assert not journal.exists()  # a preview changes nothing
+        with pytest.raises(wfkit.WfkitError, match="confirm=True"):
+            await plan.run()
+        out = await plan.run(confirm=True, concurrency=2, progress=False)
+        assert list(out.columns) == ["workflow_id", "run_id", "outcome", "error", "new_run_id"]
+        assert set(out["outcome"]) == {"done"}, out
+        for h in hs:
+            await eventually(functools.partial(_count_is, h, 1), timeout=30)
+
+        # the same batch again (a rerun after a crash): nothing is sent twice
+        again = await client.batch("signal", running, signal="add", args=["x"], journal=journal)
+        assert set(again.preview["journal"]) == {"done"}
+        out = await again.run(confirm=True, progress=False)
+        assert set(out["outcome"]) == {"already done"}, out
+
+        # a crash after the signal reached the server but before the journal said so
+        from wfkit.migrate._checkpoint import JsonlCheckpoint
+
+        crashed = tmp_path / "crashed.jsonl"
+        plan_y = await client.batch("signal", running, signal="add", args=["y"], journal=crashed)
+        ck = JsonlCheckpoint(crashed, plan_y.header())
+        ck.write(hs[0].workflow_id, "starting", source_run_id=hs[0].run_id,
+                 started=datetime.now(UTC).isoformat())
+        ck.close()
+        await hs[0].signal("add", "y")
+        out = await plan_y.run(confirm=True, progress=False)
+        outcome = dict(zip(out["workflow_id"], out["outcome"], strict=True))
+        assert outcome[hs[0].workflow_id] == "already done"
+        assert {outcome[h.workflow_id] for h in hs[1:]} == {"done"}
+        for h in hs:
+            await eventually(functools.partial(_count_is, h, 2), timeout=30)
+
+        # reset every one to its first workflow task: the signals are reapplied to the new runs
+        reset = await client.batch("reset", running, reset_to="first", reason="conformance", journal=None)
+        assert all("reapplies 2 signals" in d for d in reset.preview["detail"]), reset.preview
+        out = await reset.run(confirm=True, progress=False)
+        assert set(out["outcome"]) == {"done"} and all(out["new_run_id"]), out
+        for workflow_id, new_run in zip(out["workflow_id"], out["new_run_id"], strict=True):
+            await eventually(functools.partial(_count_is, client.handle(workflow_id, new_run), 2), timeout=30)
+
+        # cancel them all; then terminate two sleepers
+        await eventually(lambda: _listed(client, running, 3), timeout=30)
+        out = await (await client.batch("cancel", running, journal=None)).run(confirm=True, progress=False)
+        assert set(out["outcome"]) == {"done"}, out
+        for h in hs:
+            with pytest.raises(wfkit.WorkflowFailed) as info:
+                await client.handle(h.workflow_id).result(timeout=30)
+            assert info.value.status == "canceled"
+        sleepers = [await client.start(w.Sleeper, 3600, id=f"{prefix}-s{i}", task_queue=task_queue)
+                    for i in range(2)]
+        await eventually(lambda: _listed(client, running, 2), timeout=30)
+        out = await (await client.batch("terminate", running, reason="batch", journal=None)).run(
+            confirm=True, progress=False)
+        assert set(out["outcome"]) == {"done"}, out
+    for s in sleepers:
+        assert (await s.describe()).status == "terminated"
