@@ -22,7 +22,7 @@ from ._definitions import (
     as_timedelta,
     workflow_defn,
 )
-from ._engines import get_engine, namespace_term
+from ._engines import engine_for_scheme, namespace_term
 from ._errors import ClientClosed, ConnectionFailed, FailureError, UnsupportedFeature, WfkitError, WorkflowFailed
 from ._execution import Execution, Executions
 from ._loop import SyncProxy, on_loop, run_sync
@@ -81,7 +81,7 @@ async def connect(
         apply_option(cfg, key, value)
     if cfg.api_key is None:
         cfg.api_key = api_key_from_env(cfg.engine)
-    engine = get_engine(cfg.engine)
+    engine = engine_for_scheme(cfg.engine)
     inner = await on_loop(_connect_engine(engine, cfg))
     return Client(inner, cfg)
 

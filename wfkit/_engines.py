@@ -58,6 +58,21 @@ def get_engine(name: str) -> Engine:
     return engine
 
 
+def engine_for_scheme(scheme: str) -> Engine:
+    """The plugin for a URL's engine part (``temporal`` of ``temporal+dev://``); an unknown scheme is named as
+    such, with the known schemes and the closest one."""
+    if scheme not in available():
+        import difflib
+
+        names = available()
+        known = ", ".join(f"{n}://, {n}+dev://" for n in names) or "none: no engine plugin is installed"
+        close = difflib.get_close_matches(scheme, names, n=1)
+        hint = f"; did you mean {close[0]}://?" if close else ""
+        raise WfkitError(f"unknown URL scheme {scheme + '://'!r} (known: {known}){hint} — another engine needs its "
+                         f"wfkit plugin package (entry point group {GROUP!r})")
+    return get_engine(scheme)
+
+
 def history_proto_class(engine: str) -> Any:
     """The ``History`` protobuf message class of ``engine``, from its plugin (so the core imports no SDK)."""
     return get_engine(engine).history_proto_class()

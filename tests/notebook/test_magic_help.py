@@ -231,3 +231,116 @@ def test_completion_offers_no_python_names_on_a_wf_line(capsys):
         matches = shell.complete("", line)[1]
         assert {m for m in matches if m} <= ids and not {"abs", "print", "%alias"} & set(matches), line
     assert completions("%wf describe ", Connections()) == []  # before connecting: nothing generic
+
+
+# --- item 8: messages that name the real problem ----------------------------------------------------------------------
+@pytest.mark.parametrize(("url", "closest"), [("http://localhost:8080", None), ("temporl://h:1", "temporal://"),
+                                              ("cadense+dev://", "cadence://")])
+def test_unknown_scheme_is_named_with_the_known_ones(ip, capsys, url, closest):
+    wf(ip, f"connect {url}")
+    err = capsys.readouterr().err.strip()
+    scheme = url.split("://")[0].split("+")[0]
+    assert err.startswith(f"WfkitError: unknown URL scheme '{scheme}://' (known: ") and "\n" not in err
+    assert "temporal+dev://" in err and "cadence://" in err and "pip install" not in err
+    assert (f"did you mean {closest}?" in err) if closest else "did you mean" not in err
+
+
+def test_dead_port_says_connection_refused(ip, capsys):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    wf(ip, f"connect temporal://127.0.0.1:{port}?connect_timeout=3")
+    err = capsys.readouterr().err.strip()
+    assert err == f"ConnectionFailed: could not connect to Temporal at 127.0.0.1:{port}: connection refused"
+    with pytest.raises(wfkit.ConnectionFailed) as info:
+        wfkit.connect_sync(f"temporal://127.0.0.1:{port}", connect_timeout=3)
+    assert "tonic::transport" in str(info.value.__cause__)  # the raw text stays on __cause__
+
+
+def test_unknown_query_on_cadence_is_one_line(ip, magic, cadence_server, capfd, caplog):
+    wf(ip, f"connect {cadence_server.url} --as cad")
+    client = magic.connections["cad"]
+    tq = f"tq-{uuid.uuid4().hex[:8]}"
+    try:
+        with client.sync.worker(task_queue=tq, workflows=[w.Waiter], activities=[w.echo]):
+            h = client.sync.start(w.Waiter, 1, task_queue=tq)
+            assert h.sync.query("count", timeout=30) == 0
+            capfd.readouterr()
+            caplog.clear()
+            with caplog.at_level("DEBUG"):
+                wf(ip, f"query {h.workflow_id} no_such_query")
+            out, err = capfd.readouterr()
+            lines = [ln for ln in (out + err).splitlines() if ln.strip()]
+            assert len(lines) == 1 and lines[0].startswith("QueryFailed: ") and "no_such_query" in lines[0], lines
+            # nothing else is shown: no worker traceback logged at WARNING or above (a notebook shows those)
+            loud = [r for r in caplog.records if r.levelno >= 30]
+            assert not [r for r in loud if r.exc_info or "Traceback" in r.getMessage()], [
+                (r.name, r.getMessage()[:200]) for r in loud]
+            h.sync.terminate()
+        # the panel's connect tab shows the connection it is on, not the default URL
+        panel = wf(ip, "panel")
+        assert panel.connection.url.value == client.url and client.url.startswith("cadence://")
+        assert "connected: cadence" in panel.connection.status.value
+    finally:
+        magic.connections.close("cad")
+
+
+# --- item 6: timelines that scale ---------------------------------------------------------------------------------
+@wfkit.workflow
+class ManyActivities:
+    @wfkit.run
+    async def run(self, n: int) -> int:
+        for i in range(n):
+            if i % 2:
+                await wfkit.execute_activity(w.slow, 0, start_to_close_timeout=10)
+            else:
+                await wfkit.execute_activity(w.echo, i, start_to_close_timeout=10)
+        return n
+
+
+def test_timelines_scale(ip, connected, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from wfkit.history import histories_frame
+    from wfkit.notebook import plotting
+
+    tq = f"tq-{uuid.uuid4().hex[:8]}"
+    with connected.sync.worker(task_queue=tq, workflows=[ManyActivities, w.Hello], activities=[w.echo, w.slow]):
+        big = connected.sync.start(ManyActivities, 150, task_queue=tq)
+        assert big.sync.result(timeout=120) == 150
+        small = connected.sync.start(w.Hello, "x", task_queue=tq)
+        small.sync.result(timeout=30)
+    hist = big.sync.history()
+    rows = plotting.timeline_rows(hist)
+    assert list(rows["label"]) == ["echo (75)", "slow (75)"] and set(rows["status"]) == {"completed"}
+    assert len(plotting.timeline_rows(small.sync.history())) == 1  # small histories keep one row per activity
+    plt.close("all")
+    ax = hist.plot_timeline()
+    width, height = ax.figure.get_size_inches()
+    assert height <= plotting.MAX_HEIGHT and ax.get_ylim() == (1.5, -0.5)  # capped, no blank band on top
+    plt.close("all")
+    # the magic draws and returns nothing: no "<Axes: …>" echo
+    assert wf(ip, f"history {big.workflow_id} --timeline") is None and plt.get_fignums()
+    plt.close("all")
+    # many workflows: one row per run, coloured by outcome, from a frame of histories or from a listing
+    frame = histories_frame([hist, small.sync.history()])
+    runs = plotting.workflow_rows(frame)
+    assert list(runs["outcome"]) == ["completed", "completed"] and len(runs) == 2
+    ax = plotting.plot_workflows(frame)
+    assert len(ax.patches) == 2 and ax.figure.get_size_inches()[1] <= plotting.MAX_HEIGHT
+    plt.close("all")
+    ids = f"WorkflowId = '{big.workflow_id}' OR WorkflowId = '{small.workflow_id}'"
+
+    async def listed():
+        return len(await connected.list(ids)) == 2
+
+    import asyncio
+
+    asyncio.run(eventually(listed))
+    assert wf(ip, f'list "{ids}" --timeline') is None and len(plt.gcf().axes[0].patches) == 2
+    plt.close("all")

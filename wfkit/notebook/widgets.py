@@ -21,7 +21,7 @@ from wfkit.notebook.connections import Connections
 __all__ = ["ConnectionPanel", "LiveMonitor", "Panel", "WorkflowBrowser"]
 
 DEFAULT_URL = "temporal+dev://"
-"""What the connection panel offers before anything is typed."""
+"""What the connection panel offers before anything is typed, when nothing is connected yet."""
 
 
 def _guarded(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -38,11 +38,15 @@ def _guarded(out: W.Output, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 class ConnectionPanel(W.VBox):
     """URL (+ optional name and API key) → Connect. The new client is added to ``connections`` (the default
-    registry unless given) under the name typed, and made current; ``on_connect(client)`` is then called."""
+    registry unless given) under the name typed, and made current; ``on_connect(client)`` is then called. It opens
+    on the current connection (its URL, without secrets, and its status) when there is one."""
 
-    def __init__(self, on_connect: Callable[[Any], None] | None = None, url: str = DEFAULT_URL,
+    def __init__(self, on_connect: Callable[[Any], None] | None = None, url: str | None = None,
                  connections: Connections | None = None):
         self.connections = connections if connections is not None else _connections.default
+        current = self.connections.current
+        if url is None:
+            url = current.url if current is not None else DEFAULT_URL
         self.url = W.Text(value=url, description="URL", layout=W.Layout(width="60%"))
         self.alias = W.Text(value="", description="name", placeholder="(optional)")
         self.api_key = W.Password(value="", description="API key")
@@ -53,9 +57,17 @@ class ConnectionPanel(W.VBox):
         self._on_connect = on_connect
         self.button.on_click(_guarded(self.out, lambda _b: self.connect()))
         super().__init__([W.HBox([self.url, self.alias]), self.api_key, self.button, self.status, self.out])
+        if current is not None:
+            self.client = current
+            self._show_status(current)
+
+    def _show_status(self, client: Any) -> None:
+        from html import escape
+
+        self.status.value = (f"connected: {escape(client.engine)} at <code>{escape(client.address)}"
+                             f"</code>, namespace <code>{escape(client.namespace)}</code>")
 
     def connect(self) -> Any:
-        from html import escape
 
         self.out.outputs = ()
         self.status.value = "connecting…"
@@ -65,8 +77,7 @@ class ConnectionPanel(W.VBox):
         except Exception:
             self.status.value = "<b>not connected</b>"
             raise
-        self.status.value = (f"connected: {escape(self.client.engine)} at <code>{escape(self.client.address)}"
-                             f"</code>, namespace <code>{escape(self.client.namespace)}</code>")
+        self._show_status(self.client)
         if self._on_connect is not None:
             self._on_connect(self.client)
         return self.client

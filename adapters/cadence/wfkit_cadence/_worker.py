@@ -164,6 +164,10 @@ class CadenceWorker:
             if defn is None:
                 raise LookupError(f"workflow type {wf_type!r} is not registered on the worker for task list "
                                   f"{self.task_queue!r} (it serves {sorted(self.workflows)})")
+            if is_query and task.query.query_type not in defn.queries:
+                # answered here, before the SDK's engine would log the failure with a traceback
+                known = ", ".join(sorted(q for q in defn.queries if not q.startswith("__"))) or "none"
+                raise LookupError(f"unknown query type {task.query.query_type!r} for {wf_type} (known: {known})")
             events = [e async for e in iterate_history_events(task, self.client.raw, NoOpMetricsEmitter())]
             if not events or not events[0].HasField("workflow_execution_started_event_attributes"):
                 raise ValueError("the workflow's history does not start with WorkflowExecutionStarted")

@@ -89,8 +89,10 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
+            raw_text = _clean(exc, cfg)
+            # the one-line reason; the SDK's transport text (secrets cut out) stays on __cause__
             raise wfe.ConnectionFailed(
-                f"could not connect to Temporal at {cfg.address}: {_clean(exc, cfg)}") from None
+                f"could not connect to Temporal at {cfg.address}: {_reason(raw_text)}") from RuntimeError(raw_text)
     try:
         await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=cfg.namespace))
     except RPCError as exc:
@@ -101,6 +103,28 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
         raise wfe.ConnectionFailed(f"Temporal at {cfg.address} refused: {exc.status.name}: "
                                      f"{_clean(exc, cfg)}") from None
     return raw
+
+
+# Substrings of the SDK's (Rust tonic/hyper) transport errors and the reason said for each.
+_TRANSPORT_REASONS = (
+    ("connection refused", "connection refused"),
+    ("dns error", "host not found"),
+    ("failed to lookup address", "host not found"),
+    ("timed out", "timed out"),
+    ("certificate", "TLS handshake failed (certificate)"),
+    ("tls", "TLS handshake failed"),
+    ("connection reset", "connection reset by the server"),
+)
+
+
+def _reason(text: str) -> str:
+    """A transport failure in a few words (``connection refused``), or the SDK's text when it is not one."""
+    low = text.lower()
+    if "transport" in low or "connect error" in low:
+        for needle, reason in _TRANSPORT_REASONS:
+            if needle in low:
+                return reason
+    return text
 
 
 def _clean(exc: BaseException, cfg: ConnectConfig) -> str:

@@ -14,8 +14,15 @@ def list_(ctx: Context, args: list[Any]) -> Any:
     p = parser("list", "List executions matching a visibility query.")
     p.add_argument("query", nargs="*")
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--timeline", action="store_true", help="draw them: one row per workflow, coloured by outcome")
     ns = parse(p, args)
-    return ctx.client.sync.list(" ".join(map(str, ns.query)) or None, limit=ns.limit or ctx.default_limit)
+    executions = ctx.client.sync.list(" ".join(map(str, ns.query)) or None, limit=ns.limit or ctx.default_limit)
+    if ns.timeline:
+        from wfkit.notebook.plotting import plot_workflows
+
+        plot_workflows(executions)  # shown by the notebook's backend, not echoed
+        return None
+    return executions
 
 
 def count(ctx: Context, args: list[Any]) -> Any:

@@ -13,7 +13,8 @@ def history(ctx: Context, args: list[Any]) -> Any:
     p = handle_parser("history", "A workflow's event history (History, or a view of it).")
     view = p.add_mutually_exclusive_group()
     view.add_argument("--activities", action="store_true")
-    view.add_argument("--timeline", action="store_true")
+    view.add_argument("--timeline", action="store_true",
+                      help="a Gantt chart (per activity type past 40 rows; h.plot_timeline() gives the Axes)")
     view.add_argument("--json", action="store_true")
     view.add_argument("--frame", action="store_true")
     ns = parse(p, args)
@@ -21,7 +22,8 @@ def history(ctx: Context, args: list[Any]) -> Any:
     if ns.activities:
         return hist.activities()
     if ns.timeline:
-        return hist.plot_timeline()
+        hist.plot_timeline()  # shown by the notebook's backend; None keeps the cell from echoing "<Axes: …>"
+        return None
     if ns.json:
         print(hist.to_json(format="wfkit"))
         return None
