@@ -21,3 +21,11 @@ def test_notebook_runs(path, tmp_path):
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    # no noise: no gRPC C-core log lines (fork_posix.cc …), no tracebacks printed, no echoed matplotlib objects
+    streams = [(i, o.get("text", "")) for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.outputs
+               if o.output_type == "stream"]
+    noisy = [(i, t[:300]) for i, t in streams if "fork_posix" in t or ".cc:" in t or "Traceback" in t]
+    assert not noisy, noisy
+    plain = [(i, o["data"]["text/plain"]) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             for o in c.outputs if o.output_type == "execute_result" and "text/plain" in o.get("data", {})]
+    assert not [(i, t) for i, t in plain if t.startswith(("<Axes", "<Figure"))], plain
