@@ -356,10 +356,18 @@ _EPOCH = datetime.fromtimestamp(0, UTC)
 _LAST = datetime(2262, 1, 1, tzinfo=UTC)  # the server counts Unix nanoseconds in an int64
 
 
+_WIDEN = timedelta(seconds=1)
+
+
 def _time_filter(p: Plan) -> StartTimeFilter:
+    """The StartTime range pushed down, widened to whole seconds and one more on each side: the server's SQL
+    visibility compares start times as text, so a bound on a whole second (``...:20Z``) sorts after the runs
+    started later in that second (``...:20.5Z``) and loses them. Every row is then filtered exactly by
+    ``evaluate``, to the nanosecond."""
     f = StartTimeFilter()
-    earliest = min(max(p.earliest or _EPOCH, _EPOCH), _LAST)
-    latest = min(max(p.latest or (datetime.now(UTC) + timedelta(days=1)), earliest), _LAST)
+    earliest = min(max((p.earliest or _EPOCH).replace(microsecond=0) - _WIDEN, _EPOCH), _LAST)
+    latest = p.latest.replace(microsecond=0) + 2 * _WIDEN if p.latest else datetime.now(UTC) + timedelta(days=1)
+    latest = min(max(latest, earliest), _LAST)
     f.earliest_time.FromDatetime(earliest)
     f.latest_time.FromDatetime(latest)
     return f

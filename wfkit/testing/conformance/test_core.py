@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 
 import pytest
@@ -362,7 +364,8 @@ async def test_describe_list_count_memo_tags(client, task_queue):
     assert await client.count(query) == 1
     frame = execs.to_dataframe()
     assert list(frame.columns) == ["engine", "workflow_id", "run_id", "workflow_type", "status", "task_queue",
-                                   "start_time", "close_time", "history_length", "memo", "tags"]
+                                   "start_time", "close_time", "history_length", "memo", "tags",
+                                   "search_attributes"]
     assert str(frame["start_time"].dtype) == "datetime64[ns, UTC]"
 
 
@@ -437,3 +440,66 @@ async def test_bad_signal_payload_is_dropped_not_wedging(client, task_queue, cap
         assert signals["dropped"].notna().tolist() == [True, True, False, False]
     finally:
         wfkit.telemetry.disable()
+
+
+async def test_start_time_bounds_at_sub_second_distances(client, task_queue):
+    """StartTime conditions are exact to the nanosecond the engine reports, bounds inside the same second
+    included (Cadence's listing used to lose the workflows started later in the bound's second)."""
+    from datetime import timedelta
+
+    prefix = wid("bounds") + "-"
+    await asyncio.sleep(1 - time.time() % 1 + 0.05)  # the three starts fall in one second, after its start
+    handles = []
+    for i in range(3):
+        handles.append(await client.start(w.Waiter, 9, id=f"{prefix}{i}", task_queue=task_queue))
+        await asyncio.sleep(0.15)
+    try:
+        starts = {h.workflow_id: (await h.describe()).start_time for h in handles}
+        first = min(starts.values())
+        whole = first.replace(microsecond=0)
+        bounds = [whole, *starts.values(), first + timedelta(microseconds=1), first - timedelta(microseconds=1),
+                  max(starts.values()) + timedelta(milliseconds=1)]
+
+        def text(t):
+            return t.isoformat().replace("+00:00", "Z")
+
+        cases = []
+        for b in bounds:
+            for op, keep in ((">=", lambda s, b=b: s >= b), (">", lambda s, b=b: s > b),
+                             ("<", lambda s, b=b: s < b), ("<=", lambda s, b=b: s <= b)):
+                q = f"WorkflowId STARTS_WITH '{prefix}' AND StartTime {op} '{text(b)}'"
+                cases.append((q, sorted(k for k, s in starts.items() if keep(s))))
+        lo, hi = sorted(starts.values())[1], max(starts.values())
+        cases.append((f"WorkflowId STARTS_WITH '{prefix}' AND StartTime BETWEEN '{text(lo)}' AND '{text(hi)}'",
+                      sorted(k for k, s in starts.items() if lo <= s <= hi)))
+
+        async def all_listed() -> bool:
+            return len(await client.list(f"WorkflowId STARTS_WITH '{prefix}'", limit=None)) == 3
+
+        async def wrong_answers() -> list:
+            wrong = []
+            for q, want in cases:
+                got = sorted(e.workflow_id for e in await client.list(q, limit=None))
+                n = await client.count(q)
+                if got != want or n != len(want):
+                    wrong.append((q, want, got, n))
+            return wrong
+
+        await eventually(all_listed, timeout=30)
+        await asyncio.sleep(1.1)  # asked after the bound's second is over (Cadence lost its runs only then)
+        wrong = await wrong_answers()  # running: the open listing
+        assert not wrong, wrong
+        for h in handles:
+            await h.terminate("test over")
+
+        async def all_closed() -> bool:
+            q = f"WorkflowId STARTS_WITH '{prefix}' AND ExecutionStatus = 'Terminated'"
+            return len(await client.list(q, limit=None)) == 3
+
+        await eventually(all_closed, timeout=30)
+        wrong = await wrong_answers()  # closed: the closed listing
+        assert not wrong, wrong
+    finally:
+        for h in handles:
+            with contextlib.suppress(wfkit.WfkitError):
+                await h.terminate("test over")
