@@ -113,6 +113,10 @@ def exercise(text_or_doc) -> History | None:
             continue
         if fmt == "wfkit" or fmt == h.engine:  # what wfkit writes in a history's own shapes reads back
             assert len(History.from_json(text)) == len(h)
+    try:
+        h.to_proto()
+    except HistoryFormatError as e:  # e.g. an int64 out of range: a wfkit error that names the event
+        assert e.index is not None, e
     return h
 
 
@@ -167,6 +171,26 @@ def test_truncated_json(name, data):
         assert e.index is None or 0 <= e.index <= n_events
     else:
         pytest.fail("a truncated document was accepted")
+
+
+@SOME
+@given(st.sampled_from(sorted(DOCS)), st.data())
+def test_decoded_document_with_unencodable_text(name, data):
+    """A decoded document (a dict) may hold text no JSON writer can encode (a lone surrogate): every method
+    either works or raises HistoryFormatError naming the event."""
+    doc = copy.deepcopy(DOCS[name])
+    events = _events(doc)
+    i = data.draw(st.integers(0, len(events) - 1))
+    paths = [p for p, v in _paths(events[i]) if p and isinstance(v, dict)] + [()]
+    path = data.draw(st.sampled_from(paths))
+    target = events[i]
+    for p in path:
+        target = target[p]
+    target[data.draw(st.sampled_from(["k\udcffey", "\udcff"]))] = data.draw(st.sampled_from([1, "v", "\udcff"]))
+    try:
+        exercise(doc)
+    except HistoryFormatError as e:
+        assert e.index is None or e.index == i, (e, i, path)
 
 
 @FEW

@@ -307,7 +307,7 @@ class History:
 
     @classmethod
     def from_json(cls, text_or_path: Any, *, format: str = "auto",
-                  workflow_id: str | None = None) -> History:
+                  workflow_id: str | None = None, max_bytes: int | None = None) -> History:
         """A History from JSON in any dialect wfkit knows, detected by content.
 
         Args:
@@ -316,12 +316,14 @@ class History:
             format: ``"auto"`` (detect), ``"temporal"``, ``"temporal-legacy"``, ``"cadence"``,
                 ``"cadence-proto"`` or ``"wfkit"``.
             workflow_id: the workflow ID, when the document does not say.
+            max_bytes: the largest file read (default 256 MiB, ``wfkit.history._json.MAX_FILE_BYTES``); only
+                regular files are read (never a device or a pipe).
 
         Raises:
             HistoryFormatError: the document cannot be read; ``.index`` is the 0-based position of the
                 offending event and ``.field`` the field, when known.
         """
-        parsed = read_document(text_or_path, format, workflow_id)
+        parsed = read_document(text_or_path, format, workflow_id, max_bytes=max_bytes)
         columns = parsed.columns
         if columns is None:
             try:
@@ -622,8 +624,19 @@ class History:
         if format == "wfkit":
             doc: Any = self._wfkit_doc()
         else:
-            doc = get_dialect(format).json_document(self._native_events(format))
-        text = encode(doc, indent)
+            events = self._native_events(format)
+            try:
+                doc = get_dialect(format).json_document(events)
+            except HistoryFormatError:
+                raise
+            except Exception as e:
+                raise _write_error(f"{format} JSON", e, events,
+                                   lambda ev: get_dialect(format).json_document([ev])) from e
+        try:
+            text = encode(doc, indent)
+        except Exception as e:
+            events = doc.get("events", []) if isinstance(doc, dict) else doc
+            raise _write_error(f"{format} JSON", e, events, lambda ev: encode(ev, None)) from e
         if path is not None:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
@@ -672,7 +685,13 @@ class History:
                     row[col] = int(v[col][i]) or None
                 else:
                     row[col] = v[col][i]
-            events.append(wfkit_event(self._store.dialect, self._store.native_event(i), row))
+            try:
+                events.append(wfkit_event(self._store.dialect, self._store.native_event(i), row))
+            except HistoryFormatError:
+                raise
+            except Exception as e:
+                raise HistoryFormatError(f"cannot write event as wfkit JSON: {type(e).__name__}: {e}",
+                                         index=i) from e
         return {"wfkit_history": WFKIT_FORMAT_VERSION, "engine": self.engine, "workflow_id": self.workflow_id,
                 "run_id": self.run_id, "events": events}
 
@@ -689,8 +708,40 @@ class History:
         proto_class = dialect.history_proto_class()
         if events is not None:
             return proto_class(events=events)
-        return ParseDict({"events": [dialect.native_event_to_proto_json(e) for e in self._native_dicts(self.engine)]},
-                         proto_class(), ignore_unknown_fields=True)
+        dicts = []
+        for i, e in enumerate(self._native_dicts(self.engine)):
+            try:
+                dicts.append(dialect.native_event_to_proto_json(e))
+            except HistoryFormatError:
+                raise
+            except Exception as exc:
+                raise HistoryFormatError(f"cannot write event as a proto: {type(exc).__name__}: {exc}",
+                                         index=i) from exc
+        try:
+            return ParseDict({"events": dicts}, proto_class(), ignore_unknown_fields=True)
+        except Exception as exc:
+            raise _write_error("a proto", exc, dicts, lambda ev: ParseDict(
+                {"events": [ev]}, proto_class(), ignore_unknown_fields=True)) from exc
+
+
+def _write_error(what: str, exc: BaseException, events: Sequence[Any], one: Any) -> HistoryFormatError:
+    """``HistoryFormatError`` for a history that was read but cannot be written as ``what``: the first event
+    ``one(event)`` fails on is named (and the field, where the writer's message names one)."""
+    import re
+
+    for i, ev in enumerate(events):
+        try:
+            one(ev)
+        except Exception as e:  # noqa: BLE001 - any failure here locates the event; the error says what it was
+            fields = [f for f in re.findall(r"Failed to parse (\w+) field", str(e)) if f != "events"]
+            return HistoryFormatError(f"cannot write the history as {what}: {type(e).__name__}: {_short(e)}",
+                                      index=i, field=".".join(fields) or None)
+    return HistoryFormatError(f"cannot write the history as {what}: {type(exc).__name__}: {_short(exc)}")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "…"
 
 
 # --- helpers over frames ------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -120,11 +119,17 @@ class ParsedHistory:
         self.raws = raws
 
 
-def read_document(source: Any, fmt: str = "auto", workflow_id: str | None = None) -> ParsedHistory:
+MAX_FILE_BYTES = 256 * 2**20
+"""The largest history file ``History.from_json`` reads by default (256 MiB; ``max_bytes=`` changes it). A history
+at Temporal's default limit (50 MB of protobuf) takes a few times that as JSON."""
+
+
+def read_document(source: Any, fmt: str = "auto", workflow_id: str | None = None, *,
+                  max_bytes: int | None = None) -> ParsedHistory:
     """Read a history document: the fast typed path for a dialect's native JSON, else the general one (any
     format; precise errors)."""
     _check_read_format(fmt)
-    data = _source_bytes(source)
+    data = _source_bytes(source, MAX_FILE_BYTES if max_bytes is None else max_bytes)
     if data is not None:
         fast = _read_fast(data, fmt, workflow_id)
         if fast is not None:
@@ -135,22 +140,49 @@ def read_document(source: Any, fmt: str = "auto", workflow_id: str | None = None
     return parse_document(doc, fmt, workflow_id)
 
 
-def _source_bytes(source: Any) -> bytes | None:
+def _source_bytes(source: Any, max_bytes: int) -> bytes | None:
     if isinstance(source, (dict, list)):
         return None
     if isinstance(source, os.PathLike):
-        return Path(source).read_bytes()
+        return read_file(source, max_bytes)
     if isinstance(source, str):
         s = source.lstrip()
         if s[:1] in ("{", "[") or not s:
-            return source.encode()
-        try:
-            return Path(source).read_bytes()
-        except OSError as e:
-            raise HistoryFormatError(f"not JSON and not a readable file: {source[:80]!r} ({e})") from None
+            try:
+                return source.encode()
+            except UnicodeEncodeError as e:
+                raise HistoryFormatError(f"history text is not valid Unicode (a lone surrogate at character "
+                                         f"{e.start})") from None
+        return read_file(source, max_bytes)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
     raise TypeError(f"from_json takes JSON text, bytes, a path or a dict/list, not {type(source).__name__}")
+
+
+def read_file(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """The bytes of a history file: a regular file of at most ``max_bytes`` bytes, else ``HistoryFormatError``
+    (a device, a FIFO or ``/dev/zero`` is never read)."""
+    import stat
+
+    shown = os.fspath(path)
+    shown = shown[:200] if isinstance(shown, str) else repr(shown)[:200]
+    if max_bytes < 1:
+        raise HistoryFormatError(f"max_bytes must be >= 1, got {max_bytes}")
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise HistoryFormatError(f"{shown!r} is not a regular file: a history is read from a file")
+            if st.st_size > max_bytes:
+                raise HistoryFormatError(f"{shown!r} is {st.st_size:,} bytes, over the limit of {max_bytes:,} "
+                                         "(History.from_json(..., max_bytes=N) raises it)")
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        raise HistoryFormatError(f"not JSON and not a readable file: {shown!r} ({e.strerror})") from None
+    if len(data) > max_bytes:  # it grew while we read
+        raise HistoryFormatError(f"{shown!r} is over the limit of {max_bytes:,} bytes "
+                                 "(History.from_json(..., max_bytes=N) raises it)")
+    return data
 
 
 def _decode_doc(data: bytes) -> Any:
