@@ -64,7 +64,44 @@ async def on_loop(coro: Coroutine[Any, Any, T]) -> T:
         running = None
     if running is not None and running is _loop:
         return await coro
-    return await asyncio.wrap_future(submit(coro))
+    fut = submit(coro)
+    if running is None or threading.current_thread() is not threading.main_thread():
+        return await asyncio.wrap_future(fut)
+    return await _interruptible(running, fut)
+
+
+async def _interruptible(loop: asyncio.AbstractEventLoop, fut: concurrent.futures.Future[T]) -> T:
+    """Await ``fut`` from a loop in the main thread (a Jupyter kernel's) so that SIGINT (Ctrl-C, the kernel's
+    stop button) ends the wait with KeyboardInterrupt, as it ends a ``.sync`` call. Without this, ipykernel's
+    interrupt does not reach a cell that awaits. As with ``.sync``, only the wait is cancelled, never the workflow
+    or anything else on the server."""
+    import signal
+
+    task = asyncio.current_task()
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        interrupted = True
+        fut.cancel()
+        if task is not None:
+            task.cancel()
+
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    except (NotImplementedError, RuntimeError, ValueError):  # no signal handlers on this loop: a plain wait
+        return await asyncio.wrap_future(fut)
+    try:
+        return await asyncio.wrap_future(fut)
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt("the wait was interrupted (nothing on the server was cancelled)") from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        if previous is not None:  # None: a handler not set from Python, which remove_signal_handler reset
+            signal.signal(signal.SIGINT, previous)
 
 
 def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:

@@ -103,6 +103,20 @@ def test_background_worker_serves_while_a_cell_blocks(kernel, temporal_server):
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
     assert outside.sync.handle(f"{tq}-forever").sync.describe().status == "running"
 
+    # the awaitable form too: the stop button ends `await h.result()` (it used to hang the kernel)
+    msg_id = kc.execute("await h.result()")
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    km.interrupt_kernel()
+    while True:
+        reply = kc.get_shell_msg(timeout=30)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+    assert time.monotonic() - t0 < 10
+    assert outside.sync.handle(f"{tq}-forever").sync.describe().status == "running"
+    assert run(kc, "print(1 + 1)")["stdout"].strip() == "2"  # the kernel goes on
+
     r = run(kc, "worker.stop(); print(worker.running)")
     assert r["status"] == "ok" and "False" in r["stdout"]
     outside.sync.handle(f"{tq}-forever").sync.terminate()
