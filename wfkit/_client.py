@@ -185,6 +185,10 @@ class Client:
         memo: dict[str, Any] | None = None,
         tags: Sequence[str] | None = None,
         result_type: Any = None,
+        cron_schedule: str | None = None,
+        search_attributes: dict[str, Any] | None = None,
+        start_signal: str | None = None,
+        start_signal_args: Sequence[Any] = (),
     ) -> WorkflowHandle:
         """Start a workflow (a ``@wfkit.workflow`` class, or any workflow's type name) and return its handle.
 
@@ -194,6 +198,11 @@ class Client:
                 terminate_if_running.
             memo: JSON values stored with the execution; ``tags``: strings stored in the memo under
                 ``"wfkit.tags"``.
+            cron_schedule: a cron expression (``"*/5 * * * *"``, ``"@hourly"``): the workflow runs on it, the
+                first run at the first time it names.
+            search_attributes: values visibility indexes (names registered on the server; values str, int,
+                float, bool, datetime or a list of str).
+            start_signal, start_signal_args: signal-with-start (see ``signal_with_start``).
 
         Raises:
             WorkflowAlreadyStarted: a workflow with this ID is running (or the reuse policy forbids it).
@@ -212,6 +221,10 @@ class Client:
             if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
                 raise WfkitError("tags must be a list of strings")
             full_memo[TAGS_MEMO_KEY] = list(tags)
+        from ._operate import check_cron, search_attribute_values
+
+        if search_attributes:
+            self.require(Capability.SEARCH_ATTRIBUTES)
         options = StartOptions(
             id=id or str(uuid.uuid4()), task_queue=task_queue,
             execution_timeout=as_timedelta(execution_timeout, "execution_timeout"),
@@ -219,12 +232,32 @@ class Client:
             task_timeout=as_timedelta(task_timeout, "task_timeout"),
             id_reuse_policy=id_reuse_policy, retry_policy=retry_policy,
             memo={k: to_json_value(v) for k, v in full_memo.items()} or None,
+            cron_schedule=check_cron(cron_schedule),
+            search_attributes=search_attribute_values(search_attributes),
         )
         json_args = [to_json_value(a) for a in args]
-        run_id = await self._call(self._inner.start(type_name, json_args, options))
+        if start_signal is not None:
+            self.require(Capability.SIGNAL_WITH_START)
+            if not start_signal:
+                raise WfkitError("signal_with_start: the signal's name is required")
+            run_id = await self._call(self._inner.signal_with_start(
+                type_name, json_args, options, start_signal, [to_json_value(a) for a in start_signal_args]))
+        else:
+            run_id = await self._call(self._inner.start(type_name, json_args, options))
         telemetry.workflow_started(self.engine, type_name)
         self._remember(options.id, type_name)
         return WorkflowHandle(self, options.id, run_id, result_type=result_type or hint, first_run_id=run_id)
+
+    async def signal_with_start(self, workflow: type | str, *args: Any, signal: str,
+                                signal_args: Sequence[Any] = (), id: str, task_queue: str,
+                                **start_options: Any) -> WorkflowHandle:
+        """Send ``signal`` (with ``signal_args``) to workflow ``id``, starting it first (with ``args`` and the
+        options of ``start``) when no run of it is open: one call, so the signal is never lost between a check
+        and a start. The handle of the run that got the signal."""
+        if not id:
+            raise WfkitError("signal_with_start: the workflow id is required")
+        return await self.start(workflow, *args, id=id, task_queue=task_queue, start_signal=signal,
+                                start_signal_args=signal_args, **start_options)
 
     def handle(self, workflow_id: str, run_id: str | None = None, *, result_type: Any = None) -> WorkflowHandle:
         """A handle on an existing workflow (the latest run unless ``run_id`` is given). No I/O."""
@@ -512,10 +545,17 @@ class WorkflowHandle:
         return await self.client._call(gather())
 
     async def stack(self, *, timeout: float = 10) -> str:
-        """Where the workflow's code waits now, one block per coroutine (the ``__stack_trace`` query, answered
-        by a worker running the workflow: Temporal's own, wfkit's runtime on Cadence)."""
-        from ._operate import STACK_TRACE_QUERY
+        """Where the workflow's code waits now, one block per coroutine, innermost call last (a worker running
+        the workflow answers: wfkit's runtimes with every coroutine's await chain, a worker of another SDK with
+        the engine's ``__stack_trace`` query)."""
+        from ._errors import QueryFailed
+        from ._operate import STACK_TRACE_QUERY, WFKIT_STACK_QUERY
 
+        try:
+            return str(await self.query(WFKIT_STACK_QUERY, timeout=timeout))
+        except QueryFailed as exc:
+            if WFKIT_STACK_QUERY not in str(exc):  # not "unknown query type": a real failure
+                raise
         return str(await self.query(STACK_TRACE_QUERY, timeout=timeout))
 
     async def reset_preview(self, to: str | int = "last") -> ResetPlan:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 STATUSES = ("running", "completed", "failed", "canceled", "terminated", "continued_as_new", "timed_out")
 
 COLUMNS = ("engine", "workflow_id", "run_id", "workflow_type", "status", "task_queue", "start_time", "close_time",
-           "history_length", "memo", "tags")
+           "history_length", "memo", "tags", "search_attributes")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,12 +12,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ._errors import WfkitError
+
 if TYPE_CHECKING:
     from ._execution import Execution
     from .history import History
 
-__all__ = ["STACK_TRACE_QUERY", "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask",
-           "Poller", "TaskQueueInfo", "diagnose", "task_stacks"]
+__all__ = ["STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "Diagnosis", "Finding", "PendingActivity", "PendingChild",
+           "PendingWorkflowTask", "Poller", "TaskQueueInfo", "check_cron", "diagnose", "search_attribute_values",
+           "task_stacks"]
 
 PENDING_ACTIVITY_STATES = ("scheduled", "started", "cancel_requested")
 
@@ -350,7 +353,12 @@ def _last_task_failed(frame: Any) -> bool:
 
 # --- stack traces ------------------------------------------------------------------------------------------------
 STACK_TRACE_QUERY = "__stack_trace"
-"""The built-in query every engine's workflow runtime answers with where the workflow's code waits."""
+"""The engines' built-in query of where a workflow's code waits (Temporal's SDKs and Cadence's Go and Java
+clients answer it; wfkit's Cadence runtime too)."""
+
+WFKIT_STACK_QUERY = "__wfkit_stack_trace"
+"""The same question answered by wfkit's runtimes on every engine with each coroutine's whole await chain
+(temporalio's own ``__stack_trace`` shows only the outermost frame of each task)."""
 
 
 def task_stacks(loop: Any) -> str:
@@ -358,9 +366,13 @@ def task_stacks(loop: Any) -> str:
     ``__stack_trace`` query: one block per task, frames as ``file:line in function``)."""
     import asyncio
 
+    try:
+        asking = asyncio.current_task(loop)  # the query itself, where the runtime answers it in a task
+    except RuntimeError:
+        asking = None
     blocks = []
     for task in sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name()):
-        if task.done():
+        if task.done() or task is asking:
             continue
         lines = [f"{task.get_name()}:"]
         for frame_line in _await_chain(task.get_coro()):
@@ -385,4 +397,49 @@ def _await_chain(coro: Any) -> list[str]:
                 out.append(f"(waiting on {type(nxt).__name__})")
             break
         coro = nxt
+    return out
+
+
+# --- start options -----------------------------------------------------------------------------------------------
+_CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly", "@every")
+
+
+def check_cron(expr: str | None) -> str | None:
+    """``expr`` when it looks like a cron schedule (five fields, or a macro such as ``@hourly``/``@every 5m``);
+    the server checks it in full."""
+    if expr is None:
+        return None
+    if not isinstance(expr, str) or not expr.strip():
+        raise WfkitError(f"cron_schedule {expr!r}: expected a cron expression such as '*/5 * * * *' or '@hourly'")
+    text = expr.strip()
+    if text.startswith("@"):
+        if text.split()[0] not in _CRON_MACROS:
+            raise WfkitError(f"cron_schedule {expr!r}: unknown macro (expected one of {', '.join(_CRON_MACROS)})")
+        return text
+    if len(text.split()) != 5:
+        raise WfkitError(f"cron_schedule {expr!r}: expected five fields (minute hour day month weekday)")
+    return text
+
+
+def search_attribute_values(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Search attributes as JSON values (datetimes as ISO 8601 text); a clear error for anything else."""
+    if not values:
+        return None
+    if not isinstance(values, dict):
+        raise WfkitError(f"search_attributes must be a dict of name -> value, got {type(values).__name__}")
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not name:
+            raise WfkitError(f"search attribute name {name!r}: expected a non-empty string")
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise WfkitError(f"search attribute {name!r}: the datetime needs a timezone")
+            out[name] = value.astimezone(UTC).isoformat()
+        elif isinstance(value, (str, bool, int, float)):
+            out[name] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            out[name] = list(value)
+        else:
+            raise WfkitError(f"search attribute {name!r}: {type(value).__name__} values cannot be indexed "
+                             "(str, int, float, bool, datetime or a list of str)")
     return out

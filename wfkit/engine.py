@@ -59,6 +59,7 @@ from wfkit._errors import (
 from wfkit._execution import STATUSES, Execution, Executions
 from wfkit._operate import (
     STACK_TRACE_QUERY,
+    WFKIT_STACK_QUERY,
     PendingActivity,
     PendingChild,
     PendingWorkflowTask,
@@ -93,7 +94,8 @@ __all__ = [
     "Executions", "HandlerDefn", "RetryPolicy", "Secret", "WorkflowDefn", "WorkflowInfo", "activity_defn",
     "workflow_defn", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
     # helpers
-    "STACK_TRACE_QUERY", "task_stacks", "ServerProcess", "decode_signal", "ensure_port_free", "free_port",
+    "STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "task_stacks", "ServerProcess", "decode_signal",
+    "ensure_port_free", "free_port",
     "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
     # errors
     "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",
@@ -124,6 +126,10 @@ class Capability(enum.StrEnum):
     """Replaying recorded histories through current workflow code (``wfkit.replay``)."""
     SUBSECOND_TIMERS = "subsecond_timers"
     """Timers and timeouts finer than a second (Cadence rounds every duration up to whole seconds)."""
+    SIGNAL_WITH_START = "signal_with_start"
+    """Signal a workflow, starting it first when it is not running, in one call (``client.signal_with_start``)."""
+    SEARCH_ATTRIBUTES = "search_attributes"
+    """Search attributes set at start and shown by list and describe (Cadence: advanced visibility only)."""
     RESET = "reset"
     """Resetting a run to the end of one of its workflow tasks (``handle.reset``), signals after it reapplied."""
     ADVANCED_VISIBILITY = "advanced_visibility"
@@ -154,6 +160,11 @@ class StartOptions:
     """Retries of the whole workflow, or None for none."""
     memo: dict[str, Any] | None = None
     """JSON values stored with the execution (wfkit's tags under :data:`TAGS_MEMO_KEY`)."""
+    cron_schedule: str | None = None
+    """A cron expression: the workflow runs on this schedule, each run a new run of the same ID."""
+    search_attributes: dict[str, Any] | None = None
+    """Indexed values visibility can filter on (JSON values; times as ISO 8601 text); the names must be
+    registered on the server."""
 
 
 @runtime_checkable
@@ -190,6 +201,12 @@ class EngineClient(Protocol):
 
     async def start(self, workflow_type: str, args: list[Any], options: StartOptions) -> str:
         """Start a workflow; the new run's ID. Raises ``WorkflowAlreadyStarted``."""
+        ...
+
+    async def signal_with_start(self, workflow_type: str, args: list[Any], options: StartOptions, signal: str,
+                                signal_args: list[Any]) -> str:
+        """Signal workflow ``options.id``, starting it first (with ``args`` and ``options``) when no run of it is
+        open; the ID of the run that got the signal."""
         ...
 
     async def result(self, workflow_id: str, run_id: str | None, timeout: float | None) -> Any:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 CAPABILITIES = frozenset({
     Capability.QUERY, Capability.TERMINATE, Capability.COUNT, Capability.MEMO, Capability.SIDE_EFFECT,
     Capability.CONTINUE_AS_NEW, Capability.CHILD_WORKFLOWS, Capability.REPLAY, Capability.RESET,
+    Capability.SIGNAL_WITH_START,
 })
 
 

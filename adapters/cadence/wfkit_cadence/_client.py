@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import os
 import socket
 import uuid
@@ -30,6 +31,7 @@ from cadence.api.v1.service_workflow_pb2 import (
     GetWorkflowExecutionHistoryRequest,
     QueryWorkflowRequest,
     RequestCancelWorkflowExecutionRequest,
+    SignalWithStartWorkflowExecutionRequest,
     SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
@@ -262,7 +264,8 @@ class CadenceClient:
         self.max_scan = cfg.max_scan
         self.identity = raw.identity
         self.advanced_visibility = advanced_visibility
-        self.capabilities = CAPABILITIES | ({Capability.ADVANCED_VISIBILITY} if advanced_visibility else set())
+        self.capabilities = CAPABILITIES | (
+            {Capability.ADVANCED_VISIBILITY, Capability.SEARCH_ATTRIBUTES} if advanced_visibility else set())
         self.workflow = raw.workflow_stub
         self.visibility = VisibilityAPIStub(raw._channel)
         self._server = server
@@ -272,6 +275,33 @@ class CadenceClient:
 
     # --- start ---------------------------------------------------------------------------------------
     async def start(self, workflow_type: str, args: list[Any], o: StartOptions) -> str:
+        req = self._start_request(workflow_type, args, o)
+        try:
+            if _telemetry.enabled():
+                with _telemetry.client_start(workflow_type, o.id) as carrier:
+                    _telemetry.put(req.header, carrier)
+                    resp = await self.workflow.StartWorkflowExecution(req)
+            else:
+                resp = await self.workflow.StartWorkflowExecution(req)
+        except cerr.WorkflowExecutionAlreadyStartedError as exc:
+            raise wfe.WorkflowAlreadyStarted(
+                f"workflow {o.id!r} is already started (or its ID reuse policy forbids a new run)",
+                workflow_id=o.id, run_id=exc.run_id or None) from exc
+        except cerr.CadenceRpcError as exc:
+            raise rpc_error(exc, o.id, "start") from exc
+        return resp.run_id
+
+    async def signal_with_start(self, workflow_type: str, args: list[Any], o: StartOptions, signal: str,
+                                signal_args: list[Any]) -> str:
+        req = SignalWithStartWorkflowExecutionRequest(start_request=self._start_request(workflow_type, args, o),
+                                                      signal_name=signal, signal_input=encode_values(signal_args))
+        try:
+            resp = await self.workflow.SignalWithStartWorkflowExecution(req)
+        except cerr.CadenceRpcError as exc:
+            raise rpc_error(exc, o.id, "signal_with_start") from exc
+        return resp.run_id
+
+    def _start_request(self, workflow_type: str, args: list[Any], o: StartOptions) -> StartWorkflowExecutionRequest:
         given = [t for t in (o.execution_timeout, o.run_timeout) if t is not None]
         timeout = min(given) if given else FOREVER  # Cadence's execution timeout is per run
         req = StartWorkflowExecutionRequest(
@@ -287,20 +317,11 @@ class CadenceClient:
             req.retry_policy.CopyFrom(retry)
         if o.memo:
             req.memo.CopyFrom(memo_to_proto(o.memo))
-        try:
-            if _telemetry.enabled():
-                with _telemetry.client_start(workflow_type, o.id) as carrier:
-                    _telemetry.put(req.header, carrier)
-                    resp = await self.workflow.StartWorkflowExecution(req)
-            else:
-                resp = await self.workflow.StartWorkflowExecution(req)
-        except cerr.WorkflowExecutionAlreadyStartedError as exc:
-            raise wfe.WorkflowAlreadyStarted(
-                f"workflow {o.id!r} is already started (or its ID reuse policy forbids a new run)",
-                workflow_id=o.id, run_id=exc.run_id or None) from exc
-        except cerr.CadenceRpcError as exc:
-            raise rpc_error(exc, o.id, "start") from exc
-        return resp.run_id
+        if o.cron_schedule:
+            req.cron_schedule = o.cron_schedule
+        for name, value in (o.search_attributes or {}).items():
+            req.search_attributes.indexed_fields[name].data = json.dumps(value).encode()
+        return req
 
     # --- result --------------------------------------------------------------------------------------
     async def result(self, workflow_id: str, run_id: str | None, timeout: float | None) -> Any:

@@ -348,4 +348,16 @@ def execution_from(info: workflow_pb2.WorkflowExecutionInfo, *, task_queue: str 
         task_queue=tq, start_time=to_datetime(info.start_time, info.HasField("start_time")),
         close_time=to_datetime(info.close_time, info.HasField("close_time")) if closed else None,
         history_length=info.history_length or None, memo=memo, tags=tags,
+        search_attributes=search_attributes_from(info.search_attributes),
     )
+
+
+def search_attributes_from(sa: common_pb2.SearchAttributes) -> dict[str, Any]:
+    """Cadence's indexed fields (JSON bytes each) as JSON values."""
+    out: dict[str, Any] = {}
+    for name, payload in sa.indexed_fields.items():
+        try:
+            out[name] = json.loads(payload.data)
+        except ValueError:
+            out[name] = payload.data.decode("utf-8", errors="replace")
+    return out

@@ -4,7 +4,6 @@ from Cadence's DescribeWorkflowExecution / DescribeTaskList responses."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -62,13 +61,6 @@ def _decode(data: bytes) -> Any:
     return values[0] if len(values) == 1 else values
 
 
-def _search_attribute(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return data.decode("utf-8", errors="replace")
-
-
 def describe_full(base: wfe.Execution, resp: swf.DescribeWorkflowExecutionResponse) -> wfe.Execution:
     """``base`` completed with what ``cadence workflow describe`` shows (attempts are 1-based, as on Temporal)."""
     info = resp.workflow_execution_info
@@ -97,11 +89,9 @@ def describe_full(base: wfe.Execution, resp: swf.DescribeWorkflowExecutionRespon
         task = PendingWorkflowTask(state=_DECISION_STATE.get(t.state, "scheduled"), attempt=t.attempt + 1,
                                    scheduled_time=_time(t, "scheduled_time"), started_time=_time(t, "started_time"),
                                    original_scheduled_time=_time(t, "original_scheduled_time"))
-    search = {k: _search_attribute(v.data) for k, v in info.search_attributes.indexed_fields.items()}
     parent = info.parent_execution_info.workflow_execution if info.HasField("parent_execution_info") else None
     return dataclasses.replace(
-        base, search_attributes=search,
-        parent_workflow_id=parent.workflow_id if parent is not None else None,
+        base, parent_workflow_id=parent.workflow_id if parent is not None else None,
         parent_run_id=(parent.run_id or None) if parent is not None else None,
         run_timeout=_duration(cfg, "execution_start_to_close_timeout"),  # Cadence's is per run
         task_timeout=_duration(cfg, "task_start_to_close_timeout"),

@@ -75,6 +75,7 @@ from google.protobuf.duration_pb2 import Duration
 import wfkit.engine as wfe
 from wfkit.engine import (
     STACK_TRACE_QUERY,
+    WFKIT_STACK_QUERY,
     ActivityOptions,
     ChildOptions,
     HandlerDefn,
@@ -478,7 +479,8 @@ def cadence_definition(defn: WorkflowDefn) -> WorkflowDefinition:
     Runner.__name__ = Runner.__qualname__ = f"{defn.cls.__name__}Cadence"
     signals = {name: _signal(h) for name, h in defn.signals.items()}
     queries = {name: _query(h) for name, h in defn.queries.items()}
-    queries.setdefault(STACK_TRACE_QUERY, _Handler(STACK_TRACE_QUERY, _stack_trace))
+    for name in (STACK_TRACE_QUERY, WFKIT_STACK_QUERY):
+        queries.setdefault(name, _Handler(name, _stack_trace))
     cdefn = WorkflowDefinition(Runner, defn.name, "run", signals, queries, _PARAMS)
     defn.cls._wfkit_cadence_defn = defn, cdefn  # type: ignore[attr-defined]  # cached on the user's class
     return cdefn

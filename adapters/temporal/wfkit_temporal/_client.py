@@ -152,12 +152,22 @@ class TemporalClient:
         return self.raw.get_workflow_handle(workflow_id, run_id=run_id)
 
     async def start(self, workflow_type: str, args: list[Any], o: StartOptions) -> str:
+        return await self._start(workflow_type, args, o)
+
+    async def _start(self, workflow_type: str, args: list[Any], o: StartOptions, **extra: Any) -> str:
         reuse, conflict = _REUSE[o.id_reuse_policy] if o.id_reuse_policy else (None, None)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = dict(extra)
         if reuse is not None:
             kwargs["id_reuse_policy"] = reuse
         if conflict is not None:
             kwargs["id_conflict_policy"] = conflict
+        if o.cron_schedule:
+            kwargs["cron_schedule"] = o.cron_schedule
+        if o.search_attributes:
+            from ._operate import typed_search_attributes
+
+            kwargs["search_attributes"] = await typed_search_attributes(self.raw, self.namespace,
+                                                                        o.search_attributes)
         try:
             h = await self.raw.start_workflow(
                 workflow_type, args=args, id=o.id, task_queue=o.task_queue,
@@ -170,6 +180,10 @@ class TemporalClient:
         except RPCError as exc:
             raise rpc_error(exc, o.id, "start") from exc
         return h.result_run_id or h.first_execution_run_id or ""
+
+    async def signal_with_start(self, workflow_type: str, args: list[Any], o: StartOptions, signal: str,
+                                signal_args: list[Any]) -> str:
+        return await self._start(workflow_type, args, o, start_signal=signal, start_signal_args=signal_args)
 
     async def result(self, workflow_id: str, run_id: str | None, timeout: float | None) -> Any:
         h = self._handle(workflow_id, run_id)

@@ -149,5 +149,12 @@ async def execution_from(wf: temporalio.client.WorkflowExecution) -> wfe.Executi
         engine="temporal", workflow_id=wf.id, run_id=wf.run_id, workflow_type=wf.workflow_type,
         status=STATUS.get(wf.status, "running") if wf.status is not None else "running",
         task_queue=wf.task_queue, start_time=wf.start_time, close_time=wf.close_time,
-        history_length=wf.history_length, memo=memo, tags=tags,
+        history_length=wf.history_length, memo=memo, tags=tags, search_attributes=search_attributes_of(wf),
     )
+
+
+def search_attributes_of(wf: temporalio.client.WorkflowExecution) -> dict[str, Any]:
+    """An execution's search attributes as JSON values (datetimes as ISO 8601 text)."""
+    from ._operate import search_attributes_of as of
+
+    return of(wf)

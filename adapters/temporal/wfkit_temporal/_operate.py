@@ -60,14 +60,6 @@ async def _decode(raw: temporalio.client.Client, payloads: Any) -> Any:
     return values[0] if len(values) == 1 else list(values)
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    return value
-
-
 async def describe_full(raw: temporalio.client.Client, workflow_id: str, run_id: str | None,
                         base: wfe.Execution, d: temporalio.client.WorkflowExecutionDescription) -> wfe.Execution:
     """``base`` (from temporalio's description) completed with what ``temporal workflow describe`` shows."""
@@ -96,7 +88,7 @@ async def describe_full(raw: temporalio.client.Client, workflow_id: str, run_id:
         task = PendingWorkflowTask(state=_TASK_STATE.get(t.state, "scheduled"), attempt=t.attempt or 1,
                                    scheduled_time=_time(t, "scheduled_time"), started_time=_time(t, "started_time"),
                                    original_scheduled_time=_time(t, "original_scheduled_time"))
-    search = {k: _json(v[0] if len(v) == 1 else v) for k, v in (d.search_attributes or {}).items()}
+    search = search_attributes_of(d)
     parent = info.parent_execution if info.HasField("parent_execution") else None
     return dataclasses.replace(
         base, search_attributes=search,
@@ -142,3 +134,81 @@ async def reset(raw: temporalio.client.Client, namespace: str, workflow_id: str,
     except RPCError as exc:
         raise rpc_error(exc, workflow_id, "reset") from exc
     return str(resp.run_id)
+
+
+# --- search attributes -------------------------------------------------------------------------------------------
+def _keys() -> dict[int, Any]:
+    from temporalio.common import SearchAttributeKey as K
+
+    t = enums.IndexedValueType
+    return {t.INDEXED_VALUE_TYPE_KEYWORD: K.for_keyword, t.INDEXED_VALUE_TYPE_TEXT: K.for_text,
+            t.INDEXED_VALUE_TYPE_INT: K.for_int, t.INDEXED_VALUE_TYPE_DOUBLE: K.for_float,
+            t.INDEXED_VALUE_TYPE_BOOL: K.for_bool, t.INDEXED_VALUE_TYPE_DATETIME: K.for_datetime,
+            t.INDEXED_VALUE_TYPE_KEYWORD_LIST: K.for_keyword_list}
+
+
+async def typed_search_attributes(raw: temporalio.client.Client, namespace: str,
+                                  values: dict[str, Any]) -> temporalio.common.TypedSearchAttributes:
+    """wfkit's JSON search attributes typed as the namespace registered them (a clear error for a name it
+    does not know or a value of the wrong type)."""
+    import temporalio.api.operatorservice.v1 as opv1
+    import temporalio.common
+
+    try:
+        resp = await raw.operator_service.list_search_attributes(
+            opv1.ListSearchAttributesRequest(namespace=namespace))
+    except RPCError as exc:
+        raise rpc_error(exc, None, "list search attributes") from exc
+    registered = {**dict(resp.system_attributes), **dict(resp.custom_attributes)}
+    keys = _keys()
+    pairs = []
+    for name, value in values.items():
+        kind = registered.get(name)
+        if kind is None or kind not in keys:
+            custom = ", ".join(sorted(resp.custom_attributes)) or "none"
+            raise wfe.WfkitError(f"search attribute {name!r} is not registered on namespace {namespace!r} "
+                                 f"(custom ones: {custom}; register it: temporal operator search-attribute "
+                                 f"create --name {name} --type Keyword)")
+        key = keys[kind](name)
+        try:
+            typed = _typed(value, key.value_type)
+        except (TypeError, ValueError) as exc:
+            raise wfe.WfkitError(f"search attribute {name!r} ({enums.IndexedValueType.Name(kind).split('_')[-1]}): "
+                                 f"{value!r} does not fit: {exc}") from None
+        pairs.append(temporalio.common.SearchAttributePair(key, typed))
+    return temporalio.common.TypedSearchAttributes(pairs)
+
+
+def _typed(value: Any, py: type) -> Any:
+    if py is datetime:
+        if not isinstance(value, str):
+            raise TypeError("expected a datetime")
+        return datetime.fromisoformat(value)
+    if py is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError("expected a number")
+        return float(value)
+    if py is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("expected an integer")
+        return value
+    if py is bool:
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
+        return value
+    if py is str:
+        if not isinstance(value, str):
+            raise TypeError("expected text")
+        return value
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise TypeError("expected a list of text")
+    return list(value)
+
+
+def search_attributes_of(wf: temporalio.client.WorkflowExecution) -> dict[str, Any]:
+    """An execution's search attributes as JSON values (datetimes as ISO 8601 text)."""
+    out: dict[str, Any] = {}
+    for pair in wf.typed_search_attributes:
+        v = pair.value
+        out[pair.key.name] = v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, list) else v
+    return out

@@ -27,6 +27,7 @@ import temporalio.workflow as twf
 
 import wfkit.engine as wfe
 from wfkit.engine import (
+    WFKIT_STACK_QUERY,
     ActivityDefn,
     ActivityInfo,
     ActivityOptions,
@@ -36,6 +37,7 @@ from wfkit.engine import (
     WorkflowInfo,
     decode_signal,
     register_runtime,
+    task_stacks,
     telemetry,
     to_json_value,
 )
@@ -195,6 +197,16 @@ def _query_handler(h: HandlerDefn, owner: str, module: str) -> Callable[..., Any
     return twf.query(name=h.name)(handler)
 
 
+def _stack_query(owner: str, module: str) -> Callable[..., Any]:
+    def handler(self: Any) -> str:
+        return task_stacks(asyncio.get_running_loop())
+
+    handler.__name__ = "wfkit_stack_trace"
+    handler.__qualname__ = f"{owner}.{handler.__name__}"
+    handler.__module__ = module
+    return twf.query(name=WFKIT_STACK_QUERY)(handler)
+
+
 def temporal_workflow_class(defn: WorkflowDefn) -> type:
     """A temporalio workflow class that runs ``defn``'s class (cached on the definition)."""
     cached = defn.cls.__dict__.get("_wfkit_temporal_cls")
@@ -229,6 +241,7 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
         namespace[f"_signal_{h.method}"] = _signal_handler(h, is_async, owner, module)
     for h in defn.queries.values():
         namespace[f"_query_{h.method}"] = _query_handler(h, owner, module)
+    namespace["_wfkit_stack_trace"] = _stack_query(owner, module)
     cls = type(owner, (), namespace)
     cls = twf.defn(name=defn.name, sandboxed=False)(cls)
     defn.cls._wfkit_temporal_cls = defn, cls  # type: ignore[attr-defined]  # cached on the user's class

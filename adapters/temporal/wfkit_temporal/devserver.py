@@ -45,6 +45,10 @@ def server_env() -> dict[str, str]:
     return env
 
 
+DEFAULT_SEARCH_ATTRIBUTES = {"CustomerId": "Keyword", "Region": "Keyword", "Priority": "Int", "OrderTotal": "Double"}
+"""Custom search attributes the dev server registers (what the notebooks and tests filter on)."""
+
+
 class TemporalDevServer:
     """The Temporal CLI dev server (in memory, or file-backed with ``db``)."""
 
@@ -61,13 +65,16 @@ class TemporalDevServer:
 
     @classmethod
     def start(cls, *, port: int | None = None, db: str | os.PathLike[str] | None = None,
-              namespace: str = "default", timeout: float = 30, log_dir: str | None = None) -> TemporalDevServer:
+              namespace: str = "default", timeout: float = 30, log_dir: str | None = None,
+              search_attributes: dict[str, str] | None = None) -> TemporalDevServer:
         """Start it and wait until its frontend answers.
 
         Args:
             port: frontend gRPC port (default: a free one).
             db: SQLite file that keeps state across restarts (default: in memory).
             namespace: a namespace created at launch besides ``default``.
+            search_attributes: custom search attributes to register, name -> type (Keyword, Text, Int, Double,
+                Bool, Datetime, KeywordList); default :data:`DEFAULT_SEARCH_ATTRIBUTES`.
         """
         cli = temporal_cli()
         if port is None:
@@ -80,6 +87,9 @@ class TemporalDevServer:
                 "--dynamic-config-value", "frontend.enableServerVersionCheck=false"]
         if namespace != "default":
             argv += ["--namespace", namespace]
+        attrs = DEFAULT_SEARCH_ATTRIBUTES if search_attributes is None else search_attributes
+        for name, kind in attrs.items():
+            argv += ["--search-attribute", f"{name}={kind}"]
         db_path = None
         if db is not None:
             db_path = os.fspath(db)
