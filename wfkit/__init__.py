@@ -35,7 +35,17 @@ from ._errors import (
     WorkflowNotFound,
 )
 from ._execution import Execution, Executions
-from ._operate import Diagnosis, Finding, PendingActivity, PendingChild, PendingWorkflowTask, Poller, TaskQueueInfo
+from ._operate import (
+    Diagnosis,
+    Finding,
+    Namespace,
+    Namespaces,
+    PendingActivity,
+    PendingChild,
+    PendingWorkflowTask,
+    Poller,
+    TaskQueueInfo,
+)
 from ._reset import ResetPlan
 from ._workflow_api import (
     DEFAULT_VERSION,
@@ -77,7 +87,7 @@ __all__ = [
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
     # operating
     "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
-    "ResetPlan", "BatchPlan",
+    "ResetPlan", "BatchPlan", "Namespace", "Namespaces",
     # migration, routing, failover
     "migrate", "replay", "Router", "FailoverClient",
     # observability

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import os
 
     from ._batch import BatchPlan
-    from ._operate import Diagnosis, TaskQueueInfo
+    from ._operate import Diagnosis, Namespace, Namespaces, TaskQueueInfo
     from ._reset import ResetPlan
     from .history import History
 
@@ -296,6 +296,16 @@ class Client:
         if not name:
             raise WfkitError("task_queue: a task queue name is required")
         return await self._call(self._inner.task_queue(name))
+
+    async def namespaces(self) -> Namespaces:
+        """Every namespace (Cadence: domain) of the server; ``.to_dataframe()`` gives one row each."""
+        from ._operate import Namespaces
+
+        return Namespaces(await self._call(self._inner.namespaces()))
+
+    async def describe_namespace(self, name: str | None = None) -> Namespace:
+        """One namespace (Cadence: domain), this connection's unless ``name`` is given."""
+        return await self._call(self._inner.describe_namespace(name or self.namespace))
 
     async def batch(self, action: str, query: str, *, signal: str | None = None, args: Sequence[Any] = (),
                     reason: str | None = None, reset_to: str | int = "last", limit: int | None = 1000,

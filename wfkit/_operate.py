@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ._errors import WfkitError
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from ._execution import Execution
     from .history import History
 
-__all__ = ["STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "Diagnosis", "Finding", "PendingActivity", "PendingChild",
+__all__ = ["STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "Diagnosis", "Finding", "Namespace", "Namespaces",
+           "PendingActivity", "PendingChild",
            "PendingWorkflowTask", "Poller", "TaskQueueInfo", "check_cron", "diagnose", "search_attribute_values",
            "task_stacks"]
 
@@ -443,3 +444,47 @@ def search_attribute_values(values: dict[str, Any] | None) -> dict[str, Any] | N
             raise WfkitError(f"search attribute {name!r}: {type(value).__name__} values cannot be indexed "
                              "(str, int, float, bool, datetime or a list of str)")
     return out
+
+
+# --- namespaces ---------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Namespace:
+    """A Temporal namespace or Cadence domain as the server describes it."""
+
+    name: str
+    id: str | None = None
+    state: str | None = None
+    """registered, deprecated or deleted."""
+    description: str | None = None
+    owner_email: str | None = None
+    retention: timedelta | None = None
+    """How long closed workflows stay visible."""
+    is_global: bool | None = None
+    data: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+NAMESPACE_COLUMNS = tuple(f.name for f in dataclasses.fields(Namespace))
+
+
+class Namespaces(Sequence[Namespace]):
+    """The namespaces (Cadence: domains) of a server; ``to_dataframe()`` gives one row each."""
+
+    def __init__(self, items: Iterable[Namespace]):
+        self._items = list(items)
+
+    def __getitem__(self, i: Any) -> Any:
+        return Namespaces(self._items[i]) if isinstance(i, slice) else self._items[i]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"<wfkit.Namespaces: {', '.join(n.name for n in self._items)}>"
+
+    def to_dataframe(self) -> Any:
+        df = _frame(self._items, NAMESPACE_COLUMNS)
+        df["retention"] = df["retention"].astype("timedelta64[ns]")
+        return df
+
+    def _repr_html_(self) -> str:
+        return str(self.to_dataframe()._repr_html_())

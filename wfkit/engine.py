@@ -60,6 +60,7 @@ from wfkit._execution import STATUSES, Execution, Executions
 from wfkit._operate import (
     STACK_TRACE_QUERY,
     WFKIT_STACK_QUERY,
+    Namespace,
     PendingActivity,
     PendingChild,
     PendingWorkflowTask,
@@ -93,6 +94,7 @@ __all__ = [
     "ActivityDefn", "ActivityInfo", "ActivityOptions", "ChildOptions", "ConnectConfig", "Execution",
     "Executions", "HandlerDefn", "RetryPolicy", "Secret", "WorkflowDefn", "WorkflowInfo", "activity_defn",
     "workflow_defn", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
+    "Namespace",
     # helpers
     "STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "task_stacks", "ServerProcess", "decode_signal",
     "ensure_port_free", "free_port",
@@ -237,6 +239,14 @@ class EngineClient(Protocol):
     async def reset(self, workflow_id: str, run_id: str, event_id: int, reason: str, request_id: str) -> str:
         """Reset run ``run_id`` to after event ``event_id`` (the end of a workflow task), reapplying the signals
         received after it; the new run's ID. The server deduplicates by ``request_id``."""
+        ...
+
+    async def namespaces(self) -> builtins.list[Namespace]:
+        """Every namespace (Cadence: domain) of the server."""
+        ...
+
+    async def describe_namespace(self, name: str) -> Namespace:
+        """One namespace (Cadence: domain); ``ConnectionFailed``-free: ``WfkitError`` naming it when unknown."""
         ...
 
     async def list(self, query: str | None, limit: int | None) -> Executions:

@@ -431,6 +431,16 @@ class CadenceClient:
 
         return await reset(self, workflow_id, run_id, event_id, reason, request_id)
 
+    async def namespaces(self) -> builtins.list[wfe.Namespace]:
+        from ._operate import domains
+
+        return await domains(self)
+
+    async def describe_namespace(self, name: str) -> wfe.Namespace:
+        from ._operate import describe_domain
+
+        return await describe_domain(self, name)
+
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         from ._visibility import list_executions
 

@@ -130,3 +130,43 @@ async def reset(client: CadenceClient, workflow_id: str, run_id: str, event_id: 
     except cerr.CadenceRpcError as exc:
         raise rpc_error(exc, workflow_id, "reset") from exc
     return str(resp.run_id)
+
+
+# --- domains ------------------------------------------------------------------------------------------------------
+def _domain(d: Any) -> wfe.Namespace:
+    from cadence.api.v1 import domain_pb2
+
+    state = domain_pb2.DomainStatus.Name(d.status).removeprefix("DOMAIN_STATUS_").lower()
+    return wfe.Namespace(
+        name=d.name, id=d.id or None, state=None if state == "invalid" else state,
+        description=d.description or None, owner_email=d.owner_email or None,
+        retention=_duration(d, "workflow_execution_retention_period"), is_global=d.is_global_domain,
+        data=dict(d.data))
+
+
+async def domains(client: CadenceClient) -> list[wfe.Namespace]:
+    from cadence.api.v1.service_domain_pb2 import ListDomainsRequest
+
+    out: list[wfe.Namespace] = []
+    token = b""
+    while True:
+        try:
+            resp = await client.raw.domain_stub.ListDomains(ListDomainsRequest(page_size=100, next_page_token=token))
+        except cerr.CadenceRpcError as exc:
+            raise rpc_error(exc, None, "list domains") from exc
+        out += [_domain(d) for d in resp.domains]
+        token = resp.next_page_token
+        if not token:
+            return out
+
+
+async def describe_domain(client: CadenceClient, name: str) -> wfe.Namespace:
+    from cadence.api.v1.service_domain_pb2 import DescribeDomainRequest
+
+    try:
+        resp = await client.raw.domain_stub.DescribeDomain(DescribeDomainRequest(name=name))
+    except cerr.EntityNotExistsError as exc:
+        raise wfe.WfkitError(f"domain {name!r} does not exist on this server") from exc
+    except cerr.CadenceRpcError as exc:
+        raise rpc_error(exc, None, "describe domain") from exc
+    return _domain(resp.domain)

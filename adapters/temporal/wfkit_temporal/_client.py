@@ -252,6 +252,16 @@ class TemporalClient:
 
         return await reset(self.raw, self.namespace, workflow_id, run_id, event_id, reason, request_id)
 
+    async def namespaces(self) -> builtins.list[wfe.Namespace]:
+        from ._operate import namespaces
+
+        return await namespaces(self.raw)
+
+    async def describe_namespace(self, name: str) -> wfe.Namespace:
+        from ._operate import describe_namespace
+
+        return await describe_namespace(self.raw, name)
+
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         out: list[wfe.Execution] = []
         truncated = False

@@ -212,3 +212,40 @@ def search_attributes_of(wf: temporalio.client.WorkflowExecution) -> dict[str, A
         v = pair.value
         out[pair.key.name] = v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, list) else v
     return out
+
+
+# --- namespaces ---------------------------------------------------------------------------------------------------
+def _namespace(d: Any) -> wfe.Namespace:
+    info, cfg = d.namespace_info, d.config
+    state = enums.NamespaceState.Name(info.state).removeprefix("NAMESPACE_STATE_").lower()
+    return wfe.Namespace(
+        name=info.name, id=info.id or None, state=None if state == "unspecified" else state,
+        description=info.description or None, owner_email=info.owner_email or None,
+        retention=_duration(cfg, "workflow_execution_retention_ttl"), is_global=d.is_global_namespace,
+        data=dict(info.data))
+
+
+async def namespaces(raw: temporalio.client.Client) -> list[wfe.Namespace]:
+    out: list[wfe.Namespace] = []
+    token = b""
+    while True:
+        try:
+            resp = await raw.workflow_service.list_namespaces(
+                wsv1.ListNamespacesRequest(page_size=100, next_page_token=token))
+        except RPCError as exc:
+            raise rpc_error(exc, None, "list namespaces") from exc
+        out += [_namespace(d) for d in resp.namespaces]
+        token = resp.next_page_token
+        if not token:
+            return out
+
+
+async def describe_namespace(raw: temporalio.client.Client, name: str) -> wfe.Namespace:
+    from temporalio.service import RPCStatusCode
+
+    try:
+        return _namespace(await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=name)))
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise wfe.WfkitError(f"namespace {name!r} does not exist on this server") from exc
+        raise rpc_error(exc, None, "describe namespace") from exc

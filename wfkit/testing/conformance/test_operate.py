@@ -324,3 +324,16 @@ async def test_search_attributes(client, task_queue):
         await client.start(w.Hello, "x", task_queue=task_queue, search_attributes={"Priority": "high"})
     with pytest.raises(wfkit.WfkitError, match="cannot be indexed"):
         await client.start(w.Hello, "x", task_queue=task_queue, search_attributes={"Priority": {"a": 1}})
+
+
+async def test_namespaces(client):
+    names = await client.namespaces()
+    assert client.namespace in [n.name for n in names]
+    df = names.to_dataframe()
+    assert list(df.columns) == ["name", "id", "state", "description", "owner_email", "retention", "is_global", "data"]
+    assert str(df["retention"].dtype) == "timedelta64[ns]"
+    mine = await client.describe_namespace()
+    assert mine.name == client.namespace and mine.state == "registered" and mine.id
+    assert mine.retention is not None and mine.retention.total_seconds() > 0
+    with pytest.raises(wfkit.WfkitError, match="does not exist"):
+        await client.describe_namespace("no-such-namespace-" + uuid.uuid4().hex[:6])
