@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from IPython.core.error import UsageError
 
-from wfkit.notebook.commands import connections, executions, histories, migrate, workers
+from wfkit.notebook.commands import connections, executions, histories, migrate, operate, workers
 from wfkit.notebook.commands._args import Context, Obj, ShowHelp, parse, parser, tokens
 
 if TYPE_CHECKING:
@@ -65,6 +65,13 @@ COMMANDS: dict[str, Command] = {
     "query": Command(executions.query, "workflow_id", example="query order-1 status"),
     "cancel": Command(executions.cancel, "workflow_id", example="cancel order-1"),
     "terminate": Command(executions.terminate, "workflow_id", example="terminate order-1 --reason stuck"),
+    "result": Command(operate.result, "workflow_id", example="result order-1 --timeout 30"),
+    "why": Command(operate.why, "workflow_id", example="why order-1"),
+    "stack": Command(operate.stack, "workflow_id", example="stack order-1"),
+    "task-queue": Command(operate.task_queue, example="task-queue orders"),
+    "reset": Command(operate.reset, "workflow_id", example="reset order-1 --to first --yes"),
+    "batch": Command(operate.batch, example="batch signal \"WorkflowType='OrderWorkflow'\" --signal retry --yes"),
+    "namespaces": Command(operate.namespaces, example="namespaces"),
     "replay": Command(histories.replay, example="replay --query \"WorkflowType='OrderWorkflow'\" "
                                                 "--workflows {{[OrderWorkflow]}}"),
     "migrate": Command(migrate.migrate, example="migrate --from cadence --to temporal --plan-only"),
