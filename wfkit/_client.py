@@ -10,7 +10,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _loop, telemetry
-from ._config import TAGS_MEMO_KEY, ConnectConfig, api_key_from_env, apply_option, parse_url, url_from_env
+from ._config import (
+    TAGS_MEMO_KEY,
+    ConnectConfig,
+    Redacted,
+    api_key_from_env,
+    apply_option,
+    parse_url,
+    url_from_env,
+)
 from ._converter import from_json_value, to_json_value
 from ._definitions import (
     DROPPED_SIGNALS_QUERY,
@@ -144,8 +152,13 @@ class Client:
 
     @property
     def engine_client(self) -> Any:
-        """The engine SDK's own client, for what wfkit does not cover (temporalio ``Client`` …)."""
-        return getattr(self._inner, "raw", None)
+        """The engine SDK's own client, for what wfkit does not cover (temporalio ``Client`` …), behind a wrapper
+        that keeps the API key and TLS key out of every repr (``.unwrap()`` is the SDK object itself)."""
+        raw = getattr(self._inner, "raw", None)
+        if raw is None:
+            return None
+        secrets = tuple(s.text() for s in (self._config.api_key, self._config.tls_key) if s is not None)
+        return Redacted(raw, secrets)
 
     @property
     def recent_workflow_ids(self) -> tuple[str, ...]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from ._errors import WfkitError
 
@@ -42,6 +44,53 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+class Redacted:
+    """An engine SDK object behind a wrapper that never shows a secret: its ``repr``/``str``, and those of every
+    attribute, item or string read through it, have the secrets replaced by ``***``. Methods are the SDK's own
+    (their results are not wrapped); ``unwrap()`` returns the SDK object itself, for SDK calls that need it."""
+
+    __slots__ = ("_target", "_secrets")
+
+    def __init__(self, target: Any, secrets: tuple[str, ...]):
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_secrets", tuple(s for s in secrets if s))
+
+    def unwrap(self) -> Any:
+        return self._target
+
+    def _wrap(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._scrub(value)
+        if isinstance(value, bytes):
+            return value if not any(s.encode() in value for s in self._secrets) else b"***"
+        if value is None or isinstance(value, (bool, int, float)) or callable(value):
+            return value
+        return Redacted(value, self._secrets)
+
+    def _scrub(self, text: str) -> str:
+        for s in self._secrets:
+            text = text.replace(s, "***")
+        return text
+
+    def __getattr__(self, name: str) -> Any:
+        return self._wrap(getattr(self._target, name))
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._wrap(self._target[key])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target, name, value)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._target)
+
+    def __repr__(self) -> str:
+        return self._scrub(repr(self._target))
+
+    def __str__(self) -> str:
+        return self._scrub(str(self._target))
 
 
 @dataclasses.dataclass
@@ -125,13 +174,30 @@ def _flag(key: str, value: str) -> bool:
     raise WfkitError(f"connection option {key}={value!r}: expected 1/0/true/false")
 
 
+_URL_EXAMPLES = ("expected e.g. temporal://localhost:7233?namespace=default, cadence://localhost:7833?domain=samples, "
+                 "temporal+dev://")
+
+
 def parse_url(url: str) -> ConnectConfig:
-    """Read ``temporal://host:port?namespace=…``, ``cadence://host:port?domain=…``, ``temporal+dev://`` …"""
-    if not isinstance(url, str) or "://" not in url:
-        raise WfkitError(
-            f"not a wfkit URL: {_redact(url)!r} (expected e.g. temporal://localhost:7233?namespace=default, "
-            "cadence://localhost:7833?domain=samples, temporal+dev://)")
-    parts = urlsplit(url)
+    """Read ``temporal://host:port?namespace=…``, ``cadence://host:port?domain=…``, ``temporal+dev://`` …
+
+    Options may be separated by ``&`` or ``;``; their names are read without case or surrounding spaces. Errors
+    show the URL only through :func:`redact_url` (text without ``scheme://`` is never shown: it may be a key).
+    """
+    if not isinstance(url, str):
+        raise WfkitError(f"a wfkit URL is a string, not {type(url).__name__} ({_URL_EXAMPLES})")
+    if "://" not in url:
+        raise WfkitError(f"not a wfkit URL (the text is not shown: it may hold a secret); {_URL_EXAMPLES}")
+    shown = redact_url(url)
+    scheme, _, rest = url.partition("://")
+    netloc = re.split(r"[/?#;]", rest, maxsplit=1)[0]
+    if "@" in netloc:
+        raise WfkitError(f"put credentials in ?api_key=… (or the api_key= keyword), not in the URL's user part "
+                         f"({shown})")
+    try:
+        parts = urlsplit(url.replace(";", "?", 1) if "?" not in url and ";" in url else url)
+    except ValueError as exc:
+        raise WfkitError(f"malformed URL {shown}: {exc}") from None
     scheme = parts.scheme.lower()
     engine, _, flavour = scheme.partition("+")
     if flavour not in ("", "dev"):
@@ -139,18 +205,55 @@ def parse_url(url: str) -> ConnectConfig:
     cfg = ConnectConfig(engine=engine, dev=flavour == "dev")
     try:
         port = parts.port
-    except ValueError as exc:
-        raise WfkitError(f"bad port in {_redact(url)!r}: {exc}") from None
+    except ValueError:
+        raise WfkitError(f"bad port in {shown}: expected a number from 1 to 65535") from None
+    if port == 0:
+        raise WfkitError(f"bad port in {shown}: port 0 is not a server's port (leave it out for the engine's "
+                         "default)")
     if parts.hostname:
         cfg.host = parts.hostname
+    elif parts.netloc.startswith("[") or ("[" in parts.netloc or "]" in parts.netloc):
+        raise WfkitError(f"malformed host in {shown}")
     cfg.port = port
-    if parts.password or parts.username:
-        raise WfkitError("put credentials in ?api_key=… (or the api_key= keyword), not in the URL's user part")
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    if parts.fragment or url.endswith("#"):
+        raise WfkitError(f"a URL fragment (#…) means nothing to wfkit: {shown}")
+    for item in filter(None, re.split(r"[&;]", parts.query)):
+        raw_key, _, value = item.partition("=")
+        key = unquote_plus(raw_key).strip().lower()
         if key not in _QUERY_KEYS:
-            raise WfkitError(f"unknown connection option {key!r} in URL (known: {', '.join(sorted(_QUERY_KEYS))})")
-        apply_option(cfg, key, value)
+            name = repr(key) if _SHOWABLE_KEY.fullmatch(key) else "(name not shown)"
+            raise WfkitError(f"unknown connection option {name} in URL (known: {', '.join(sorted(_QUERY_KEYS))})")
+        apply_option(cfg, key, unquote_plus(value).strip())
     return cfg
+
+
+_SAFE_KEYS = {"namespace", "domain", "register", "tls", "tls_cert", "tls_ca", "server_name", "connect_timeout", "db",
+              "port", "identity", "max_scan"}
+_SHOWABLE_KEY = re.compile(r"[a-z_]{1,24}")
+
+
+def redact_url(url: Any) -> str:
+    """A URL as it may be shown: the user part, every option value but the harmless ones (namespace, domain, tls
+    …) and any fragment replaced by ``***``. Text without ``scheme://`` is not shown at all; nothing is parsed
+    before it is redacted."""
+    if not isinstance(url, str):
+        return f"<{type(url).__name__}>"
+    if "://" not in url:
+        return "<not shown>"
+    scheme, _, rest = url.partition("://")
+    rest, hashed, _ = rest.partition("#")
+    m = re.search(r"[?;]", rest)
+    head, sep, query = (rest[:m.start()], rest[m.start()], rest[m.end():]) if m else (rest, "", "")
+    if "@" in head:
+        head = "***@" + head.rsplit("@", 1)[1]
+    shown = []
+    for item in re.split(r"[&;]", query) if sep else []:
+        key, eq, _value = item.partition("=")
+        name = key.strip().lower()
+        key_shown = key if _SHOWABLE_KEY.fullmatch(name) else "***"
+        shown.append(f"{key_shown}={_value}" if eq and name in _SAFE_KEYS else
+                     f"{key_shown}=***" if eq else key_shown)
+    return f"{scheme}://{head}{sep}{'&'.join(shown)}{'#***' if hashed else ''}"
 
 
 def apply_option(cfg: ConnectConfig, key: str, value: Any) -> None:
@@ -171,12 +274,15 @@ def apply_option(cfg: ConnectConfig, key: str, value: Any) -> None:
         cfg.tls_key = value if isinstance(value, Secret) else Secret(value)
         cfg.tls = True
     elif key == "api_key":
-        cfg.api_key = value if isinstance(value, Secret) else Secret(value)
+        cfg.api_key = check_api_key(value if isinstance(value, Secret) else Secret(value))
     elif key == "connect_timeout":
         try:
-            cfg.connect_timeout = float(value)
-        except ValueError:
+            timeout = float(value)
+        except (TypeError, ValueError):
             raise WfkitError(f"connect_timeout must be a number of seconds, not {value!r}") from None
+        if not (0 < timeout < math.inf):
+            raise WfkitError(f"connect_timeout must be a positive number of seconds, got {value!r}")
+        cfg.connect_timeout = timeout
     elif key == "max_scan":
         try:
             cfg.max_scan = int(value)
@@ -187,20 +293,32 @@ def apply_option(cfg: ConnectConfig, key: str, value: Any) -> None:
     elif key == "db":
         cfg.dev_db = str(value)
     elif key == "port":
-        cfg.dev_port = int(value)
+        try:
+            cfg.dev_port = int(value)
+        except (TypeError, ValueError):
+            raise WfkitError(f"port must be a whole number, not {value!r}") from None
+        if not 0 < cfg.dev_port < 65536:
+            raise WfkitError(f"port must be from 1 to 65535, got {cfg.dev_port}")
     else:
         raise WfkitError(f"unknown connection option {key!r}")
 
 
-def _redact(url: Any) -> Any:
-    if not isinstance(url, str):
-        return url
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    q = "&".join(f"{k}=***" if k in ("api_key", "tls_key") else f"{k}={v}"
-                 for k, v in parse_qsl(parts.query, keep_blank_values=True))
-    return parts._replace(query=q).geturl()
+def check_api_key(key: Secret) -> Secret:
+    """The key, if it can travel in a gRPC header: printable ASCII only (the key itself is never shown)."""
+    text = key.get()
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise WfkitError("api_key holds bytes that are not ASCII (the key is not shown)") from None
+    for i, ch in enumerate(text):
+        if not (" " < ch < "\x7f"):
+            kind = "a control character or space" if ch.isascii() else "a non-ASCII character"
+            raise WfkitError(f"api_key holds {kind} at position {i} (the key is not shown): API keys are printable "
+                             "ASCII")
+    if not text:
+        raise WfkitError("api_key is empty")
+    return key
 
 
 def url_from_env(env: Mapping[str, str] | None = None) -> str:
@@ -229,4 +347,4 @@ def url_from_env(env: Mapping[str, str] | None = None) -> str:
 def api_key_from_env(engine: str, env: Mapping[str, str] | None = None) -> Secret | None:
     env = os.environ if env is None else env
     value = env.get("WFKIT_API_KEY") or env.get(f"{engine.upper()}_API_KEY")
-    return Secret(value) if value else None
+    return check_api_key(Secret(value)) if value else None

@@ -100,7 +100,7 @@ async def test_failure_from_another_cadence_client_is_readable(cclient, tq):
             return "no error"
 
     async def run_foreign_worker() -> None:  # the SDK's worker lives on wfkit's loop, like its channel
-        async with Worker(cclient.engine_client, tq, registry, disable_workflow_worker=True):
+        async with Worker(cclient.engine_client.unwrap(), tq, registry, disable_workflow_worker=True):
             await asyncio.sleep(20)
 
     foreign_worker = asyncio.ensure_future(on_loop(run_foreign_worker()))

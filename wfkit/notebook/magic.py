@@ -20,6 +20,7 @@ registry (the process's default one unless given), settings are traitlets.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from typing import Any
 
@@ -42,6 +43,9 @@ _AUTOPANDAS = ("list", "history")
 
 # A wrong connection name or no connection is a mistake in the command line: shown as a UsageError.
 _USAGE = (UsageError, NotConnected, UnknownConnection)
+# A command line that may carry a secret (an API key typed inline, even under a mistyped flag) never gets a
+# traceback: IPython's would print the cell's source line, and with it the secret.
+_SECRETISH = re.compile(r"api.?key|tls.?key|token|secret|passw|authori", re.IGNORECASE)
 
 
 def _overview(fn: Any) -> Any:
@@ -117,6 +121,9 @@ class WfMagic(Magics):
             print(usage(name) if name in COMMANDS else shown.parser.format_help())
             return None
         except (WfkitError, UsageError, ValueError) as exc:
+            if not self.short_errors and _SECRETISH.search(text):
+                raise UsageError(f"{type(exc).__name__}: {exc} (no traceback: the command line may hold a secret, "
+                                 "which a traceback would show)") from None
             if not self.short_errors:
                 raise
             label = "UsageError" if isinstance(exc, _USAGE) else type(exc).__name__

@@ -127,7 +127,16 @@ def handle_parser(name: str, description: str) -> MagicArgumentParser:
 def parse(p: MagicArgumentParser, args: list[Any]) -> argparse.Namespace:
     """Parse ``args`` (strings and :class:`Obj`), the objects coming back as themselves."""
     texts = [a if isinstance(a, str) else f"\x01{i}" for i, a in enumerate(args)]
-    ns = p.parse_args(texts)
+    try:
+        ns = p.parse_args(texts)
+    except UsageError as exc:
+        text = str(exc)
+        if "unrecognized arguments:" in text:
+            # only the flags are named: a value after a mistyped flag (--apikey KEY) may be a secret
+            flags = [t.split("=", 1)[0] for t in texts if t.startswith("-")]
+            shown = " ".join(f for f in flags if f not in p._option_string_actions) or "(values not shown)"
+            raise UsageError(f"{p.prog}: unrecognized arguments: {shown} (values are not shown)") from None
+        raise
 
     def back(v: Any) -> Any:
         return args[int(v[1:])].value if isinstance(v, str) and v.startswith("\x01") else v
