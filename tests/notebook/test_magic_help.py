@@ -213,7 +213,7 @@ def test_completion_ids_from_listings_handler_names_and_flags(ip, magic, connect
                                                            "--json", "--frame"}
     assert set(_complete(ip, "%wf migrate --strategy ")) == {"restart", "drain", "archive"}
     assert "Waiter" in _complete(ip, "%wf start ") and "Waiter" in _complete(ip, "%wf worker --workflows ")
-    assert _complete(ip, "%wf help sta") == ["start"]
+    assert _complete(ip, "%wf help sta") == ["stack", "start"]
     connected.sync.handle(wid).sync.terminate()
 
 
