@@ -70,38 +70,66 @@ async def on_loop(coro: Coroutine[Any, Any, T]) -> T:
     return await _interruptible(running, fut)
 
 
+class WaitInterrupted(WfkitError):
+    """SIGINT (Ctrl-C, a kernel's stop button) ended an awaited wfkit call; nothing on the server was cancelled.
+
+    An ordinary exception, not KeyboardInterrupt: raised inside asyncio tasks (``asyncio.gather`` in a cell),
+    a KeyboardInterrupt would escape the kernel's event loop and kill the kernel."""
+
+
+# Waits in progress per foreign main-thread loop; one SIGINT handler per loop while any is waiting.
+_waiters: dict[asyncio.AbstractEventLoop, dict[concurrent.futures.Future[Any], asyncio.Task[Any] | None]] = {}
+_saved_sigint: dict[asyncio.AbstractEventLoop, Any] = {}
+_interrupted: set[concurrent.futures.Future[Any]] = set()
+
+
 async def _interruptible(loop: asyncio.AbstractEventLoop, fut: concurrent.futures.Future[T]) -> T:
     """Await ``fut`` from a loop in the main thread (a Jupyter kernel's) so that SIGINT (Ctrl-C, the kernel's
-    stop button) ends the wait with KeyboardInterrupt, as it ends a ``.sync`` call. Without this, ipykernel's
-    interrupt does not reach a cell that awaits. As with ``.sync``, only the wait is cancelled, never the workflow
-    or anything else on the server."""
+    stop button) ends the wait with :class:`WaitInterrupted`, as it ends a ``.sync`` call. Without this,
+    ipykernel's interrupt does not reach a cell that awaits. As with ``.sync``, only the wait is cancelled, never
+    the workflow or anything else on the server.
+
+    ipykernel's own SIGINT handler is a plain ``signal.signal`` handler, which Python runs only once the loop
+    wakes up; a loop waiting on one future never does. ``loop.add_signal_handler`` wakes it (through the loop's
+    wakeup fd). Under ``asyncio.run``, which already turns SIGINT into a cancellation, nothing changes."""
     import signal
 
-    task = asyncio.current_task()
-    interrupted = False
-
-    def on_sigint() -> None:
-        nonlocal interrupted
-        interrupted = True
-        fut.cancel()
-        if task is not None:
-            task.cancel()
-
-    try:
-        previous = signal.getsignal(signal.SIGINT)
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-    except (NotImplementedError, RuntimeError, ValueError):  # no signal handlers on this loop: a plain wait
-        return await asyncio.wrap_future(fut)
+    waiting = _waiters.setdefault(loop, {})
+    if not waiting:
+        try:
+            handler = signal.getsignal(signal.SIGINT)
+            if not callable(handler) or isinstance(getattr(handler, "__self__", None), asyncio.Runner):
+                raise RuntimeError("SIGINT is ignored, or asyncio.run handles it")
+            _saved_sigint[loop] = signal.getsignal(signal.SIGINT)
+            loop.add_signal_handler(signal.SIGINT, _on_sigint, loop)
+        except (NotImplementedError, RuntimeError, ValueError):  # no signal handlers on this loop: a plain wait
+            _waiters.pop(loop, None)
+            _saved_sigint.pop(loop, None)
+            return await asyncio.wrap_future(fut)
+    waiting[fut] = asyncio.current_task()
     try:
         return await asyncio.wrap_future(fut)
     except asyncio.CancelledError:
-        if interrupted:
-            raise KeyboardInterrupt("the wait was interrupted (nothing on the server was cancelled)") from None
+        if fut in _interrupted:
+            raise WaitInterrupted("interrupted: the wait was cancelled (nothing on the server was)") from None
         raise
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        if previous is not None:  # None: a handler not set from Python, which remove_signal_handler reset
-            signal.signal(signal.SIGINT, previous)
+        _interrupted.discard(fut)
+        waiting.pop(fut, None)
+        if not waiting:
+            _waiters.pop(loop, None)
+            loop.remove_signal_handler(signal.SIGINT)
+            previous = _saved_sigint.pop(loop, None)
+            if previous is not None:  # None: a handler not set from Python, which remove_signal_handler reset
+                signal.signal(signal.SIGINT, previous)
+
+
+def _on_sigint(loop: asyncio.AbstractEventLoop) -> None:
+    for fut, task in list(_waiters.get(loop, {}).items()):
+        _interrupted.add(fut)
+        fut.cancel()
+        if task is not None:
+            task.cancel()
 
 
 def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:

@@ -103,8 +103,9 @@ def test_background_worker_serves_while_a_cell_blocks(kernel, temporal_server):
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
     assert outside.sync.handle(f"{tq}-forever").sync.describe().status == "running"
 
-    # the awaitable form too: the stop button ends `await h.result()` (it used to hang the kernel)
-    msg_id = kc.execute("await h.result()")
+    # the awaitable form too: the stop button ends `await h.result()` (it used to hang the kernel), also inside
+    # asyncio.gather, with wfkit's WaitInterrupted (a KeyboardInterrupt raised in a task would kill the kernel)
+    msg_id = kc.execute("await asyncio.gather(h.result(), h.result())")
     time.sleep(1.5)
     t0 = time.monotonic()
     km.interrupt_kernel()
@@ -112,7 +113,7 @@ def test_background_worker_serves_while_a_cell_blocks(kernel, temporal_server):
         reply = kc.get_shell_msg(timeout=30)
         if reply["parent_header"].get("msg_id") == msg_id:
             break
-    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "WaitInterrupted", reply["content"]
     assert time.monotonic() - t0 < 10
     assert outside.sync.handle(f"{tq}-forever").sync.describe().status == "running"
     assert run(kc, "print(1 + 1)")["stdout"].strip() == "2"  # the kernel goes on
