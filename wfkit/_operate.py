@@ -202,6 +202,9 @@ class Diagnosis:
     def __len__(self) -> int:
         return len(self.findings)
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def __str__(self) -> str:
         lines = [f"{self.workflow_id} ({self.status}):"]
         lines += [f"  [{f.severity}] {f.summary}" for f in self.findings] or ["  nothing found"]
