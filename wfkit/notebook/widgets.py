@@ -84,7 +84,8 @@ class ConnectionPanel(W.VBox):
 
 
 class WorkflowBrowser(W.VBox):
-    """Query → table of executions → pick one → its history frame and timeline."""
+    """Query → table of executions → pick one → its diagnosis and pending activities (when it runs), its history
+    frame and timeline."""
 
     def __init__(self, client: Any, query: str = "", limit: int = 200):
         self.client = client
@@ -119,11 +120,17 @@ class WorkflowBrowser(W.VBox):
         if change.get("new") is None or self.executions is None:
             return
         e = self.executions[change["new"]]
-        hist = self.client.sync.handle(e.workflow_id, e.run_id).sync.history()
+        handle = self.client.sync.handle(e.workflow_id, e.run_id)
+        hist = handle.sync.history()
         import matplotlib.pyplot as plt
 
         self.detail.outputs = ()
         self.detail.append_display_data(e)
+        if e.is_open:  # why it is where it is, and what it waits on
+            diagnosis = handle.sync.diagnose()
+            self.detail.append_display_data(diagnosis)
+            if diagnosis.execution is not None and diagnosis.execution.pending_activities:
+                self.detail.append_display_data(diagnosis.execution.pending_activities_frame())
         self.detail.append_display_data(hist.to_dataframe())
         ax = hist.plot_timeline()
         self.detail.append_display_data(ax.figure)
