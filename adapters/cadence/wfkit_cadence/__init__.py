@@ -17,10 +17,16 @@ read by Cadence), ``_telemetry`` (spans through Cadence headers), ``devserver`` 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wfkit.engine import Capability, ConnectConfig, WorkflowDefn, builtin_dialect
+
+# gRPC's fork handlers are for processes that fork and go on using gRPC in the child; wfkit only forks to exec
+# its dev servers. With them on, starting a server while a channel is busy logs a C-core line
+# ("fork_posix.cc … skipping fork() handlers") into the notebook. Read by grpc when it is first imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 if TYPE_CHECKING:
     from wfkit.engine import Engine, History, HistoryDialect
