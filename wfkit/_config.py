@@ -158,7 +158,30 @@ def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes 
     key = cfg.tls_key.get() if cfg.tls_key is not None else None
     if isinstance(key, str):
         key = key.encode() if key.startswith("-----") else read(key)
-    return read(cfg.tls_ca), read(cfg.tls_cert), key
+    ca, cert = read(cfg.tls_ca), read(cfg.tls_cert)
+    for data, label, what in ((ca, "CERTIFICATE", f"tls_ca {cfg.tls_ca}"),
+                              (cert, "CERTIFICATE", f"tls_cert {cfg.tls_cert}"),
+                              (key, "PRIVATE KEY", "tls_key (the key is not shown)")):
+        if data is not None and not _is_pem(data, label):
+            raise ConnectionFailed(f"bad key or certificate: {what} is not a PEM {label.lower()}")
+    return ca, cert, key
+
+
+def _is_pem(data: bytes, label: str) -> bool:
+    """True when ``data`` holds at least one well-formed PEM block whose label ends with ``label``."""
+    import base64
+    import binascii
+
+    blocks = re.findall(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", data, re.DOTALL)
+    if not blocks:
+        return False
+    for _name, body in blocks:
+        try:
+            if not base64.b64decode(b"".join(body.split()), validate=True):
+                return False
+        except (binascii.Error, ValueError):
+            return False
+    return any(name.decode().endswith(label) for name, _ in blocks)
 
 
 _QUERY_KEYS = {"namespace", "domain", "register", "tls", "tls_cert", "tls_key", "tls_ca", "server_name",

@@ -29,6 +29,47 @@ async def test_dead_port_fails_fast(engine):
     assert str(port) in str(info.value) and SECRET not in str(info.value)
 
 
+@pytest.fixture
+def http_server():
+    """A plain HTTP/1 server on loopback: what a wrong port often is."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep the test output clean
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("case", ["refused", "http", "dns", "tls_to_plaintext", "bad_pem_key"])
+async def test_connection_errors_say_which(engine, server_for, http_server, case):
+    """Each way of not reaching a server fails well before the timeout, naming what is wrong."""
+    timeout = 8
+    if case == "refused":
+        url, kwargs, expect = f"{engine}://127.0.0.1:{_dead_port()}", {}, "refused"
+    elif case == "http":
+        url, kwargs, expect = f"{engine}://127.0.0.1:{http_server}", {}, "not a grpc server"
+    elif case == "dns":
+        url, kwargs, expect = f"{engine}://no-such-host.invalid:7000", {}, "not found"
+    elif case == "tls_to_plaintext":
+        url, kwargs, expect = server_for(engine).url, {"tls": True}, "tls"
+    else:
+        bad_key = "-----BEGIN PRIVATE KEY-----\nnot base64 at all!\n-----END PRIVATE KEY-----\n"
+        url, kwargs, expect = server_for(engine).url, {"tls_key": bad_key}, "not a pem private key"
+    t0 = time.monotonic()
+    with pytest.raises(wfkit.ConnectionFailed) as info:
+        await wfkit.connect(url, connect_timeout=timeout, api_key=SECRET, **kwargs)
+    assert time.monotonic() - t0 < timeout / 2, info.value
+    assert expect in str(info.value).lower(), info.value
+    assert SECRET not in str(info.value)
+
+
 async def test_silent_host_fails_within_timeout(engine):
     # A host that accepts TCP but never answers: what an unreachable server looks like to a client.
     with socket.socket() as s:
