@@ -47,6 +47,7 @@ from ._operate import (
     TaskQueueInfo,
 )
 from ._reset import ResetPlan
+from ._schedules import Schedule, Schedules, ScheduleSpec
 from ._workflow_api import (
     DEFAULT_VERSION,
     ActivityInfo,
@@ -87,7 +88,7 @@ __all__ = [
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
     # operating
     "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
-    "ResetPlan", "BatchPlan", "Namespace", "Namespaces",
+    "ResetPlan", "BatchPlan", "Namespace", "Namespaces", "Schedule", "Schedules", "ScheduleSpec",
     # migration, routing, failover
     "migrate", "replay", "Router", "FailoverClient",
     # observability

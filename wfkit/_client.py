@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ._batch import BatchPlan
     from ._operate import Diagnosis, Namespace, Namespaces, TaskQueueInfo
     from ._reset import ResetPlan
+    from ._schedules import Schedule, Schedules
     from .history import History
 
 T = TypeVar("T")
@@ -319,6 +320,67 @@ class Client:
     async def describe_namespace(self, name: str | None = None) -> Namespace:
         """One namespace (Cadence: domain), this connection's unless ``name`` is given."""
         return await self._call(self._inner.describe_namespace(name or self.namespace))
+
+    # --- schedules (Capability.SCHEDULES) -------------------------------------------------------------
+    async def schedules(self) -> Schedules:
+        """Every schedule of the namespace; ``.to_dataframe()`` gives one row each."""
+        from ._schedules import Schedules
+
+        self.require(Capability.SCHEDULES)
+        return Schedules(await self._call(self._inner.schedules()))
+
+    async def describe_schedule(self, schedule_id: str) -> Schedule:
+        """One schedule: its spec, state, next and recent actions."""
+        self.require(Capability.SCHEDULES)
+        return await self._call(self._inner.describe_schedule(schedule_id))
+
+    async def create_schedule(self, schedule_id: str, workflow: type | str, *args: Any, task_queue: str,
+                              cron: str | Sequence[str] = (), every: timedelta | float | Sequence[Any] = (),
+                              workflow_id: str | None = None, paused: bool = False, note: str | None = None,
+                              execution_timeout: timedelta | float | None = None,
+                              run_timeout: timedelta | float | None = None, memo: dict[str, Any] | None = None,
+                              search_attributes: dict[str, Any] | None = None) -> Schedule:
+        """Create a schedule that starts ``workflow`` with ``args`` on ``task_queue`` at each ``cron`` time and/or
+        ``every`` interval (``workflow_id``, default the schedule's ID, gets the action's time appended by the
+        server); the schedule as described after creation."""
+        from ._operate import search_attribute_values
+        from ._schedules import ScheduleSpec
+
+        self.require(Capability.SCHEDULES)
+        if not schedule_id:
+            raise WfkitError("create_schedule: schedule_id is required")
+        if not task_queue:
+            raise WfkitError("create_schedule: task_queue is required")
+        type_name = workflow if isinstance(workflow, str) else workflow_defn(workflow).name
+        crons = (cron,) if isinstance(cron, str) else tuple(cron)
+        intervals = every if isinstance(every, (list, tuple)) else ((every,) if every else ())
+        spec = ScheduleSpec(cron=crons, every=tuple(as_timedelta(e, "every") or timedelta(0) for e in intervals))
+        options = StartOptions(id=workflow_id or schedule_id, task_queue=task_queue,
+                               execution_timeout=as_timedelta(execution_timeout, "execution_timeout"),
+                               run_timeout=as_timedelta(run_timeout, "run_timeout"),
+                               memo={k: to_json_value(v) for k, v in (memo or {}).items()} or None,
+                               search_attributes=search_attribute_values(search_attributes))
+        await self._call(self._inner.create_schedule(schedule_id, type_name, [to_json_value(a) for a in args],
+                                                     options, spec, paused, note))
+        return await self.describe_schedule(schedule_id)
+
+    async def pause_schedule(self, schedule_id: str, note: str | None = None) -> None:
+        """Stop a schedule from acting until unpaused."""
+        self.require(Capability.SCHEDULES)
+        await self._call(self._inner.schedule_action(schedule_id, "pause", note))
+
+    async def unpause_schedule(self, schedule_id: str, note: str | None = None) -> None:
+        self.require(Capability.SCHEDULES)
+        await self._call(self._inner.schedule_action(schedule_id, "unpause", note))
+
+    async def trigger_schedule(self, schedule_id: str) -> None:
+        """Take the schedule's action now (paused or not)."""
+        self.require(Capability.SCHEDULES)
+        await self._call(self._inner.schedule_action(schedule_id, "trigger", None))
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        self.require(Capability.SCHEDULES)
+        await self._call(self._inner.schedule_action(schedule_id, "delete", None))
 
     async def batch(self, action: str, query: str, *, signal: str | None = None, args: Sequence[Any] = (),
                     reason: str | None = None, reset_to: str | int = "last", limit: int | None = 1000,

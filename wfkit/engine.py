@@ -68,7 +68,7 @@ from wfkit._operate import (
     TaskQueueInfo,
     task_stacks,
 )
-from wfkit._probe import probe_endpoint
+from wfkit._schedules import Schedule, ScheduleSpec
 from wfkit._workflow_api import (
     DEFAULT_VERSION,
     ActivityInfo,
@@ -95,10 +95,10 @@ __all__ = [
     "ActivityDefn", "ActivityInfo", "ActivityOptions", "ChildOptions", "ConnectConfig", "Execution",
     "Executions", "HandlerDefn", "RetryPolicy", "Secret", "WorkflowDefn", "WorkflowInfo", "activity_defn",
     "workflow_defn", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
-    "Namespace",
+    "Namespace", "Schedule", "ScheduleSpec",
     # helpers
     "STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "task_stacks", "ServerProcess", "decode_signal",
-    "ensure_port_free", "free_port", "probe_endpoint",
+    "ensure_port_free", "free_port",
     "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
     # errors
     "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",
@@ -133,6 +133,8 @@ class Capability(enum.StrEnum):
     """Signal a workflow, starting it first when it is not running, in one call (``client.signal_with_start``)."""
     SEARCH_ATTRIBUTES = "search_attributes"
     """Search attributes set at start and shown by list and describe (Cadence: advanced visibility only)."""
+    SCHEDULES = "schedules"
+    """Server-side schedules (``client.create_schedule`` and friends); on engines without them, cron on start."""
     RESET = "reset"
     """Resetting a run to the end of one of its workflow tasks (``handle.reset``), signals after it reapplied."""
     ADVANCED_VISIBILITY = "advanced_visibility"
@@ -248,6 +250,22 @@ class EngineClient(Protocol):
 
     async def describe_namespace(self, name: str) -> Namespace:
         """One namespace (Cadence: domain); ``ConnectionFailed``-free: ``WfkitError`` naming it when unknown."""
+        ...
+
+    async def schedules(self) -> builtins.list[Schedule]:
+        """Every schedule of the namespace (``Capability.SCHEDULES``)."""
+        ...
+
+    async def describe_schedule(self, schedule_id: str) -> Schedule: ...
+
+    async def create_schedule(self, schedule_id: str, workflow_type: str, args: builtins.list[Any],
+                              options: StartOptions, spec: ScheduleSpec, paused: bool, note: str | None) -> None:
+        """Create a schedule that starts ``workflow_type`` with ``args`` and ``options`` (``options.id``: the
+        workflow ID each action starts) whenever ``spec`` says."""
+        ...
+
+    async def schedule_action(self, schedule_id: str, action: str, note: str | None) -> None:
+        """``pause``, ``unpause``, ``trigger`` (act now) or ``delete`` a schedule."""
         ...
 
     async def list(self, query: str | None, limit: int | None) -> Executions:

@@ -41,7 +41,7 @@ from google.protobuf.duration_pb2 import Duration
 from grpc.aio import ClientCallDetails, UnaryUnaryClientInterceptor
 
 import wfkit.engine as wfe
-from wfkit.engine import Capability, ConnectConfig, StartOptions, probe_endpoint, tls_material
+from wfkit.engine import Capability, ConnectConfig, StartOptions, tls_material
 
 from . import CAPABILITIES, _telemetry
 from ._convert import (
@@ -157,23 +157,13 @@ async def connect(cfg: ConnectConfig) -> CadenceClient:
 
 
 async def _connect_raw(cfg: ConnectConfig) -> cadence.Client:
-    # Say at once what is plainly wrong (a bad key file, no such host, nothing listening, not gRPC, TLS on one
-    # side only): the SDK's channel would retry it silently until the timeout.
-    if cfg.tls:
-        tls_material(cfg)
-    started = asyncio.get_running_loop().time()
-    reason = await probe_endpoint(cfg.host, cfg.port or 7833, tls=cfg.tls, timeout=min(cfg.connect_timeout / 2, 2.0))
-    if reason is not None:
-        raise wfe.ConnectionFailed(f"could not connect to Cadence at {cfg.address}: {reason}")
-    remaining = max(cfg.connect_timeout - (asyncio.get_running_loop().time() - started), 0.1)
     raw = _new_raw(cfg)  # on wfkit's loop: the channel belongs to it
     try:
         try:
-            await asyncio.wait_for(raw.ready(), remaining)
+            await asyncio.wait_for(raw.ready(), cfg.connect_timeout)
         except TimeoutError:
             raise wfe.ConnectionFailed(
-                f"could not reach Cadence at {cfg.address} within {cfg.connect_timeout:g} s (it accepts connections "
-                "but does not answer gRPC)") from None
+                f"could not reach Cadence at {cfg.address} within {cfg.connect_timeout:g} s") from None
         await _ensure_domain(raw, cfg)
     except BaseException:
         await raw.close()
@@ -450,6 +440,21 @@ class CadenceClient:
         from ._operate import describe_domain
 
         return await describe_domain(self, name)
+
+    # Cadence v1.4 has no server-side schedules: the core raises UnsupportedFeature before these (cron on start
+    # is Cadence's way).
+    async def schedules(self) -> builtins.list[wfe.Schedule]:
+        raise wfe.UnsupportedFeature("cadence", Capability.SCHEDULES)
+
+    async def describe_schedule(self, schedule_id: str) -> wfe.Schedule:
+        raise wfe.UnsupportedFeature("cadence", Capability.SCHEDULES)
+
+    async def create_schedule(self, schedule_id: str, workflow_type: str, args: builtins.list[Any],
+                              options: StartOptions, spec: wfe.ScheduleSpec, paused: bool, note: str | None) -> None:
+        raise wfe.UnsupportedFeature("cadence", Capability.SCHEDULES)
+
+    async def schedule_action(self, schedule_id: str, action: str, note: str | None) -> None:
+        raise wfe.UnsupportedFeature("cadence", Capability.SCHEDULES)
 
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         from ._visibility import list_executions

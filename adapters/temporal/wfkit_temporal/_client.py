@@ -14,7 +14,7 @@ import temporalio.service
 from temporalio.service import RPCError, RPCStatusCode
 
 import wfkit.engine as wfe
-from wfkit.engine import ConnectConfig, StartOptions, probe_endpoint, tls_material
+from wfkit.engine import ConnectConfig, StartOptions, tls_material
 
 from . import CAPABILITIES
 from ._convert import execution_from, retry_to_temporal, rpc_error, workflow_failed
@@ -90,12 +90,9 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
                 delay = min(delay * 2, 1.0)
                 continue
             raw_text = _clean(exc, cfg)
-            reason = _reason(raw_text)
-            if reason == raw_text:  # not a failure the SDK names plainly: probe the endpoint for one
-                reason = await probe_endpoint(cfg.host, cfg.port or 7233, tls=bool(cfg.tls), timeout=2.0) or reason
             # the one-line reason; the SDK's transport text (secrets cut out) stays on __cause__
             raise wfe.ConnectionFailed(
-                f"could not connect to Temporal at {cfg.address}: {reason}") from RuntimeError(raw_text)
+                f"could not connect to Temporal at {cfg.address}: {_reason(raw_text)}") from RuntimeError(raw_text)
     try:
         await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=cfg.namespace))
     except RPCError as exc:
@@ -264,6 +261,28 @@ class TemporalClient:
         from ._operate import describe_namespace
 
         return await describe_namespace(self.raw, name)
+
+    async def schedules(self) -> builtins.list[wfe.Schedule]:
+        from ._operate import schedules
+
+        return await schedules(self.raw)
+
+    async def describe_schedule(self, schedule_id: str) -> wfe.Schedule:
+        from ._operate import describe_schedule
+
+        return await describe_schedule(self.raw, schedule_id)
+
+    async def create_schedule(self, schedule_id: str, workflow_type: str, args: builtins.list[Any],
+                              options: StartOptions, spec: wfe.ScheduleSpec, paused: bool, note: str | None) -> None:
+        from ._operate import create_schedule
+
+        await create_schedule(self.raw, self.namespace, schedule_id, workflow_type, args, options, spec, paused,
+                              note)
+
+    async def schedule_action(self, schedule_id: str, action: str, note: str | None) -> None:
+        from ._operate import schedule_action
+
+        await schedule_action(self.raw, schedule_id, action, note)
 
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         out: list[wfe.Execution] = []

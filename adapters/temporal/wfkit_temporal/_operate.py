@@ -249,3 +249,99 @@ async def describe_namespace(raw: temporalio.client.Client, name: str) -> wfe.Na
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise wfe.WfkitError(f"namespace {name!r} does not exist on this server") from exc
         raise rpc_error(exc, None, "describe namespace") from exc
+
+
+# --- schedules ----------------------------------------------------------------------------------------------------
+def _spec_text(spec: Any) -> str:
+    parts = [f"cron {c}" for c in spec.cron_expressions]
+    parts += [f"every {i.every}" for i in spec.intervals]
+    if spec.calendars and not spec.cron_expressions:
+        parts += [f"{len(spec.calendars)} calendar spec(s)"]
+    return "; ".join(parts)
+
+
+def _schedule(schedule_id: str, schedule: Any, info: Any, num_actions: int | None = None) -> wfe.Schedule:
+    action = schedule.action
+    wf_type = getattr(action, "workflow", None)
+    recent = tuple((r.scheduled_at, getattr(r.action, "workflow_id", "")) for r in info.recent_actions)
+    return wfe.Schedule(
+        id=schedule_id, workflow_type=wf_type if isinstance(wf_type, str) else None,
+        workflow_id=getattr(action, "id", None), task_queue=getattr(action, "task_queue", None),
+        spec=_spec_text(schedule.spec), paused=bool(schedule.state.paused), note=schedule.state.note or None,
+        next_action_times=tuple(info.next_action_times), recent_actions=recent, num_actions=num_actions)
+
+
+async def schedules(raw: temporalio.client.Client) -> list[wfe.Schedule]:
+    out = []
+    try:
+        async for s in await raw.list_schedules():
+            out.append(_schedule(s.id, s.schedule, s.info))
+    except RPCError as exc:
+        raise rpc_error(exc, None, "list schedules") from exc
+    return out
+
+
+async def describe_schedule(raw: temporalio.client.Client, schedule_id: str) -> wfe.Schedule:
+    try:
+        d = await raw.get_schedule_handle(schedule_id).describe()
+    except RPCError as exc:
+        raise _schedule_error(exc, schedule_id, "describe") from exc
+    return _schedule(schedule_id, d.schedule, d.info, d.info.num_actions)
+
+
+def _schedule_error(exc: RPCError, schedule_id: str, what: str) -> wfe.WfkitError:
+    from temporalio.service import RPCStatusCode
+
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return wfe.WfkitError(f"schedule {schedule_id!r} does not exist")
+    return rpc_error(exc, None, f"{what} schedule {schedule_id!r}")
+
+
+async def create_schedule(raw: temporalio.client.Client, namespace: str, schedule_id: str, workflow_type: str,
+                          args: list[Any], o: wfe.StartOptions, spec: wfe.ScheduleSpec, paused: bool,
+                          note: str | None) -> None:
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleIntervalSpec,
+        ScheduleState,
+    )
+    from temporalio.client import ScheduleSpec as TSpec
+
+    from ._convert import retry_to_temporal
+
+    kwargs: dict[str, Any] = {}
+    if o.search_attributes:
+        kwargs["typed_search_attributes"] = await typed_search_attributes(raw, namespace, o.search_attributes)
+    action = ScheduleActionStartWorkflow(
+        workflow_type, args=args, id=o.id, task_queue=o.task_queue, execution_timeout=o.execution_timeout,
+        run_timeout=o.run_timeout, task_timeout=o.task_timeout, retry_policy=retry_to_temporal(o.retry_policy),
+        memo=o.memo, **kwargs)
+    schedule = Schedule(action=action,
+                        spec=TSpec(cron_expressions=list(spec.cron),
+                                   intervals=[ScheduleIntervalSpec(every=e) for e in spec.every]),
+                        state=ScheduleState(paused=paused, note=note))
+    try:
+        await raw.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        raise wfe.WfkitError(f"schedule {schedule_id!r} already exists") from None
+    except RPCError as exc:
+        raise rpc_error(exc, None, f"create schedule {schedule_id!r}") from exc
+
+
+async def schedule_action(raw: temporalio.client.Client, schedule_id: str, action: str, note: str | None) -> None:
+    h = raw.get_schedule_handle(schedule_id)
+    try:
+        if action == "pause":
+            await h.pause(note=note)
+        elif action == "unpause":
+            await h.unpause(note=note)
+        elif action == "trigger":
+            await h.trigger()
+        elif action == "delete":
+            await h.delete()
+        else:
+            raise wfe.WfkitError(f"schedule action {action!r}: expected pause, unpause, trigger or delete")
+    except RPCError as exc:
+        raise _schedule_error(exc, schedule_id, action) from exc

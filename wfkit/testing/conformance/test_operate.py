@@ -337,3 +337,45 @@ async def test_namespaces(client):
     assert mine.retention is not None and mine.retention.total_seconds() > 0
     with pytest.raises(wfkit.WfkitError, match="does not exist"):
         await client.describe_namespace("no-such-namespace-" + uuid.uuid4().hex[:6])
+
+
+async def test_schedules(client, task_queue):
+    if wfkit.Capability.SCHEDULES not in client.capabilities:
+        with pytest.raises(wfkit.UnsupportedFeature, match=f"{client.engine} does not support schedules"):
+            await client.schedules()
+        with pytest.raises(wfkit.UnsupportedFeature):
+            await client.create_schedule("s", w.Hello, "x", task_queue=task_queue, cron="0 * * * *")
+        return
+    sid = wid("sched")
+    async with client.worker(task_queue=task_queue, workflows=[w.Hello], activities=[w.echo]):
+        s = await client.create_schedule(sid, w.Hello, "scheduled", task_queue=task_queue, cron="0 0 1 1 *",
+                                         workflow_id=f"{sid}-wf", note="yearly")
+        assert s.id == sid and s.workflow_type == "Hello" and not s.paused and s.next_action_times
+        await client.pause_schedule(sid, note="maintenance")
+        d = await client.describe_schedule(sid)
+        assert d.paused and d.note == "maintenance"
+        await client.trigger_schedule(sid)  # acts now, even paused
+
+        async def acted():
+            d = await client.describe_schedule(sid)
+            return d if d.recent_actions else None
+
+        d = await eventually(acted, timeout=30)
+        started = d.recent_actions[0][1]
+        assert started.startswith(f"{sid}-wf")
+        assert await client.handle(started).result(timeout=30) == "hello scheduled"
+        await client.unpause_schedule(sid)
+        assert not (await client.describe_schedule(sid)).paused
+
+        async def listed():
+            return sid in [x.id for x in await client.schedules()]
+
+        await eventually(listed, timeout=30)
+        frame = (await client.schedules()).to_dataframe()
+        assert list(frame.columns) == ["id", "workflow_type", "spec", "paused", "note", "next_action_time",
+                                       "recent_actions"]
+        await client.delete_schedule(sid)
+    with pytest.raises(wfkit.WfkitError, match="does not exist"):
+        await client.describe_schedule(sid)
+    with pytest.raises(wfkit.WfkitError, match="cron expressions or intervals"):
+        await client.create_schedule(wid("s"), w.Hello, task_queue=task_queue)
