@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from wfkit._errors import HistoryFormatError
-from wfkit.history._payload import Opaque, b64, decode_cadence_bytes
+from wfkit.history._payload import b64
 from wfkit.history._schema import (
     COLUMN_KINDS,
     INT_COLUMNS,
@@ -139,30 +139,13 @@ def _s(v: Any) -> Any:
 
 
 def _rfail_text(reason: Any, details: bytes) -> str | None:
-    """A reason + details-bytes failure -> text (wfkit's JSON details document understood)."""
+    """A reason + details-bytes failure -> text: the one failure reader the Cadence plugin's errors use too
+    (wfkit's JSON details document, the Go, Java and Python clients' shapes)."""
+    from wfkit.history.dialects._cadence_failure import read_failure
+
     if reason is not None and not isinstance(reason, str):
         raise TypeError("reason is not a string")
-    reason = reason or ""
-    doc = decode_cadence_bytes(details) if details else None
-    if isinstance(doc, dict) and isinstance(doc.get("message"), str):
-        typ = doc.get("type") if isinstance(doc.get("type"), str) else None
-        typ = typ or (reason if reason != "wfkit:NonRetryable" else "")
-        return f"{typ}: {doc['message']}" if typ else doc["message"]
-    if isinstance(doc, str) and doc and not isinstance(doc, Opaque):
-        return f"{reason}: {doc}" if reason else doc
-    text = _plain_text(details) if isinstance(doc, Opaque) else None
-    if text:  # a worker's own words, not JSON: what Cadence workers write when a decision task fails
-        return f"{reason}: {text}" if reason else text
-    return reason or None
-
-
-def _plain_text(data: bytes) -> str | None:
-    """``data`` as text when it is printable UTF-8 (tabs and newlines allowed), else None."""
-    try:
-        text = bytes(data).decode("utf-8").strip()
-    except UnicodeDecodeError:
-        return None
-    return text if text and text.replace("\n", " ").replace("\t", " ").isprintable() else None
+    return read_failure(reason, details).text
 
 
 def _rfail(reason: Any, details: Any) -> str | None:

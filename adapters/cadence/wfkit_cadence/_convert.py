@@ -210,31 +210,17 @@ def _is_document(value: Any) -> bool:
 
 
 def error_from_failure(reason: str, details: bytes | str | None) -> BaseException:
-    """The wfkit error for a Cadence failure (reason + details), from wfkit or from any other client."""
-    raw = details.decode("utf-8", errors="replace") if isinstance(details, (bytes, bytearray)) else (details or "")
-    doc: Any = None
-    if raw.lstrip().startswith("{"):
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            doc = None
-    if _is_document(doc):
-        return error_from_document(doc)
-    if reason.startswith(_TIMEOUT_REASON_PREFIX):
-        kind = reason[len(_TIMEOUT_REASON_PREFIX):].strip().lower()
-        return wfe.TimeoutError(f"{kind} timeout", kind=kind)
-    # Another client's failure: the Python SDK writes "message: …\nstacktrace: …" or a traceback, Go and Java
-    # a JSON value. The reason is the error's type either way.
-    message, extra = raw, tuple[Any, ...]()
-    if raw.startswith("message: "):
-        message = raw[len("message: "):].split("\nstacktrace: ", 1)[0]
-    elif raw.startswith("Traceback (most recent call last)"):
-        lines = [ln for ln in raw.strip().splitlines() if ln.strip()]
-        last = lines[-1] if lines else ""
-        message = last.split(": ", 1)[1] if ": " in last else last
-    elif doc is not None:
-        message, extra = reason, (doc,)
-    return wfe.ApplicationError(message or reason, *extra, type=reason or None)
+    """The wfkit error for a Cadence failure (reason + details), from wfkit or from any other client (Go, Java,
+    the Python SDK): read by the Cadence history dialect's ``read_failure``, as frames and analytics read it."""
+    f = wfe.builtin_dialect("cadence").read_failure(reason, details)  # type: ignore[attr-defined]
+    if f.document is not None and _is_document(f.document):
+        return error_from_document(f.document)
+    if f.timeout_kind is not None:
+        return wfe.TimeoutError(f.message, kind=f.timeout_kind)
+    err = wfe.ApplicationError(f.message or reason, *f.details, type=f.type or reason or None)
+    if f.stack:
+        err.add_note(f"raised at (remote stack):\n{f.stack}")
+    return err
 
 
 TIMEOUT_KINDS = {

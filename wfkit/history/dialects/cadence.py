@@ -23,6 +23,7 @@ import numpy as np
 from wfkit.history._payload import decode_cadence_json, decode_cadence_proto
 from wfkit.history._schema import GENERIC_KEYS
 from wfkit.history.dialects import JsonHints, JsonVariant
+from wfkit.history.dialects._cadence_failure import read_failure
 from wfkit.history.dialects.temporal import SOURCES as TEMPORAL_SOURCES
 from wfkit.history.dialects.temporal import _tfail
 
@@ -139,6 +140,8 @@ class CadenceDialect:
 
     json_failure_text = staticmethod(_tfail)  # only failures carried over from another engine are objects
     proto_failure_text = staticmethod(_proto_failure_text)
+    read_failure = staticmethod(read_failure)
+    """Read a failure (reason + details) the way frames do: what the Cadence plugin's errors are made from."""
 
     def parse_json_times(self, values: list) -> np.ndarray:
         from wfkit.history._extract import int_column
