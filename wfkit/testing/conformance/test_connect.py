@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,7 @@ def http_server():
 async def test_connection_errors_say_which(engine, server_for, http_server, case):
     """Each way of not reaching a server fails well before the timeout, naming what is wrong."""
     timeout = 8
+    kwargs: dict[str, Any]
     if case == "refused":
         url, kwargs, expect = f"{engine}://127.0.0.1:{_dead_port()}", {}, "refused"
     elif case == "http":
