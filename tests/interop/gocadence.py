@@ -61,7 +61,7 @@ class GoCadence:
         argv = [self.exe, "-address", self.address, "-domain", self.domain, command]
         for k, v in flags.items():
             if v is not None:
-                argv += [f"-{k}", v if isinstance(v, str) else json.dumps(v)]
+                argv += [f"-{k}", json.dumps(v) if k == "input" else str(v)]  # input: one JSON value
         return argv
 
     def __call__(self, command: str, **flags: Any) -> dict[str, Any]:

@@ -27,8 +27,8 @@ async def test_go_failure_messages_in_frames_and_analytics(gocadence, cadence):
     (reason + JSON details) read the same in result(), the failure column, activities() and analytics."""
     tl = wid("go-tl")
     with gocadence.worker(tl):
-        plain = gocadence("start", tasklist=tl, type="main.GoFailing", id=wid("go-plain"), input="false")
-        custom = gocadence("start", tasklist=tl, type="main.GoFailing", id=wid("go-custom"), input="true")
+        plain = gocadence("start", tasklist=tl, type="main.GoFailing", id=wid("go-plain"), input=False)
+        custom = gocadence("start", tasklist=tl, type="main.GoFailing", id=wid("go-custom"), input=True)
         for started in (plain, custom):
             assert "error" in await _go_result(gocadence, started["workflow_id"])
     h = cadence.handle(plain["workflow_id"])
@@ -56,3 +56,61 @@ async def test_go_failure_messages_in_frames_and_analytics(gocadence, cadence):
     failures = wfkit.analytics.failures(wfkit.histories_frame([hist, ch]))
     text = " ".join(map(str, failures.to_numpy().ravel()))
     assert "disk full while writing /var/data" in text and '"balance":3' in text, failures
+
+
+async def test_go_client_drives_the_wfkit_order_saga(gocadence, cadence):
+    """The Go client starts wfkit's order saga, signals it (once with a payload of the wrong shape: dropped, not
+    wedging), queries it and reads its result."""
+    tl, workflow_id = wid("saga-tl"), wid("go-saga")
+    order = {"order_id": "g1", "customer": "gopher", "items": [{"sku": "book", "quantity": 1}], "amount": 9.5,
+             "review_seconds": 30}
+    async with cadence.worker(task_queue=tl, workflows=orders.WORKFLOWS, activities=orders.ACTIVITIES):
+        started = await asyncio.to_thread(gocadence, "start", tasklist=tl, type="OrderWorkflow", id=workflow_id,
+                                          input=order)
+
+        async def in_review() -> bool:
+            answer = await asyncio.to_thread(gocadence, "query", id=workflow_id, name="status")
+            return answer.get("result") == "in review"
+
+        await eventually(in_review, timeout=30)
+        await asyncio.to_thread(gocadence, "signal", id=workflow_id, name="cancel_order", input={"reason": "a dict"})
+
+        async def dropped() -> bool:
+            return len(await cadence.handle(workflow_id).dropped_signals()) == 1
+
+        await eventually(dropped, timeout=30)
+        assert (await asyncio.to_thread(gocadence, "query", id=workflow_id, name="status"))["result"] == "in review"
+        await asyncio.to_thread(gocadence, "signal", id=workflow_id, name="cancel_order", input="changed my mind")
+        result = (await _go_result(gocadence, workflow_id))["result"]
+    assert result["status"] == "cancelled" and result["steps"][-1] == "cancelled: changed my mind"
+    ex = await cadence.handle(workflow_id).describe()
+    assert (ex.run_id, ex.workflow_type, ex.status) == (started["run_id"], "OrderWorkflow", "completed")
+    signals = (await cadence.handle(workflow_id).history()).signals(orders.OrderWorkflow)
+    assert signals["dropped"].notna().tolist() == [True, False]
+
+
+async def test_wfkit_drives_go_workflows(gocadence, cadence):
+    """wfkit starts, signals, queries, lists and reads a Go workflow; a Go parent's children carry the Go
+    client's default IDs, ``<parent run ID>_<n>``."""
+    tl = wid("go-tl")
+    with gocadence.worker(tl):
+        h = await cadence.start("main.GoWaiter", 2, id=wid("go-waiter"), task_queue=tl)
+        await h.signal("add", "a")
+
+        async def one_item() -> bool:
+            try:
+                return await h.query("items") == ["a"]
+            except wfkit.QueryFailed:
+                return False
+
+        await eventually(one_item, timeout=30)
+        await h.signal("add", "b")
+        assert await h.result(timeout=30) == ["a", "b"]
+        parent = await cadence.start("main.GoParent", id=wid("go-parent"), task_queue=tl)
+        children = await parent.result(timeout=30)
+    assert len(set(children)) == 2 and all(
+        c.rsplit("_", 1)[0] == parent.run_id and c.rsplit("_", 1)[1].isdigit() for c in children), children
+    ex = await h.describe()
+    assert ex.status == "completed" and ex.workflow_type == "main.GoWaiter"
+    frame = (await h.history()).to_dataframe()
+    assert frame["signal_name"].dropna().tolist() == ["add", "add"]
