@@ -24,12 +24,15 @@ def test_exports():
         "PREVIEW_COLUMNS",
         "READINESS_COLUMNS",
         "REPORT_COLUMNS",
+        "STATUS_COLUMNS",
         "STRATEGIES",
         "MigrationPlan",
         "MigrationReport",
         "MigrationStats",
+        "MigrationStatus",
         "plan",
         "readiness",
+        "read_status",
         "sync",
     ]
     for name in migrate.__all__:

@@ -33,7 +33,8 @@ Blocking twins: ``wfkit.migrate.sync.plan(...)``, ``wfkit.migrate.sync.readiness
 
 # Inside: _plan (plan(), MigrationPlan: the preview, and runs that journal, bound, time and report), _strategies/
 # (one class per strategy — restart, drain, archive — and the table that picks one by name), _checkpoint (the
-# journal: a Checkpoint protocol and its JSONL file), _report, _readiness, _history_args (what a migration reads
+# journal: a Checkpoint protocol and its JSONL file),
+# _status (what a journal says: the workflows in flight), _report, _readiness, _history_args (what a migration reads
 # from a history), _cli (``wfkit migrate`` / ``wfkit replay``).
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from wfkit._loop import run_sync
 from wfkit.migrate._plan import STRATEGIES, MigrationPlan, plan
 from wfkit.migrate._readiness import READINESS_COLUMNS, readiness
 from wfkit.migrate._report import REPORT_COLUMNS, MigrationReport, MigrationStats
+from wfkit.migrate._status import STATUS_COLUMNS, MigrationStatus, read_status
 from wfkit.migrate._strategies import MIGRATION_MEMO_KEY, PREVIEW_COLUMNS
 
 __all__ = [
@@ -51,12 +53,15 @@ __all__ = [
     "PREVIEW_COLUMNS",
     "READINESS_COLUMNS",
     "REPORT_COLUMNS",
+    "STATUS_COLUMNS",
     "STRATEGIES",
     "MigrationPlan",
     "MigrationReport",
     "MigrationStats",
+    "MigrationStatus",
     "plan",
     "readiness",
+    "read_status",
     "sync",
 ]
 

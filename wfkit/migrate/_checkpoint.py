@@ -143,6 +143,15 @@ class JsonlCheckpoint:
             self._merge(rec)
         return header
 
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, dict[str, Record]]:
+        """(header, the latest record of each workflow) of the journal at ``path``, read without opening it for
+        writing (``{}`` when there is none yet)."""
+        ck = cls.__new__(cls)
+        ck.path, ck.records, ck._latest = Path(path), {}, {}
+        header = ck._load()
+        return header, {wid: ck.records.get((wid, run), {}) for wid, run in ck._latest.items()}
+
     @property
     def location(self) -> str:
         return str(self.path)
@@ -169,6 +178,7 @@ class JsonlCheckpoint:
             for k in _ATTEMPT_KEYS:
                 cur.pop(k, None)
         cur.update({k: v for k, v in rec.items() if k not in ("wf", "step", "t", "src")})
+        cur["updated"] = rec.get("t")  # when its latest step was journaled
         if run is not None:
             cur["source_run_id"] = run
         if step in _FLAG_STEPS:

@@ -72,6 +72,9 @@ def add_migrate_parser(sub: Any) -> argparse.ArgumentParser:
                    help="JSONL journal (default: this migration's own file under ~/.local/state/wfkit/migrations, "
                         "or $WFKIT_STATE_DIR/migrations)")
     m.add_argument("--plan-only", action="store_true", help="show the plan and stop")
+    m.add_argument("--status", action="store_true",
+                   help="read this migration's checkpoint and list the workflows in flight (started on the target, "
+                        "not yet terminated on the source); contacts no server")
     m.add_argument("--dry-run", action="store_true", help="check every read-only step, change nothing")
     m.add_argument("--yes", "-y", action="store_true", help="run without asking")
     m.add_argument("--report", default=None, metavar="FILE.csv", help="write the per-workflow report")
@@ -106,9 +109,40 @@ def _print_frame(df: Any, columns: list[str], limit: int = 50) -> None:
         print(f"... {len(df) - limit} more")
 
 
+def status_main(args: argparse.Namespace) -> int:
+    """``wfkit migrate --status``: what the journal says, without connecting."""
+    from wfkit._config import parse_url
+    from wfkit._engines import namespace_term
+    from wfkit.migrate._checkpoint import default_checkpoint_path
+    from wfkit.migrate._status import STATUS_COLUMNS, read_status
+
+    if args.checkpoint == DEFAULT_CHECKPOINT:
+        urls = []
+        for url in (args.source, args.target):
+            cfg = parse_url(url)
+            if cfg.dev:
+                print("--status with an embedded server's URL: give --checkpoint FILE (its address changes on each "
+                      "start)", file=sys.stderr)
+                return 2
+            urls.append(f"{cfg.engine}://{cfg.address}?{namespace_term(cfg.engine)}={cfg.namespace}")
+        path = default_checkpoint_path({"strategy": args.strategy, "source": urls[0], "target": urls[1],
+                                        "query": args.query})
+    else:
+        path = args.checkpoint
+    status = read_status(path)
+    print(repr(status))
+    if status.in_flight:
+        _print_frame(status.to_dataframe(), list(STATUS_COLUMNS))
+        print("run the same migration again to finish them")
+    return 0
+
+
 def migrate_main(args: argparse.Namespace) -> int:
     from wfkit import migrate
     from wfkit._client import connect_sync
+
+    if args.status:
+        return status_main(args)
 
     workflows = load_workflows(args.workflows)
     source = connect_sync(args.source)

@@ -16,8 +16,9 @@ from wfkit._definitions import WorkflowDefn, workflow_defn
 from wfkit._errors import WfkitError
 from wfkit._loop import SyncProxy, on_loop
 from wfkit._router import Router
-from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT, Checkpoint, open_checkpoint
+from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT, Checkpoint, default_checkpoint_path, open_checkpoint
 from wfkit.migrate._report import MigrationReport, Row, new_row, table_cells
+from wfkit.migrate._status import MigrationStatus, read_status
 from wfkit.migrate._strategies import PREVIEW_COLUMNS, STRATEGY_CLASSES, Item, Strategy
 from wfkit.migrate._strategies.base import gather_bounded
 
@@ -61,6 +62,7 @@ async def plan(source: Client, target: Client, query: str | None = None, strateg
     p = MigrationPlan(source, target, query=query, strategy=strategy, allow_reexecution=allow_reexecution,
                       definitions=defns, task_queue=task_queue, archive_dir=archive_dir, concurrency=concurrency)
     await on_loop(p._build())
+    p.status()  # what an earlier run left in flight shows in the plan's repr
     return p
 
 
@@ -85,6 +87,7 @@ class MigrationPlan:
         self._strategy: Strategy = STRATEGY_CLASSES[strategy](self)
         self.router: Router | None = self._strategy.router()
         """drain: routes new starts to the target and finds old workflows on the source."""
+        self._status: MigrationStatus | None = None
         self.sync = SyncProxy(self)
 
     async def _hook(self, step: str, workflow_id: str) -> None:
@@ -111,16 +114,19 @@ class MigrationPlan:
 
     def __repr__(self) -> str:
         what = ", ".join(f"{n} {a}" for a, n in self._actions()) or "nothing to do"
+        flight = len(self._status.in_flight) if self._status is not None else 0
+        left = f"; {flight} in flight from an earlier run (see .status())" if flight else ""
         return (f"<wfkit.MigrationPlan {self.strategy} {self.source.engine}@{self.source.address} -> "
-                f"{self.target.engine}@{self.target.address}: {len(self.items)} workflows ({what})>")
+                f"{self.target.engine}@{self.target.address}: {len(self.items)} workflows ({what}){left}>")
 
     def _repr_html_(self) -> str:
         from wfkit.notebook.html import DISPLAY_LIMIT, render
 
         cols = list(PREVIEW_COLUMNS[:5])
         rows = table_cells([it.preview_row() for it in self.items[:DISPLAY_LIMIT]], cols)
+        status_html = self._status._repr_html_() if self._status is not None and self._status.in_flight else ""
         return render("migration_plan.html.j2", p=self, actions=self._actions(), cols=cols, rows=rows,
-                      total=len(self.items), shown=len(rows))
+                      total=len(self.items), shown=len(rows), status_html=status_html)
 
     @property
     def preview(self) -> Any:
@@ -161,6 +167,14 @@ class MigrationPlan:
     def _header(self) -> dict[str, Any]:
         return {"strategy": self.strategy, "source": self.source.url, "target": self.target.url,
                 "query": self.query}
+
+    def status(self, checkpoint: str | os.PathLike[str] = DEFAULT_CHECKPOINT) -> MigrationStatus:
+        """What this migration's journal says, read without contacting either server: ``.in_flight`` lists the
+        workflows started on the target but not yet terminated on the source (after a crash they run on both
+        engines until ``run()`` is called again), ``.steps`` counts the workflows by their latest step."""
+        path = default_checkpoint_path(self._header()) if checkpoint == DEFAULT_CHECKPOINT else checkpoint
+        self._status = read_status(path)
+        return self._status
 
     async def _run(self, batch_size: int, checkpoint: str | os.PathLike[str] | None, dry_run: bool,
                    progress: bool, timeout: float | None) -> MigrationReport:
