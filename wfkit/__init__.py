@@ -10,7 +10,7 @@ from typing import Any
 from ._batch import BatchPlan
 from ._client import Client, Worker, WorkflowHandle, connect, connect_sync
 from ._config import Secret
-from ._definitions import RetryPolicy, activity, migration_state, query, run, signal, workflow
+from ._definitions import RetryPolicy, activity, migration_state, query, run, signal, update, workflow
 from ._engines import CAPABILITIES
 from ._engines import available as available_engines
 from ._errors import (
@@ -75,7 +75,7 @@ __all__ = [
     "connect", "connect_sync", "Client", "WorkflowHandle", "Worker", "Secret", "CAPABILITIES", "Capability",
     "available_engines",
     # definitions and the in-workflow API
-    "workflow", "run", "signal", "query", "activity", "migration_state", "RetryPolicy", "DEFAULT_VERSION",
+    "workflow", "run", "signal", "query", "update", "activity", "migration_state", "RetryPolicy", "DEFAULT_VERSION",
     "execute_activity", "sleep", "wait_condition", "get_version", "side_effect", "now", "uuid4", "info",
     "logger", "execute_child_workflow", "continue_as_new", "heartbeat", "activity_info", "WorkflowInfo",
     "ActivityInfo",

@@ -599,6 +599,16 @@ class WorkflowHandle:
         history, closed runs included."""
         return await self.query(DROPPED_SIGNALS_QUERY, timeout=timeout)
 
+    async def update(self, name: str, *args: Any, timeout: float | None = 30, result_type: Any = None) -> Any:
+        """Run the workflow's ``@wfkit.update`` handler ``name`` with ``args`` and return its result (a worker must
+        be running; ``Capability.UPDATE``: Temporal)."""
+        self.client.require(Capability.UPDATE)
+        if not name:
+            raise WfkitError("update: the update's name is required")
+        value = await self.client._call(self._inner.update(self.workflow_id, self.run_id, name,
+                                                           [to_json_value(a) for a in args], timeout))
+        return from_json_value(value, result_type)
+
     async def cancel(self) -> None:
         """Request cancellation (the workflow code sees it and may clean up)."""
         await self.client._call(self._inner.cancel(self.workflow_id, self.run_id))

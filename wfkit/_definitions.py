@@ -31,6 +31,7 @@ __all__ = [
     "query",
     "run",
     "signal",
+    "update",
     "workflow",
     "workflow_defn",
 ]
@@ -73,6 +74,8 @@ class WorkflowDefn:
     signals: dict[str, HandlerDefn]
     queries: dict[str, HandlerDefn]
     migration_state: str | None
+    updates: dict[str, HandlerDefn] = dataclasses.field(default_factory=dict)
+    """``@wfkit.update`` handlers (served where the engine has ``Capability.UPDATE``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +122,12 @@ def query(fn: F | None = None, *, name: str | None = None) -> Any:
     return deco(fn) if fn is not None else deco
 
 
+def update(fn: F | None = None, *, name: str | None = None) -> Any:
+    """Mark an update handler: a (sync or async) method that may change state and returns a value to the caller
+    (``handle.update``); engines without updates (Cadence) never call it."""
+    return _mark("update", name)(fn) if fn is not None else _mark("update", name)
+
+
 def migration_state(fn: F) -> F:
     """Mark the method whose return value is the input a migrated copy of this workflow starts from."""
     return _mark("migration_state")(fn)
@@ -146,6 +155,7 @@ def _build_workflow_defn(cls: type, name: str) -> WorkflowDefn:
     run_method = None
     signals: dict[str, HandlerDefn] = {}
     queries: dict[str, HandlerDefn] = {}
+    updates: dict[str, HandlerDefn] = {}
     state = None
     for attr, member in inspect.getmembers(cls):
         role = getattr(member, _ROLE, None)
@@ -160,6 +170,8 @@ def _build_workflow_defn(cls: type, name: str) -> WorkflowDefn:
             signals[handler_name] = HandlerDefn(handler_name, attr, signature_of(member))
         elif kind == "query":
             queries[handler_name] = HandlerDefn(handler_name, attr, signature_of(member))
+        elif kind == "update":
+            updates[handler_name] = HandlerDefn(handler_name, attr, signature_of(member))
         elif kind == "migration_state":
             state = attr
     if run_method is None:
@@ -172,7 +184,8 @@ def _build_workflow_defn(cls: type, name: str) -> WorkflowDefn:
         cls._wfkit_migration_state_query = _migration_state_query(state)  # type: ignore[attr-defined]
         queries[MIGRATION_STATE_QUERY] = HandlerDefn(MIGRATION_STATE_QUERY, "_wfkit_migration_state_query",
                                                      Signature((), None, None))
-    return WorkflowDefn(name, cls, run_method, signature_of(getattr(cls, run_method)), signals, queries, state)
+    return WorkflowDefn(name, cls, run_method, signature_of(getattr(cls, run_method)), signals, queries, state,
+                        updates)
 
 
 def _dropped_signals_query(self: Any) -> list[dict[str, str]]:

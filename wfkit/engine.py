@@ -133,6 +133,8 @@ class Capability(enum.StrEnum):
     """Signal a workflow, starting it first when it is not running, in one call (``client.signal_with_start``)."""
     SEARCH_ATTRIBUTES = "search_attributes"
     """Search attributes set at start and shown by list and describe (Cadence: advanced visibility only)."""
+    UPDATE = "update"
+    """Workflow updates: ``handle.update`` calls an ``@wfkit.update`` handler and waits for its result."""
     SCHEDULES = "schedules"
     """Server-side schedules (``client.create_schedule`` and friends); on engines without them, cron on start."""
     RESET = "reset"
@@ -223,6 +225,11 @@ class EngineClient(Protocol):
 
     async def query(self, workflow_id: str, run_id: str | None, name: str, args: list[Any],
                     timeout: float) -> Any: ...
+
+    async def update(self, workflow_id: str, run_id: str | None, name: str, args: builtins.list[Any],
+                     timeout: float | None) -> Any:
+        """Run update ``name`` with ``args`` and return its JSON result (``Capability.UPDATE``)."""
+        ...
 
     async def cancel(self, workflow_id: str, run_id: str | None) -> None: ...
 

@@ -388,6 +388,11 @@ class CadenceClient:
             raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r} rejected (close status {status})")
         return decode_first(resp.query_result)
 
+    async def update(self, workflow_id: str, run_id: str | None, name: str, args: builtins.list[Any],
+                     timeout: float | None) -> Any:
+        raise wfe.UnsupportedFeature("cadence", Capability.UPDATE, "Cadence has no workflow updates: use a signal "
+                                     "and a query")
+
     async def cancel(self, workflow_id: str, run_id: str | None) -> None:
         req = RequestCancelWorkflowExecutionRequest(domain=self.domain,
                                                     workflow_execution=self._execution(workflow_id, run_id),

@@ -25,6 +25,7 @@ CAPABILITIES = frozenset({
     Capability.CONTINUE_AS_NEW, Capability.CHILD_WORKFLOWS, Capability.REPLAY, Capability.SUBSECOND_TIMERS,
     Capability.ADVANCED_VISIBILITY, Capability.RESET,
     Capability.SIGNAL_WITH_START, Capability.SEARCH_ATTRIBUTES, Capability.SCHEDULES,
+    Capability.UPDATE,
 })
 
 

@@ -17,7 +17,7 @@ import wfkit.engine as wfe
 from wfkit.engine import ConnectConfig, StartOptions, tls_material
 
 from . import CAPABILITIES
-from ._convert import execution_from, retry_to_temporal, rpc_error, workflow_failed
+from ._convert import execution_from, failure_from_temporal, retry_to_temporal, rpc_error, workflow_failed
 
 if TYPE_CHECKING:
     from ._worker import TemporalWorker
@@ -220,6 +220,20 @@ class TemporalClient:
                 raise rpc_error(exc, workflow_id, "query") from exc
             raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r} failed ({exc.status.name}): "
                                     f"{exc.message}") from exc
+
+    async def update(self, workflow_id: str, run_id: str | None, name: str, args: list[Any],
+                     timeout: float | None) -> Any:
+        h = self._handle(workflow_id, run_id)
+        try:
+            return await asyncio.wait_for(h.execute_update(name, args=args), timeout)
+        except TimeoutError:
+            raise wfe.TimeoutError(f"update {name!r} on {workflow_id!r}: no result within {timeout:g} s "
+                                   "(is a worker running for its task queue?)", kind="client") from None
+        except temporalio.client.WorkflowUpdateFailedError as exc:
+            cause = failure_from_temporal(exc.cause)
+            raise wfe.WfkitError(f"update {name!r} on {workflow_id!r} failed: {cause}") from exc
+        except RPCError as exc:
+            raise rpc_error(exc, workflow_id, "update") from exc
 
     async def cancel(self, workflow_id: str, run_id: str | None) -> None:
         try:

@@ -197,6 +197,22 @@ def _query_handler(h: HandlerDefn, owner: str, module: str) -> Callable[..., Any
     return twf.query(name=h.name)(handler)
 
 
+def _update_handler(h: HandlerDefn, is_async: bool, owner: str, module: str) -> Callable[..., Any]:
+    async def handler(self: Any, *args: Any) -> Any:
+        try:
+            result = getattr(self._wfkit_instance, h.method)(*h.sig.decode_args(args))
+            if is_async:
+                result = await result
+        except Exception as err:  # noqa: BLE001 - the caller gets the failure; the workflow goes on
+            _reraise_for_temporal(err)
+        return to_json_value(result)
+
+    handler.__name__ = f"update_{h.method}"
+    handler.__qualname__ = f"{owner}.{handler.__name__}"
+    handler.__module__ = module
+    return twf.update(name=h.name)(handler)
+
+
 def _stack_query(owner: str, module: str) -> Callable[..., Any]:
     def handler(self: Any) -> str:
         return task_stacks(asyncio.get_running_loop())
@@ -241,6 +257,9 @@ def temporal_workflow_class(defn: WorkflowDefn) -> type:
         namespace[f"_signal_{h.method}"] = _signal_handler(h, is_async, owner, module)
     for h in defn.queries.values():
         namespace[f"_query_{h.method}"] = _query_handler(h, owner, module)
+    for h in defn.updates.values():
+        is_async = asyncio.iscoroutinefunction(getattr(defn.cls, h.method))
+        namespace[f"_update_{h.method}"] = _update_handler(h, is_async, owner, module)
     namespace["_wfkit_stack_trace"] = _stack_query(owner, module)
     cls = type(owner, (), namespace)
     cls = twf.defn(name=defn.name, sandboxed=False)(cls)

@@ -35,3 +35,34 @@ class WaitsOnChild:
     async def run(self) -> list[str]:
         result: list[str] = await wfkit.execute_child_workflow(Waiter, 1, id=f"{wfkit.info().workflow_id}-child")
         return result
+
+
+@wfkit.workflow
+class Counter:
+    """Adds what each update asks and returns the new total; finishes on the ``done`` signal."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = False
+
+    @wfkit.run
+    async def run(self) -> int:
+        await wfkit.wait_condition(lambda: self.done)
+        return self.total
+
+    @wfkit.update
+    def add(self, n: int) -> int:
+        if n < 0:
+            raise wfkit.ApplicationError("negative", type="Negative")
+        self.total += n
+        return self.total
+
+    @wfkit.update
+    async def add_later(self, n: int) -> int:
+        await wfkit.sleep(0.1)
+        self.total += n
+        return self.total
+
+    @wfkit.signal
+    def finish(self) -> None:
+        self.done = True

@@ -13,7 +13,7 @@ import wfkit
 from wfkit.testing import eventually
 
 from . import workflows as w
-from .operate_workflows import CallsBackend, WaitsOnChild, backend_call
+from .operate_workflows import CallsBackend, Counter, WaitsOnChild, backend_call
 
 
 def wid(prefix: str) -> str:
@@ -379,3 +379,19 @@ async def test_schedules(client, task_queue):
         await client.describe_schedule(sid)
     with pytest.raises(wfkit.WfkitError, match="cron expressions or intervals"):
         await client.create_schedule(wid("s"), w.Hello, task_queue=task_queue)
+
+
+async def test_update(client, task_queue):
+    async with client.worker(task_queue=task_queue, workflows=[Counter], activities=[w.echo]):
+        h = await client.start(Counter, id=wid("update"), task_queue=task_queue)
+        if wfkit.Capability.UPDATE not in client.capabilities:
+            with pytest.raises(wfkit.UnsupportedFeature, match=f"{client.engine} does not support update"):
+                await h.update("add", 2)
+            await h.terminate("test over")
+            return
+        assert await h.update("add", 2) == 2
+        assert await h.update("add_later", 3, timeout=30) == 5
+        with pytest.raises(wfkit.WfkitError, match="negative"):
+            await h.update("add", -1)
+        await h.signal("finish")
+        assert await h.result(timeout=30) == 5
