@@ -13,7 +13,7 @@ from wfkit.notebook.commands import COMMANDS
 from wfkit.testing import eventually
 from wfkit.testing.conformance import workflows as w
 
-OPERATE = ("result", "why", "stack", "task-queue", "reset", "batch", "namespaces")
+OPERATE = ("result", "why", "stack", "task-queue", "reset", "batch", "namespaces", "schedules")
 
 
 def wf(ip, line):
@@ -90,3 +90,30 @@ def test_operate_subcommands(ip, connected, capsys):
         assert wf(ip, f"namespaces {client.namespace}").name == client.namespace
     finally:
         worker.stop()
+
+
+def test_schedules_subcommand(ip, connected, capsys):
+    client = connected
+    if wfkit.Capability.SCHEDULES not in client.capabilities:
+        wf(ip, "schedules")
+        assert "does not support schedules" in capsys.readouterr().err
+        return
+    tq = f"tq-{uuid.uuid4().hex[:8]}"
+    sid = f"msched-{uuid.uuid4().hex[:8]}"
+    client.sync.create_schedule(sid, w.Hello, "x", task_queue=tq, cron="0 0 1 1 *")
+    try:
+        paused = wf(ip, f"schedules {sid} --pause --note maintenance")
+        assert isinstance(paused, wfkit.Schedule) and paused.paused and paused.note == "maintenance"
+        assert not wf(ip, f"schedules {sid} --unpause").paused
+
+        async def listed():
+            return sid in [s.id for s in await client.schedules()]
+
+        wfkit._loop.run_sync(eventually(listed, timeout=30))
+        assert sid in wf(ip, "schedules")["id"].tolist()
+        wf(ip, "schedules --trigger")
+        assert "needs a schedule ID" in capsys.readouterr().err
+    finally:
+        wf(ip, f"schedules {sid} --delete")
+    with pytest.raises(wfkit.WfkitError, match="does not exist"):
+        client.sync.describe_schedule(sid)

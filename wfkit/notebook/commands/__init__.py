@@ -72,6 +72,7 @@ COMMANDS: dict[str, Command] = {
     "reset": Command(operate.reset, "workflow_id", example="reset order-1 --to first --yes"),
     "batch": Command(operate.batch, example="batch signal \"WorkflowType='OrderWorkflow'\" --signal retry --yes"),
     "namespaces": Command(operate.namespaces, example="namespaces"),
+    "schedules": Command(operate.schedules, example="schedules nightly-report --pause --note 'maintenance'"),
     "replay": Command(histories.replay, example="replay --query \"WorkflowType='OrderWorkflow'\" "
                                                 "--workflows {{[OrderWorkflow]}}"),
     "migrate": Command(migrate.migrate, example="migrate --from cadence --to temporal --plan-only"),

@@ -1,9 +1,11 @@
-"""``%wf result | why | stack | task-queue | reset | batch | namespaces``: operating running workflows, through the
-current connection's client (each a thin shell over ``WorkflowHandle``/``Client`` methods)."""
+"""``%wf result | why | stack | task-queue | reset | batch | namespaces | schedules``: operating running workflows,
+through the current connection's client (each a thin shell over ``WorkflowHandle``/``Client`` methods)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from IPython.core.error import UsageError
 
 from wfkit.notebook.commands._args import Context, handle_parser, parse, parser, value
 
@@ -95,3 +97,28 @@ def namespaces(ctx: Context, args: list[Any]) -> Any:
         return ctx.client.sync.describe_namespace(str(ns.name))
     return ctx.client.sync.namespaces().to_dataframe()
 
+
+
+def schedules(ctx: Context, args: list[Any]) -> Any:
+    p = parser("schedules", "The namespace's schedules (Temporal), one described, or one paused, unpaused, "
+                            "triggered or deleted.")
+    p.add_argument("schedule_id", nargs="?", default=None)
+    group = p.add_mutually_exclusive_group()
+    for action in ("pause", "unpause", "trigger", "delete"):
+        group.add_argument(f"--{action}", action="store_true")
+    p.add_argument("--note", default=None, help="recorded with --pause/--unpause")
+    ns = parse(p, args)
+    client = ctx.client.sync
+    acting = next((a for a in ("pause", "unpause", "trigger", "delete") if getattr(ns, a)), None)
+    if ns.schedule_id is None:
+        if acting:
+            raise UsageError(f"%wf schedules --{acting} needs a schedule ID")
+        return client.schedules().to_dataframe()
+    sid = str(ns.schedule_id)
+    if acting in ("pause", "unpause"):
+        getattr(client, f"{acting}_schedule")(sid, note=ns.note)
+    elif acting is not None:
+        getattr(client, f"{acting}_schedule")(sid)
+    if acting == "delete":
+        return None
+    return client.describe_schedule(sid)
