@@ -28,7 +28,9 @@ async def replay(histories: Any, workflows: Sequence[type], engine: str = DEFAUL
     Args:
         histories: ``wfkit.History`` objects (of any engine; one, or any iterable), or JSON texts/paths that
             ``History.from_json`` reads.
-        workflows: the ``@wfkit.workflow`` classes the histories were recorded by (current code).
+        workflows: the workflow classes the histories were recorded by (current code): ``@wfkit.workflow``
+            classes, and classes of the engine's own SDK (temporalio's ``@workflow.defn`` on Temporal), replayed
+            as they are, so that existing code can be gated with wfkit's reports.
         engine: the engine plugin whose replayer runs them (``"temporal"``, ``"cadence"``, …).
 
     Returns:
@@ -43,13 +45,25 @@ async def replay(histories: Any, workflows: Sequence[type], engine: str = DEFAUL
     if isinstance(histories, (History, str, bytes)):
         histories = [histories]
     hs = [h if isinstance(h, History) else History.from_json(h) for h in histories]
-    defns = [workflow_defn(w) for w in workflows]
-    if not defns:
+    if not workflows:
         raise WfkitError("replay: give the workflow classes to replay against (workflows=[...])")
     plugin = get_engine(engine)
     if Capability.REPLAY not in plugin.capabilities:
         raise UnsupportedFeature(engine, Capability.REPLAY)
-    names = {d.name for d in defns}
+    defns: list[Any] = []
+    names: set[str] = set()
+    for w in workflows:
+        if hasattr(w, "__wfkit_workflow__"):
+            d = workflow_defn(w)
+            defns.append(d)
+            names.add(d.name)
+            continue
+        native = plugin.native_workflow_name(w) if isinstance(w, type) else None
+        if native is None:
+            raise WfkitError(f"replay: {getattr(w, '__qualname__', w)!r} is neither a @wfkit.workflow class nor a "
+                             f"workflow class of the {engine} engine's own SDK")
+        defns.append(w)
+        names.add(native)
     rows: list[dict[str, Any] | None] = [None] * len(hs)
     todo = []
     for i, h in enumerate(hs):

@@ -347,11 +347,17 @@ class Engine(Protocol):
         """The engine SDK's ``History`` protobuf message class."""
         ...
 
-    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn]) -> list[
+    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn | type]) -> list[
             BaseException | None]:
         """Replay each history (of any engine: convert what is not yours, or return the reason as the error)
-        through the current code of ``workflows``; per history, None or what went wrong
-        (``NondeterminismError`` when the code diverged)."""
+        through the current code of ``workflows`` (wfkit definitions, and classes of this engine's own SDK that
+        ``native_workflow_name`` accepted); per history, None or what went wrong (``NondeterminismError`` when
+        the code diverged)."""
+        ...
+
+    def native_workflow_name(self, cls: type) -> str | None:
+        """The workflow type name when ``cls`` is a workflow class of this engine's own SDK (replayed as it is,
+        without wfkit), else None."""
         ...
 
     def native_history_json(self, history: History, *, indent: int | None = None) -> str:

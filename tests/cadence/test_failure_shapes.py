@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from wfkit_cadence._convert import error_from_failure
 
 import wfkit
 from wfkit.history._extract import _rfail_text
+from wfkit_cadence._convert import error_from_failure
 
 GO_CUSTOM = b'{"balance":3,"needed":10}\n'
 JAVA = json.dumps({"detailMessage": "no seats left on flight 7", "stackTrace": "at Booking.reserve(Booking.java:42)\n",

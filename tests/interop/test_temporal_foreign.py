@@ -95,3 +95,52 @@ async def test_wfkit_drives_a_temporalio_worker(temporal_server, temporal):
     frame = (await h.history()).to_dataframe()
     assert frame["signal_name"].dropna().tolist() == ["add", "add"]
     assert frame["activity_type"].dropna().unique().tolist() == ["shout"]
+
+
+async def _greeter_history(temporal_server, temporal) -> wfkit.History:
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    tq = wid("tio-tq")
+    raw = await Client.connect(f"127.0.0.1:{temporal_server.port}", namespace="default")
+    async with Worker(raw, task_queue=tq, workflows=[tw.Greeter], activities=[tw.shout]):
+        h = await temporal.start("Greeter", 1, id=wid("greeter"), task_queue=tq)
+        await h.signal("add", "hi")
+        assert await h.result(timeout=30) == "HI"
+    return await h.history()
+
+
+async def test_replay_temporalio_classes(temporal_server, temporal, tmp_path):
+    """wfkit.replay takes temporalio @workflow.defn classes on Temporal histories (it took only @wfkit.workflow
+    classes); a changed class is reported as nondeterministic; the Cadence engine says it takes no such class."""
+    history = await _greeter_history(temporal_server, temporal)
+    ok = await wfkit.replay(history, workflows=[tw.Greeter], engine="temporal")
+    assert ok["ok"].tolist() == [True] and ok["workflow_type"].tolist() == ["Greeter"]
+    changed = await wfkit.replay(history, workflows=[tw.GreeterChanged], engine="temporal")
+    assert changed["ok"].tolist() == [False] and "Nondeterminism" in changed["error"].iloc[0]
+    with pytest.raises(wfkit.WfkitError, match="workflow class of the cadence engine's own SDK"):
+        await wfkit.replay(history, workflows=[tw.Greeter], engine="cadence")
+    with pytest.raises(wfkit.WfkitError, match="neither a @wfkit.workflow class"):
+        await wfkit.replay(history, workflows=[dict], engine="temporal")
+
+
+async def test_replay_cli_imports_from_the_current_directory(temporal_server, temporal, tmp_path):
+    """``wfkit replay FILE --workflows MODULE`` finds MODULE in the current directory and its temporalio
+    classes; ``--workflow-id`` names the run of a history file that carries no workflow ID."""
+    import inspect
+    import sys
+
+    history = await _greeter_history(temporal_server, temporal)
+    (tmp_path / "greeting_flows.py").write_text(inspect.getsource(tw))
+    (tmp_path / "greeter.json").write_text(history.to_json(format="temporal"))
+    wfkit_cli = [sys.executable, "-c", "import sys, wfkit.cli; sys.exit(wfkit.cli.main())"]
+    run = await asyncio.to_thread(
+        subprocess.run, [*wfkit_cli, "replay", "greeter.json", "--workflows", "greeting_flows:Greeter",
+                         "--engine", "temporal", "--workflow-id", "from-a-file"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 of 1 replayed without divergence" in run.stdout and "from-a-file" in run.stdout
+    bad = await asyncio.to_thread(
+        subprocess.run, [*wfkit_cli, "replay", "greeter.json", "--workflows", "greeting_flows:GreeterChanged",
+                         "--engine", "temporal"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "0 of 1 replayed without divergence" in bad.stdout, bad.stdout + bad.stderr

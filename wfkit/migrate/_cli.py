@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from wfkit._errors import WfkitError
@@ -26,8 +28,17 @@ from wfkit.migrate._plan import STRATEGIES
 __all__ = ["add_migrate_parser", "add_replay_parser", "load_workflows", "migrate_main", "replay_main"]
 
 
-def load_workflows(specs: list[str] | None) -> list[type]:
-    """``module`` (every ``@wfkit.workflow`` class in it) or ``module:Class`` -> the classes."""
+def _is_wfkit_workflow(c: type) -> bool:
+    return getattr(getattr(c, "__wfkit_workflow__", None), "cls", None) is c
+
+
+def load_workflows(specs: list[str] | None, *, also: Callable[[type], bool] | None = None,
+                   what: str = "@wfkit.workflow") -> list[type]:
+    """``module`` (every ``@wfkit.workflow`` class in it, and every class ``also`` accepts) or ``module:Class``
+    -> the classes. Modules are imported from the current directory too (as ``python -m`` would)."""
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    accept = (lambda c: _is_wfkit_workflow(c) or also(c)) if also is not None else _is_wfkit_workflow
     out: list[type] = []
     for spec in specs or []:
         for part in spec.split(","):
@@ -41,14 +52,14 @@ def load_workflows(specs: list[str] | None) -> list[type]:
                 raise WfkitError(f"--workflows {part}: cannot import {module_name} ({exc})") from None
             if attr:
                 cls = getattr(module, attr, None)
-                if cls is None or not hasattr(cls, "__wfkit_workflow__"):
-                    raise WfkitError(f"--workflows {part}: {module_name} has no @wfkit.workflow class {attr}")
+                if not isinstance(cls, type) or not accept(cls):
+                    raise WfkitError(f"--workflows {part}: {module_name} has no {what} class {attr}")
                 out.append(cls)
             else:
                 found = [c for _, c in inspect.getmembers(module, inspect.isclass)
-                         if getattr(getattr(c, "__wfkit_workflow__", None), "cls", None) is c]
+                         if _is_wfkit_workflow(c) or (c.__module__ == module.__name__ and accept(c))]
                 if not found:
-                    raise WfkitError(f"--workflows {part}: no @wfkit.workflow class in {module_name}")
+                    raise WfkitError(f"--workflows {part}: no {what} class in {module_name}")
                 out += found
     return out
 
@@ -92,7 +103,10 @@ def add_replay_parser(sub: Any) -> argparse.ArgumentParser:
     r.add_argument("--query", default=None, help="with --from: which workflows")
     r.add_argument("--limit", type=int, default=1000, help="with --from: at most this many (default 1000)")
     r.add_argument("--workflows", action="append", required=True, metavar="MODULE[:CLASS]",
-                   help="the workflow classes to replay against; repeatable")
+                   help="the workflow classes to replay against (@wfkit.workflow classes, or the engine SDK's own, "
+                        "e.g. temporalio @workflow.defn); imported from the current directory too; repeatable")
+    r.add_argument("--workflow-id", default=None,
+                   help="the workflow ID of history files that carry none (the Cadence CLI's exports)")
     r.add_argument("--engine", default=DEFAULT_ENGINE,
                    help=f"whose replayer: an installed engine plugin (default {DEFAULT_ENGINE})")
     r.add_argument("--output", default=None, metavar="FILE.csv", help="write the results")
@@ -186,11 +200,15 @@ def migrate_main(args: argparse.Namespace) -> int:
 
 def replay_main(args: argparse.Namespace) -> int:
     from wfkit._client import connect_sync
+    from wfkit._engines import get_engine
     from wfkit._loop import run_sync
     from wfkit._replay import replay
+    from wfkit.history import History
 
-    workflows = load_workflows(args.workflows)
-    histories: list[Any] = list(args.files)
+    plugin = get_engine(args.engine)
+    workflows = load_workflows(args.workflows, also=lambda c: plugin.native_workflow_name(c) is not None,
+                               what=f"@wfkit.workflow or {args.engine} SDK workflow")
+    histories: list[Any] = [History.from_json(f, workflow_id=args.workflow_id) for f in args.files]
     if args.source:
         client = connect_sync(args.source)
         try:

@@ -21,7 +21,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from wfkit.engine import Capability, ConnectConfig, WorkflowDefn, builtin_dialect
+from wfkit.engine import Capability, ConnectConfig, UnsupportedFeature, WorkflowDefn, builtin_dialect
 
 # gRPC's fork handlers are for processes that fork and go on using gRPC in the child; wfkit only forks to exec
 # its dev servers. With them on, starting a server while a channel is busy logs a C-core line
@@ -66,11 +66,18 @@ class CadenceEngine:
 
         return History
 
-    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn]) -> list[
+    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn | type]) -> list[
             BaseException | None]:
         from ._replay import replay
 
-        return await replay(histories, workflows)
+        defns = [w for w in workflows if isinstance(w, WorkflowDefn)]
+        if len(defns) != len(workflows):
+            raise UnsupportedFeature(self.name, "replaying classes of the Cadence SDK itself")
+        return await replay(histories, defns)
+
+    def native_workflow_name(self, cls: type) -> str | None:
+        """None: the Cadence plugin replays wfkit definitions only (its SDK's classes are not replayed as is)."""
+        return None
 
     def native_history_json(self, history: History, *, indent: int | None = None) -> str:
         from ._replay import native_history_json

@@ -54,11 +54,18 @@ class TemporalEngine:
 
         return History
 
-    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn]) -> list[
+    async def replay(self, histories: Sequence[History], workflows: Sequence[WorkflowDefn | type]) -> list[
             BaseException | None]:
         from ._replay import replay
 
         return await replay(histories, workflows)
+
+    def native_workflow_name(self, cls: type) -> str | None:
+        """A temporalio ``@workflow.defn`` class: its workflow type name."""
+        from temporalio.workflow import _Definition
+
+        defn = _Definition.from_class(cls)
+        return defn.name if defn is not None else None
 
     def native_history_json(self, history: History, *, indent: int | None = None) -> str:
         from ._replay import native_history_json

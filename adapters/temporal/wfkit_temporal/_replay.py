@@ -32,8 +32,10 @@ _KEYWORD_LIST = base64.b64encode(b"KeywordList").decode()
 _CORE_FLAGS = (1, 2, 3)
 
 
-async def replay(histories: Sequence[History], workflows: Sequence[wfe.WorkflowDefn]) -> list[BaseException | None]:
-    """Each history through temporalio's Replayer; per history None, or what went wrong."""
+async def replay(histories: Sequence[History],
+                 workflows: Sequence[wfe.WorkflowDefn | type]) -> list[BaseException | None]:
+    """Each history through temporalio's Replayer (wfkit definitions and temporalio ``@workflow.defn`` classes);
+    per history None, or what went wrong."""
     from ._worker import replay_histories
 
     out: list[BaseException | None] = [None] * len(histories)

@@ -353,9 +353,11 @@ class TemporalWorker:
 
 
 async def replay_histories(histories: list[tuple[str, dict[str, Any]]],
-                           workflows: list[WorkflowDefn]) -> list[BaseException | None]:
-    """temporalio's Replayer (unsandboxed, like the workers) over Temporal JSON documents."""
-    replayer = temporalio.worker.Replayer(workflows=[temporal_workflow_class(d) for d in workflows],
+                           workflows: list[WorkflowDefn | type]) -> list[BaseException | None]:
+    """temporalio's Replayer (unsandboxed, like the workers) over Temporal JSON documents; ``workflows`` are
+    wfkit definitions or temporalio ``@workflow.defn`` classes (replayed as they are)."""
+    classes = [temporal_workflow_class(d) if isinstance(d, WorkflowDefn) else d for d in workflows]
+    replayer = temporalio.worker.Replayer(workflows=classes,
                                           workflow_runner=temporalio.worker.UnsandboxedWorkflowRunner())
 
     async def source() -> Any:
