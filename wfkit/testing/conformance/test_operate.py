@@ -13,7 +13,7 @@ import wfkit
 from wfkit.testing import eventually
 
 from . import workflows as w
-from .operate_workflows import CallsBackend, Counter, WaitsOnChild, backend_call
+from .operate_workflows import CallsBackend, Counter, DriftingV1, DriftingV2, WaitsOnChild, backend_call
 
 
 def wid(prefix: str) -> str:
@@ -395,3 +395,28 @@ async def test_update(client, task_queue):
             await h.update("add", -1)
         await h.signal("finish")
         assert await h.result(timeout=30) == 5
+
+
+async def test_nondeterminism_is_diagnosed(client, task_queue):
+    """Code changed under a running workflow: its workflow task fails on replay, and diagnose says so."""
+    workflow_id = wid("drift")
+    async with client.worker(task_queue=task_queue, workflows=[DriftingV1], activities=[w.echo]):
+        h = await client.start(DriftingV1, id=workflow_id, task_queue=task_queue)
+
+        async def waiting():
+            return "waiting_signal" in (await h.diagnose()).kinds
+
+        await eventually(waiting, timeout=30)
+    async with client.worker(task_queue=task_queue, workflows=[DriftingV2], activities=[w.echo]):
+        await h.signal("proceed")
+
+        async def failing():
+            d = await h.diagnose()
+            return d if "workflow_task_failing" in d.kinds else None
+
+        d = await eventually(failing, timeout=60)
+    f = next(f for f in d.findings if f.kind == "workflow_task_failing")
+    assert f.evidence["cause"] == "nondeterminism", f.evidence
+    assert "nondetermin" in f.summary.lower()
+    await h.terminate("test over")
+
