@@ -249,6 +249,11 @@ async def execute_child_workflow(
 ) -> Any:
     """Start a child workflow and wait for its result.
 
+    ``id`` chooses the child's workflow ID. Without it, wfkit gives ``<parent workflow ID>/<uuid>`` on every
+    engine (the uuid from ``wfkit.uuid4()``, so replays agree). Children started by other SDKs have other
+    defaults: the Go Cadence client ``<parent run ID>_<n>`` (n counting from 1), temporalio a bare UUID; pass
+    ``id=`` where a workflow must find its child by a predictable ID.
+
     Raises:
         ChildWorkflowError: the child failed; ``.cause`` is the error raised there.
     """

@@ -114,3 +114,23 @@ async def test_wfkit_drives_go_workflows(gocadence, cadence):
     assert ex.status == "completed" and ex.workflow_type == "main.GoWaiter"
     frame = (await h.history()).to_dataframe()
     assert frame["signal_name"].dropna().tolist() == ["add", "add"]
+
+
+async def test_migration_preview_says_a_go_worker_answered(gocadence, cadence, temporal):
+    """A Go workflow's worker answers the migration-state query with 'unknown queryType': the preview says so
+    (it said "no worker answered the migration-state query")."""
+    from wfkit import migrate
+
+    tl, workflow_id = wid("go-tl"), wid("go-mig")
+    with gocadence.worker(tl):
+        h = await cadence.start("main.GoWaiter", 5, id=workflow_id, task_queue=tl)
+
+        async def listed() -> bool:
+            return len(await cadence.list(f"WorkflowId = '{workflow_id}'", limit=None)) == 1
+
+        await eventually(listed, timeout=30)
+        plan = await migrate.plan(cadence, temporal, query=f"WorkflowId = '{workflow_id}'")
+        reason = plan.preview["reason"].iloc[0]
+        await h.terminate("test over")
+    assert plan.preview["action"].tolist() == ["blocked"]
+    assert "worker answered that it knows no migration-state query" in reason and "no worker" not in reason, reason

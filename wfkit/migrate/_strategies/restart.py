@@ -126,8 +126,10 @@ class Restart(Strategy):
         except WfkitError as exc:
             item.action, item.reason = "blocked", f"cannot read its input from the source history: {exc}"
             return item
-        why = ("no @wfkit.migration_state" if probe == "no_state" else
-               "no worker answered the migration-state query")
+        why = {"no_state": "no @wfkit.migration_state",
+               "unknown_query": "its worker answered that it knows no migration-state query (a worker of another "
+                                "SDK, or a wfkit workflow without @wfkit.migration_state)"
+               }.get(probe, "no worker answered the migration-state query")
         again = (f": restarting from its original input runs {', '.join(item.reexecutes)} again"
                  if item.reexecutes else ": restarting from its original input (no activity completed yet)")
         if self.plan.allow_reexecution:
@@ -138,8 +140,10 @@ class Restart(Strategy):
         return item
 
     async def _probe(self, workflow_type: str, example: Execution) -> str:
-        """``"state"`` when workflows of this type answer the migration-state query, ``"no_state"`` when they
-        have no ``@wfkit.migration_state``, ``"no_answer"`` when no worker answered (asked once per type)."""
+        """``"state"`` when workflows of this type answer the migration-state query, ``"no_state"`` when their
+        wfkit definition has no ``@wfkit.migration_state``, ``"unknown_query"`` when their worker answered that
+        it has no such query (another SDK's worker, say), ``"no_answer"`` when no worker answered (asked once
+        per type)."""
         defn = self.plan.definitions.get(workflow_type)
         if defn is not None and defn.migration_state is None:
             return "no_state"
@@ -158,8 +162,11 @@ class Restart(Strategy):
             await self.source.handle(example.workflow_id, example.run_id).query(MIGRATION_STATE_QUERY, timeout=5)
             return "state"
         except QueryFailed as exc:
-            text = str(exc)
-            return "no_state" if ("Unknown query type" in text or "not found" in text) else "no_answer"
+            text = str(exc).lower()
+            # temporalio: "… expected but not found"; the Go and Python Cadence clients: "unknown queryType …",
+            # "Unknown query type …": a worker answered, it just has no such query
+            answered = "unknown query" in text or "not found" in text
+            return "unknown_query" if answered else "no_answer"
         except WorkflowNotFound:
             return "gone"
 
