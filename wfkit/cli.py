@@ -1,5 +1,6 @@
 """The ``wfkit`` command line: ``wfkit devserver ENGINE``, ``wfkit export``, ``wfkit demo``, ``wfkit migrate``,
-``wfkit replay``. Engine names are those of the installed engine plugins."""
+``wfkit replay``, and operating (``wfkit why | stack | result | task-queue | reset | batch | namespaces``). Engine
+names are those of the installed engine plugins."""
 
 from __future__ import annotations
 
@@ -92,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_migrate_parser(sub)
     add_replay_parser(sub)
+
+    from ._operate_cli import add_operate_parsers
+
+    add_operate_parsers(sub)
     return p
 
 
