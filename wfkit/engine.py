@@ -68,6 +68,7 @@ from wfkit._operate import (
     TaskQueueInfo,
     task_stacks,
 )
+from wfkit._probe import probe_endpoint
 from wfkit._schedules import Schedule, ScheduleSpec
 from wfkit._workflow_api import (
     DEFAULT_VERSION,
@@ -98,7 +99,7 @@ __all__ = [
     "Namespace", "Schedule", "ScheduleSpec",
     # helpers
     "STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "task_stacks", "ServerProcess", "decode_signal",
-    "ensure_port_free", "free_port",
+    "ensure_port_free", "free_port", "probe_endpoint",
     "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
     # errors
     "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",

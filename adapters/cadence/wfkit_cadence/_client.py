@@ -41,7 +41,7 @@ from google.protobuf.duration_pb2 import Duration
 from grpc.aio import ClientCallDetails, UnaryUnaryClientInterceptor
 
 import wfkit.engine as wfe
-from wfkit.engine import Capability, ConnectConfig, StartOptions, tls_material
+from wfkit.engine import Capability, ConnectConfig, StartOptions, probe_endpoint, tls_material
 
 from . import CAPABILITIES, _telemetry
 from ._convert import (
@@ -170,13 +170,23 @@ async def connect(cfg: ConnectConfig) -> CadenceClient:
 
 
 async def _connect_raw(cfg: ConnectConfig) -> cadence.Client:
+    # Say at once what is plainly wrong (a bad key file, no such host, nothing listening, not gRPC, TLS on one
+    # side only): the SDK's channel would retry it silently until the timeout.
+    if cfg.tls:
+        tls_material(cfg)
+    started = asyncio.get_running_loop().time()
+    reason = await probe_endpoint(cfg.host, cfg.port or 7833, tls=cfg.tls, timeout=min(cfg.connect_timeout / 2, 2.0))
+    if reason is not None:
+        raise wfe.ConnectionFailed(f"could not connect to Cadence at {cfg.address}: {reason}")
+    remaining = max(cfg.connect_timeout - (asyncio.get_running_loop().time() - started), 0.1)
     raw = _new_raw(cfg)  # on wfkit's loop: the channel belongs to it
     try:
         try:
-            await asyncio.wait_for(raw.ready(), cfg.connect_timeout)
+            await asyncio.wait_for(raw.ready(), remaining)
         except TimeoutError:
             raise wfe.ConnectionFailed(
-                f"could not reach Cadence at {cfg.address} within {cfg.connect_timeout:g} s") from None
+                f"could not reach Cadence at {cfg.address} within {cfg.connect_timeout:g} s (it accepts connections "
+                "but does not answer gRPC)") from None
         await _ensure_domain(raw, cfg)
     except BaseException:
         await raw.close()

@@ -14,7 +14,7 @@ import temporalio.service
 from temporalio.service import RPCError, RPCStatusCode
 
 import wfkit.engine as wfe
-from wfkit.engine import ConnectConfig, StartOptions, tls_material
+from wfkit.engine import ConnectConfig, StartOptions, probe_endpoint, tls_material
 
 from . import CAPABILITIES
 from ._convert import execution_from, failure_from_temporal, retry_to_temporal, rpc_error, workflow_failed
@@ -90,9 +90,12 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
                 delay = min(delay * 2, 1.0)
                 continue
             raw_text = _clean(exc, cfg)
+            reason = _reason(raw_text)
+            if reason == raw_text:  # not a failure the SDK names plainly: probe the endpoint for one
+                reason = await probe_endpoint(cfg.host, cfg.port or 7233, tls=bool(cfg.tls), timeout=2.0) or reason
             # the one-line reason; the SDK's transport text (secrets cut out) stays on __cause__
             raise wfe.ConnectionFailed(
-                f"could not connect to Temporal at {cfg.address}: {_reason(raw_text)}") from RuntimeError(raw_text)
+                f"could not connect to Temporal at {cfg.address}: {reason}") from RuntimeError(raw_text)
     try:
         await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=cfg.namespace))
     except RPCError as exc:
