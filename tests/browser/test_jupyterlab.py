@@ -3,8 +3,9 @@
 JupyterLab runs on 127.0.0.1 (random port, token, temp notebook dir, own config/data/settings dirs); Chromium
 opens ``browser_widgets.ipynb`` (beside this file), runs all cells from the Run menu (an embedded Temporal server,
 three order sagas, a ``WorkflowBrowser`` and a history timeline), then the test narrows the browser's query, clicks
-**Search**, widens it again, picks a row and checks that its history (execution, events table, timeline picture)
-shows. Screenshots (01-run-all … 06-history-timeline, failure.png on a failure), the page's console, the server's log
+**Search**, widens it again, clicks a row and checks that its history (execution, compact events grid, timeline)
+shows. The executions and the events are itables grids: the test sorts by a header and filters a column in the
+page too. Screenshots (01-run-all … 07-history-timeline, failure.png on a failure), the page's console, the server's log
 and the processes that ran under it go to ``reports/browser/``.
 
 Needs ``/usr/bin/chromium`` and the Python packages ``jupyterlab`` and ``playwright``: ``bash tests/browser/setup.sh``
@@ -293,8 +294,8 @@ def _drive(page: Any, lab: JupyterLab, shot: Any) -> None:
     ready.wait_for(timeout=RUN_ALL_TIMEOUT * 1000)
     m = re.search(r"notebook ready: run (\w+), (\d+) rows", ready.inner_text())
     assert m, f"unexpected last output: {ready.inner_text()!r}"
-    run, rows = m.group(1), int(m.group(2))
-    assert rows >= 3, f"the browser listed {rows} rows after three sagas"
+    run, rows_total = m.group(1), int(m.group(2))
+    assert rows_total >= 3, f"the browser listed {rows_total} rows after three sagas"
 
     cells = page.evaluate(CELL_OUTPUTS_JS)
     errors = [o for c in cells for o in c["outputs"] if o.get("output_type") == "error"]
@@ -308,51 +309,85 @@ def _drive(page: Any, lab: JupyterLab, shot: Any) -> None:
     widget = page.locator(".wfkit-browser-under-test")
     widget.wait_for(timeout=KERNEL_ROUNDTRIP_TIMEOUT * 1000)
     widget.scroll_into_view_if_needed()
-    select = widget.locator("select")
-    options = select.locator("option")
+    # the executions grid (itables/DataTables): column headers, a filter per column, rows drawn as a table
+    grid = widget.locator(".dt-container").first
+    grid.wait_for(timeout=KERNEL_ROUNDTRIP_TIMEOUT * 1000)
+    # each column header is its filter: an input showing the column's name
+    filters = grid.locator("thead input")
+    headers = [filters.nth(i).get_attribute("placeholder") or "" for i in range(filters.count())]
+    for column in ("workflow_id", "workflow_type", "status", "start_time", "close_time"):
+        assert column in headers, f"no {column!r} column (filter) in the grid's header: {headers}"
+    rows = grid.locator("tbody tr")
     ids = [f"bw-{run}-{i}" for i in (1, 2, 3)]
     for wid in ids:
-        expect_text(options, wid)
-    expect(widget.locator(".widget-html").first).to_contain_text(f"{rows} executions")
+        expect_text(rows, wid)
+    expect(widget.locator(".widget-html").first).to_contain_text(f"{rows_total} executions")
     shot(page, "02-browser-rows.png", widget)
+
+    # sort by clicking a column header: workflow IDs descending puts -3 first
+    order = grid.locator("thead th").first.locator(".dt-column-order")
+    order.click()
+    order.click()
+    deadline = time.monotonic() + UI_TIMEOUT
+    while not rows.first.inner_text().strip().startswith(ids[2]):
+        assert time.monotonic() < deadline, f"sorting did not put {ids[2]} first: {rows.all_inner_texts()}"
+        time.sleep(0.2)
+    # filter one column in the page (no kernel round trip): one row left
+    filters.first.fill(ids[1])
+    filters.first.press("End")  # DataTables filters on keyup, as a person typing
+    deadline = time.monotonic() + UI_TIMEOUT
+    while [t for t in rows.all_inner_texts() if "bw-" in t] != [t for t in rows.all_inner_texts() if ids[1] in t] \
+            or not any(ids[1] in t for t in rows.all_inner_texts()):
+        assert time.monotonic() < deadline, f"the column filter left: {rows.all_inner_texts()}"
+        time.sleep(0.2)
+    shot(page, "03-grid-sorted-filtered.png", widget)
+    filters.first.fill("")
+    filters.first.press("End")
 
     # Search with a narrower query: one row, from the kernel.
     query = widget.locator("input[type=text]").first
     query.fill(f"WorkflowId = '{ids[1]}'")
     widget.get_by_role("button", name="Search").click()
-    page.wait_for_function(
-        """([sel, wid]) => { const o = document.querySelectorAll(sel);
-                             return o.length === 1 && o[0].textContent.includes(wid); }""",
-        arg=[".wfkit-browser-under-test select option", ids[1]], timeout=KERNEL_ROUNDTRIP_TIMEOUT * 1000)
     expect(widget.locator(".widget-html").first).to_contain_text("1 executions",
                                                                  timeout=KERNEL_ROUNDTRIP_TIMEOUT * 1000)
-    shot(page, "03-search-one.png", widget)
+    deadline = time.monotonic() + KERNEL_ROUNDTRIP_TIMEOUT
+    while [t for t in rows.all_inner_texts() if "bw-" in t] != [t for t in rows.all_inner_texts() if ids[1] in t] \
+            or not any(ids[1] in t for t in rows.all_inner_texts()):
+        assert time.monotonic() < deadline, f"after the search: {rows.all_inner_texts()}"
+        time.sleep(0.25)
+    shot(page, "04-search-one.png", widget)
 
-    # Back to all order sagas, then pick the compensated one.
+    # Back to all order sagas, then click the compensated one's row.
     query.fill("WorkflowType='OrderWorkflow'")
     widget.get_by_role("button", name="Search").click()
-    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length >= n",
-                           arg=[".wfkit-browser-under-test select option", 3], timeout=KERNEL_ROUNDTRIP_TIMEOUT * 1000)
-    labels = [t.strip() for t in options.all_inner_texts()]
-    index = next(i for i, t in enumerate(labels) if t.startswith(ids[1]))
-    select.select_option(index=index)
+    expect(widget.locator(".widget-html").first).not_to_contain_text("1 executions",
+                                                                     timeout=KERNEL_ROUNDTRIP_TIMEOUT * 1000)
+    for wid in ids:
+        expect_text(rows, wid)
+    rows.filter(has_text=ids[1]).first.click()
 
     detail = widget.locator(".widget-output").last
     detail.locator("img").first.wait_for(timeout=KERNEL_ROUNDTRIP_TIMEOUT * 1000)  # the timeline figure
-    detail.locator("table").first.wait_for()
+    events = detail.locator(".dt-container").first  # the compact event grid
+    events.wait_for()
     text = detail.inner_text()
     assert ids[1] in text, f"the picked row's execution is shown: {text[:500]!r}"
-    for event in ("WorkflowExecutionStarted", "ActivityTaskFailed", "WorkflowExecutionCompleted"):
-        assert event in text, f"its history shows {event}: {text[:800]!r}"
+    for event in ("WorkflowExecutionStarted", "ActivityTaskFailed"):
+        expect(events).to_contain_text(event)
+    event_inputs = events.locator("thead input")
+    event_headers = " ".join(event_inputs.nth(i).get_attribute("placeholder") or ""
+                             for i in range(event_inputs.count()))
+    assert "offset" in event_headers and "workflow_id" not in event_headers and "run_id" not in event_headers
+    assert events.locator(".wfkit-failed").count() >= 1, "the failure is highlighted"
     errors_out = widget.locator(".widget-output").first.inner_text().strip()
     assert not errors_out, f"the widget reported an error: {errors_out!r}"
     # JupyterLab scrolls the notebook inside its own panel: take the viewport, scrolled to each part.
     widget.evaluate("e => e.scrollIntoView({block: 'start'})")
-    shot(page, "04-row-picked.png")
-    detail.evaluate("e => e.scrollIntoView({block: 'start'})")
-    shot(page, "05-history.png")
+    shot(page, "05-row-picked.png")
+    events.evaluate("e => e.scrollIntoView({block: 'start'})")
+    shot(page, "06-history-events.png")
     detail.locator("img").first.evaluate("e => e.scrollIntoView({block: 'center'})")
-    shot(page, "06-history-timeline.png")
+    shot(page, "07-history-timeline.png")
 
 
 def expect_text(options: Any, text: str, timeout: float = KERNEL_ROUNDTRIP_TIMEOUT) -> None:
@@ -362,5 +397,5 @@ def expect_text(options: Any, text: str, timeout: float = KERNEL_ROUNDTRIP_TIMEO
         if any(text in t for t in labels):
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"no row with {text!r} in the browser's table: {labels}")
+            raise AssertionError(f"no row with {text!r} in the browser's grid: {labels}")
         time.sleep(0.25)

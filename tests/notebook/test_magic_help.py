@@ -344,3 +344,46 @@ def test_timelines_scale(ip, connected, monkeypatch):
     asyncio.run(eventually(listed))
     assert wf(ip, f'list "{ids}" --timeline') is None and len(plt.gcf().axes[0].patches) == 2
     plt.close("all")
+
+
+# --- item 10: a data grid for executions and a compact event view ---------------------------------------------
+def test_grid_and_compact_events(connected):
+    import json
+
+    from wfkit.notebook.views import COMPACT_COLUMNS, compact_events, grid
+    from wfkit.notebook.widgets import WorkflowBrowser
+
+    tq = f"tq-{uuid.uuid4().hex[:8]}"
+    with connected.sync.worker(task_queue=tq, workflows=[w.PlainFailing], activities=[w.raise_plain]):
+        h = connected.sync.start(w.PlainFailing, task_queue=tq)
+        with pytest.raises(wfkit.WorkflowFailed):
+            h.sync.result(timeout=30)
+    hist = h.sync.history()
+    events = compact_events(hist)
+    assert tuple(events.columns) == COMPACT_COLUMNS  # no workflow_id/run_id repeated on every row
+    assert events["offset"].iloc[0] == 0 and events["offset"].is_monotonic_increasing
+    failed = events[events["failure"] != ""]
+    assert "ActivityTaskFailed" in set(failed["event_type"]) and "raise_plain" in " ".join(events["details"])
+    g = grid(events, highlight="failure")
+    rows = json.loads(g._dt_args["data_json"])
+    red = [r for r in rows if "wfkit-failed" in r[2]]
+    assert len(red) == len(failed) and all("wfkit-failed" not in r[2] for r in rows if r not in red)
+    # sortable, a filter per column, virtual scrolling, row selection; 10,000 rows all there (no downsampling)
+    import pandas as pd
+
+    big = pd.DataFrame({"workflow_id": [f"<script>w{i}</script>" for i in range(10_000)], "n": range(10_000)})
+    g = grid(big)
+    args = g._dt_args
+    assert args["scroller"] and args["deferRender"] and args["column_filters"] == "header"
+    assert args["select"] == {"style": "single"} and args.get("ordering", True) is not False
+    data = json.loads(args["data_json"])
+    assert len(data) == 10_000 and data[7][0] == "&lt;script&gt;w7&lt;/script&gt;"  # escaped
+    # the browser: a grid of executions; picking a row shows the compact events grid
+    browser = WorkflowBrowser(connected, query=f"WorkflowId = '{h.workflow_id}'")
+    deadline = __import__("time").monotonic() + 20
+    while len(browser.executions or ()) != 1 and __import__("time").monotonic() < deadline:
+        browser.search_button.click()
+    assert h.workflow_id in browser.table._dt_args["data_json"] and "<th>workflow_type</th>" in \
+        browser.table._dt_args["table_html"]
+    browser.select(0)
+    assert browser.events is not None and "wfkit-failed" in browser.events._dt_args["data_json"]

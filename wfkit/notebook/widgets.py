@@ -57,8 +57,7 @@ class ConnectionPanel(W.VBox):
         self._on_connect = on_connect
         self.button.on_click(_guarded(self.out, lambda _b: self.connect()))
         super().__init__([W.HBox([self.url, self.alias]), self.api_key, self.button, self.status, self.out])
-        if current is not None:
-            self.client = current
+        if current is not None:  # `client` stays the one this panel connects; the status says where we are
             self._show_status(current)
 
     def _show_status(self, client: Any) -> None:
@@ -83,9 +82,15 @@ class ConnectionPanel(W.VBox):
         return self.client
 
 
+#: The columns of the browser's executions grid.
+BROWSER_COLUMNS = ("workflow_id", "workflow_type", "status", "start_time", "close_time", "history_length",
+                   "task_queue")
+
+
 class WorkflowBrowser(W.VBox):
-    """Query → table of executions → pick one → its diagnosis and pending activities (when it runs), its history
-    frame and timeline."""
+    """Query → a grid of executions (sortable, a filter per column, virtual scrolling) → click a row → its
+    diagnosis and pending activities (when it runs), its events (a compact grid, failures in red) and its
+    timeline."""
 
     def __init__(self, client: Any, query: str = "", limit: int = 200):
         self.client = client
@@ -93,33 +98,43 @@ class WorkflowBrowser(W.VBox):
                             layout=W.Layout(width="70%"))
         self.limit = W.BoundedIntText(value=limit, min=1, max=100_000, description="limit")
         self.search_button = W.Button(description="Search", button_style="primary")
-        self.table = W.Select(options=[], rows=10, layout=W.Layout(width="100%"))
+        import pandas as pd
+
+        from wfkit.notebook.views import grid
+
+        self.table = grid(pd.DataFrame(columns=list(BROWSER_COLUMNS)))
+        self.events: Any = None
         self.summary = W.HTML("")
         self.detail = W.Output()
         self.errors = W.Output()
         self.executions: Any = None
         self.search_button.on_click(_guarded(self.errors, lambda _b: self.search()))
-        self.table.observe(_guarded(self.errors, self._on_pick), names="value")
+        self.table.observe(_guarded(self.errors, self._on_pick), names="selected_rows")
         super().__init__([W.HBox([self.query, self.limit, self.search_button]), self.summary, self.table,
                           self.errors, self.detail])
 
     def search(self) -> Any:
         self.errors.outputs = ()
         self.executions = self.client.sync.list(self.query.value.strip() or None, limit=self.limit.value)
-        self.table.options = [
-            (f"{e.workflow_id:<36} {e.workflow_type:<24} {e.status:<16} {e.start_time:%Y-%m-%d %H:%M:%S}", i)
-            for i, e in enumerate(self.executions)]
+        from wfkit.notebook.views import update_grid
+
+        frame = self.executions.to_dataframe()[list(BROWSER_COLUMNS)]
+        for col in ("start_time", "close_time"):  # to the second, as people read them
+            frame[col] = frame[col].dt.strftime("%Y-%m-%d %H:%M:%S").astype(object).where(frame[col].notna(), "")
+        update_grid(self.table, frame)
         more = " (more on the server: raise the limit)" if self.executions.truncated else ""
         self.summary.value = f"{len(self.executions)} executions{more}"
         return self.executions
 
     def select(self, index: int) -> None:
-        self.table.value = index
+        """Pick the row ``index`` of the last search (as a click on it does)."""
+        self.table.selected_rows = [index]
 
     def _on_pick(self, change: dict[str, Any]) -> None:
-        if change.get("new") is None or self.executions is None:
+        picked = change.get("new") or []
+        if not picked or self.executions is None:
             return
-        e = self.executions[change["new"]]
+        e = self.executions[picked[0]]
         handle = self.client.sync.handle(e.workflow_id, e.run_id)
         hist = handle.sync.history()
         import matplotlib.pyplot as plt
@@ -131,7 +146,10 @@ class WorkflowBrowser(W.VBox):
             self.detail.append_display_data(diagnosis)
             if diagnosis.execution is not None and diagnosis.execution.pending_activities:
                 self.detail.append_display_data(diagnosis.execution.pending_activities_frame())
-        self.detail.append_display_data(hist.to_dataframe())
+        from wfkit.notebook.views import compact_events, grid
+
+        self.events = grid(compact_events(hist), highlight="failure", height="260px")
+        self.detail.append_display_data(self.events)
         ax = hist.plot_timeline()
         self.detail.append_display_data(ax.figure)
         plt.close(ax.figure)
