@@ -31,6 +31,8 @@ class Execution:
     start_time: datetime | None
     close_time: datetime | None
     history_length: int | None
+    """Events in the run's history; None where the engine does not say (a listing's open runs, on every
+    engine: ``describe()`` knows)."""
     memo: dict[str, Any] = dataclasses.field(default_factory=dict)
     tags: tuple[str, ...] = ()
     # What ``handle.describe()`` adds (listings leave these empty):

@@ -149,7 +149,8 @@ async def execution_from(wf: temporalio.client.WorkflowExecution) -> wfe.Executi
         engine="temporal", workflow_id=wf.id, run_id=wf.run_id, workflow_type=wf.workflow_type,
         status=STATUS.get(wf.status, "running") if wf.status is not None else "running",
         task_queue=wf.task_queue, start_time=wf.start_time, close_time=wf.close_time,
-        history_length=wf.history_length, memo=memo, tags=tags, search_attributes=search_attributes_of(wf),
+        # 0 is what a listing says of an open run (visibility learns the length at close): unknown, as on Cadence
+        history_length=wf.history_length or None, memo=memo, tags=tags, search_attributes=search_attributes_of(wf),
     )
 
 

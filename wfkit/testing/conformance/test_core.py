@@ -503,3 +503,29 @@ async def test_start_time_bounds_at_sub_second_distances(client, task_queue):
         for h in handles:
             with contextlib.suppress(wfkit.WfkitError):
                 await h.terminate("test over")
+
+
+async def test_history_length_of_a_running_workflow(client, task_queue):
+    """The same on every engine: ``describe()`` counts the events so far; a listing says None for an open run
+    (Temporal's listing said 0, Cadence's None)."""
+    async with client.worker(task_queue=task_queue, workflows=[w.Waiter], activities=[w.echo]):
+        h = await client.start(w.Waiter, 1, id=wid("length"), task_queue=task_queue)
+        assert await eventually(lambda: _query_eq(h, "count", 0))
+        described = await h.describe()
+        assert described.history_length is not None and described.history_length >= 3
+
+        async def listed():
+            return await client.list(f"WorkflowId = '{h.workflow_id}'", limit=None)
+
+        assert await eventually(listed)
+        running = (await listed())[0]
+        assert running.status == "running" and running.history_length is None
+        assert (await listed()).to_dataframe()["history_length"].isna().all()
+        await h.signal("add", "x")
+        await h.result(timeout=30)
+
+        async def closed_length():
+            rows = await listed()
+            return rows[0].history_length if rows and rows[0].status == "completed" else None
+
+        assert await eventually(closed_length) == len(await h.history())
