@@ -205,10 +205,17 @@ def _typed(value: Any, py: type) -> Any:
     return list(value)
 
 
+SYSTEM_SEARCH_ATTRIBUTES = ("BuildIds",)
+"""System attributes the server sets on runs (with those named ``Temporal…``): not the user's to set or move."""
+
+
 def search_attributes_of(wf: temporalio.client.WorkflowExecution) -> dict[str, Any]:
-    """An execution's search attributes as JSON values (datetimes as ISO 8601 text)."""
+    """An execution's custom search attributes as JSON values (datetimes as ISO 8601 text); the ones the server
+    sets itself (``BuildIds``, ``TemporalChangeVersion`` …) are left out."""
     out: dict[str, Any] = {}
     for pair in wf.typed_search_attributes:
+        if pair.key.name in SYSTEM_SEARCH_ATTRIBUTES or pair.key.name.startswith("Temporal"):
+            continue
         v = pair.value
         out[pair.key.name] = v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, list) else v
     return out

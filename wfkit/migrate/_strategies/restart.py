@@ -13,6 +13,7 @@ from wfkit._definitions import MIGRATION_STATE_QUERY
 from wfkit._errors import QueryFailed, WfkitError, WorkflowAlreadyStarted, WorkflowNotFound
 from wfkit._execution import Execution
 from wfkit._router import MIGRATION_REASON_PREFIX, MIGRATION_SOURCE_FINISHED
+from wfkit.engine import Capability
 from wfkit.migrate._history_args import (
     Signal,
     completed_activity_types,
@@ -91,7 +92,22 @@ class Restart(Strategy):
     # --- the preview ---------------------------------------------------------------------------------------
     async def build(self) -> list[Item]:
         execs = list(await self.source.list(running(self.plan.query), limit=None))
-        return await gather_bounded(self._plan_one, execs, self.plan.concurrency)
+        items = await gather_bounded(self._plan_one, execs, self.plan.concurrency)
+        return await gather_bounded(self._say_what_stays, items, self.plan.concurrency)
+
+    async def _say_what_stays(self, item: Item) -> Item:
+        """The preview says what of the source run cannot move with it (memo, timeouts and cron schedule always
+        do; search attributes only where the target supports them)."""
+        if not item.action.startswith("restart"):
+            return item
+        try:
+            d = await self.source.handle(item.workflow_id, item.run_id).describe()
+        except WorkflowNotFound:
+            return item
+        if d.search_attributes and Capability.SEARCH_ATTRIBUTES not in self.target.capabilities:
+            item.reason += (f"; its search attributes ({', '.join(sorted(d.search_attributes))}) stay behind: "
+                            f"{self.target.engine} does not support search_attributes here")
+        return item
 
     async def _plan_one(self, e: Execution) -> Item:
         item = Item.of(e, "restart", "")
@@ -278,10 +294,16 @@ class Restart(Strategy):
                                     "mode": m.mode, "state_time": m.state_time}
         await self.plan._hook("state", m.workflow_id)
         m.ck.write(m.workflow_id, "starting", token=token)
+        src = m.source
+        carried: dict[str, Any] = {
+            "execution_timeout": src.execution_timeout, "run_timeout": src.run_timeout,
+            "task_timeout": src.task_timeout, "cron_schedule": await self._cron_of(m)}
+        if src.search_attributes and Capability.SEARCH_ATTRIBUTES in self.target.capabilities:
+            carried["search_attributes"] = dict(src.search_attributes)
         try:
             h = await self.target.start(m.item.workflow_type, *m.args, id=m.workflow_id, task_queue=task_queue,
                                         memo=memo, tags=list(m.source.tags or m.item.tags) or None,
-                                        id_reuse_policy="allow_duplicate")
+                                        id_reuse_policy="allow_duplicate", **carried)
             m.target_run = h.run_id
         except WorkflowAlreadyStarted:  # a start that reached the target before a crash
             copy, ours = await self._copy_on_target(m.workflow_id, m.source_run)
@@ -290,6 +312,15 @@ class Restart(Strategy):
             m.target_run, m.resumed = copy.run_id, True
         m.ck.write(m.workflow_id, "started", target_run_id=m.target_run)
         await self.plan._hook("started", m.workflow_id)
+
+    async def _cron_of(self, m: _Move) -> str | None:
+        """The source run's cron schedule (its start event says it on every engine)."""
+        history = await self.source.handle(m.workflow_id, m.source_run).history()
+        frame = history.to_dataframe()
+        if not len(frame):
+            return None
+        cron = frame["attributes"].iloc[0].get("cronSchedule")
+        return cron if isinstance(cron, str) and cron else None
 
     async def _read_state(self, it: Item, source_run: str | None) -> tuple[str, list[Any], str | None, str]:
         """(mode, args, workflow time of the state, note) for starting the copy."""
