@@ -13,14 +13,13 @@ from typing import Any
 
 from wfkit._client import Client
 from wfkit._definitions import WorkflowDefn, workflow_defn
-from wfkit._errors import WfkitError
+from wfkit._errors import ConnectionFailed, WfkitError
 from wfkit._loop import SyncProxy, on_loop
 from wfkit._router import Router
 from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT, Checkpoint, default_checkpoint_path, open_checkpoint
 from wfkit.migrate._report import MigrationReport, Row, new_row, table_cells
 from wfkit.migrate._status import MigrationStatus, read_status
 from wfkit.migrate._strategies import PREVIEW_COLUMNS, STRATEGY_CLASSES, Item, Strategy
-from wfkit.migrate._strategies.base import gather_bounded
 
 STRATEGIES = tuple(STRATEGY_CLASSES)
 """The strategy names ``plan()`` takes."""
@@ -181,6 +180,9 @@ class MigrationPlan:
         ck = open_checkpoint(None if dry_run else checkpoint, self._header())
         started = time.monotonic()
         try:
+            down = await self._down()
+            if down is not None:
+                raise ConnectionFailed(f"{down}: nothing was migrated; run the plan again once it answers")
             items = await self._strategy.prepare(list(self.items), ck, dry_run)
             rows = await self._run_items(items, ck, batch_size, dry_run, progress, timeout)
             self._strategy.finish(rows, dry_run)
@@ -191,9 +193,29 @@ class MigrationPlan:
                                checkpoint=ck.location, archive_dir=str(archive_dir) if archive_dir else None,
                                manifest=None if dry_run else self._strategy.manifest)
 
+    async def _down(self) -> str | None:
+        """Which server does not answer a cheap call within a few seconds (None: both answer)."""
+
+        async def probe(role: str, client: Client) -> str | None:
+            try:
+                await asyncio.wait_for(client.list(limit=1), _PROBE_TIMEOUT)
+            except TimeoutError:
+                return f"the {role} ({client.engine} at {client.address}) does not answer within {_PROBE_TIMEOUT:g} s"
+            except Exception as exc:  # noqa: BLE001 - whatever it says, the server cannot serve the migration
+                return f"the {role} ({client.engine} at {client.address}) does not answer: {type(exc).__name__}: {exc}"
+            return None
+
+        found = await asyncio.gather(probe("source", self.source), probe("target", self.target))
+        down = [d for d in found if d is not None]
+        return "; ".join(down) if down else None
+
     async def _run_items(self, items: list[Item], ck: Checkpoint, batch_size: int, dry_run: bool,
                          progress: bool, timeout: float | None) -> list[Row]:
-        """``run_one`` for each item, ``batch_size`` at once: one row each, a failure (or a timeout) included."""
+        """``run_one`` for each item, ``batch_size`` at once: one row each, a failure (or a timeout) included.
+
+        When the source or the target stops answering, the run stops early with one ``ConnectionFailed``
+        (the workflows under way stop as a crash would stop them; the checkpoint resumes them), instead of each
+        remaining workflow waiting out its ``timeout``."""
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -201,28 +223,83 @@ class MigrationPlan:
             bar = tqdm(total=len(items), desc=f"{self.strategy} {self.source.engine}→{self.target.engine}",
                        unit="wf")
         counts = {"successful": 0, "failed": 0, "skipped": 0}
+        halted: list[str] = []
+        tasks: list[asyncio.Future[Row | None]] = []
+        last_done = [time.monotonic()]
+        checking = asyncio.Lock()
+
+        async def check_servers() -> None:
+            async with checking:
+                if halted:
+                    return
+                down = await self._down()
+                if down is not None and not halted:
+                    halted.append(down)
+                    me = asyncio.current_task()
+                    for t in tasks:
+                        if t is not me and not t.done():
+                            t.cancel()
 
         async def one(it: Item) -> Row:
             row = new_row(it)
             try:
                 await asyncio.wait_for(self._strategy.run_one(it, ck, dry_run, row), timeout)
             except Exception as exc:  # noqa: BLE001 - one workflow's failure is its row, not the run's end
+                if not isinstance(exc, WfkitError) or isinstance(exc, ConnectionFailed):
+                    await check_servers()  # a timeout or a transport error: is a server gone?
+                    if halted:
+                        raise asyncio.CancelledError from None
                 _failed(row, exc, timeout)
                 if not dry_run:
                     ck.write(it.workflow_id, "failed", error=row["error"],
                              **({"source_run_id": it.run_id} if it.run_id else {}))
             row["finished_at"] = datetime.now(UTC)
+            last_done[0] = time.monotonic()
             counts[row["status"]] = counts.get(row["status"], 0) + 1
             if bar is not None:
                 bar.update()
                 bar.set_postfix(counts, refresh=False)
             return row
 
+        sem = asyncio.Semaphore(batch_size)
+
+        async def bounded(it: Item) -> Row | None:
+            async with sem:
+                return None if halted else await one(it)
+
+        async def watch() -> None:  # nothing finished for a while: ask the servers
+            while True:
+                await asyncio.sleep(_WATCH_INTERVAL)
+                if time.monotonic() - last_done[0] >= _WATCH_INTERVAL:
+                    await check_servers()
+                    if halted:
+                        return
+
+        tasks.extend(asyncio.ensure_future(bounded(it)) for it in items)
+        watcher = asyncio.ensure_future(watch())
         try:
-            return await gather_bounded(one, items, batch_size)
+            results = await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            watcher.cancel()
             if bar is not None:
                 bar.close()
+        if halted:
+            done = sum(counts.values())
+            where = f" from its checkpoint {ck.location}" if ck.location else ""
+            raise ConnectionFailed(
+                f"{halted[0]}: the migration stopped after {done} of {len(items)} workflows "
+                f"({', '.join(f'{n} {k}' for k, n in counts.items())}); run the plan again once it answers: it "
+                f"resumes{where}")
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        return [r for r in results if isinstance(r, dict)]
+
+
+_PROBE_TIMEOUT = 5.0
+"""Seconds a server has to answer a one-row listing before the migration calls it down."""
+_WATCH_INTERVAL = 10.0
+"""With no workflow finished for this long, the run asks both servers whether they still answer."""
 
 
 def _failed(row: Row, exc: Exception, timeout: float | None) -> None:
