@@ -102,3 +102,21 @@ class DriftingV2:
     @wfkit.signal
     def proceed(self) -> None:
         self.go = True
+
+
+@wfkit.activity
+async def long_job(steps: int) -> str:
+    """Heartbeats its progress every half second."""
+    import asyncio
+
+    for i in range(steps):
+        wfkit.heartbeat(f"step {i}")
+        await asyncio.sleep(0.5)
+    return "finished"
+
+
+@wfkit.workflow
+class RunsLongJob:
+    @wfkit.run
+    async def run(self, steps: int) -> str:
+        return await wfkit.execute_activity(long_job, steps, start_to_close_timeout=120, heartbeat_timeout=10)

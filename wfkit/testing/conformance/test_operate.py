@@ -13,7 +13,16 @@ import wfkit
 from wfkit.testing import eventually
 
 from . import workflows as w
-from .operate_workflows import CallsBackend, Counter, DriftingV1, DriftingV2, WaitsOnChild, backend_call
+from .operate_workflows import (
+    CallsBackend,
+    Counter,
+    DriftingV1,
+    DriftingV2,
+    RunsLongJob,
+    WaitsOnChild,
+    backend_call,
+    long_job,
+)
 
 
 def wid(prefix: str) -> str:
@@ -420,3 +429,22 @@ async def test_nondeterminism_is_diagnosed(client, task_queue):
     assert "nondetermin" in f.summary.lower()
     await h.terminate("test over")
 
+
+
+async def test_pending_activity_heartbeat(client, task_queue):
+    async with client.worker(task_queue=task_queue, workflows=[RunsLongJob], activities=[long_job]):
+        h = await client.start(RunsLongJob, 60, id=wid("beat"), task_queue=task_queue)
+
+        async def beating():
+            ex = await h.describe()
+            acts = ex.pending_activities
+            return acts[0] if acts and acts[0].heartbeat_details not in (None, "step 0") else None
+
+        a = await eventually(beating, timeout=40)
+        d = await h.diagnose()
+        await h.terminate("test over")
+    assert a.state == "started" and a.attempt == 1 and a.last_started_time is not None
+    assert isinstance(a.heartbeat_details, str) and a.heartbeat_details.startswith("step ")
+    assert a.last_heartbeat_time is not None and a.last_worker_identity
+    running = next(f for f in d.findings if f.kind == "activity_running")
+    assert running.severity == "info" and "long_job" in running.summary
