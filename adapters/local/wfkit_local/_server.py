@@ -1,0 +1,619 @@
+"""The local engine's server: runs, their event histories, timers on a (skippable) clock, task dispatch.
+
+Everything runs on the loop of the caller (wfkit's loop thread). A workflow task replays the run's history
+through the worker's workflow code (``_replay``) and records the commands it issues as events; activities run
+as tasks on the same loop (sync ones in a thread pool) with their timeouts and retry policy; timers wait on the
+server's clock. With ``time=skip`` the clock jumps to the next timer whenever no workflow task is due and no
+activity attempt runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import dataclasses
+import heapq
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import wfkit.engine as wfe
+from wfkit.engine import ActivityDefn, ActivityInfo, StartOptions, WorkflowDefn, to_json_value
+
+from . import _events as ev
+from ._replay import ENGINE, Replayer, _activity
+
+_log = logging.getLogger("wfkit.local")
+
+_CLOSE_EVENT = {"completed": "WorkflowExecutionCompleted", "failed": "WorkflowExecutionFailed",
+                "canceled": "WorkflowExecutionCanceled", "terminated": "WorkflowExecutionTerminated",
+                "timed_out": "WorkflowExecutionTimedOut", "continued_as_new": "WorkflowExecutionContinuedAsNew"}
+
+
+@dataclasses.dataclass
+class Run:
+    namespace: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    start_time: datetime
+    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    status: str = "running"
+    close_time: datetime | None = None
+    memo: dict[str, Any] = dataclasses.field(default_factory=dict)
+    search_attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    execution_timeout: timedelta | None = None
+    run_timeout: timedelta | None = None
+    parent: tuple[str, int] | None = None       # (parent run ID, initiated event ID)
+    next_run_id: str | None = None
+    decision_owed: bool = False
+    task_error: str | None = None
+    first_task_done: bool = False
+    activities: dict[int, Attempt] = dataclasses.field(default_factory=dict)
+    timers: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+    closed: asyncio.Event | None = None
+
+    def execution(self) -> wfe.Execution:
+        memo = {k: v for k, v in self.memo.items() if k != wfe.TAGS_MEMO_KEY}
+        tags = tuple(self.memo.get(wfe.TAGS_MEMO_KEY) or ())
+        return wfe.Execution(engine=ENGINE, workflow_id=self.workflow_id, run_id=self.run_id,
+                             workflow_type=self.workflow_type, status=self.status, task_queue=self.task_queue,
+                             start_time=self.start_time, close_time=self.close_time,
+                             history_length=len(self.events), memo=memo, tags=tags,
+                             search_attributes=dict(self.search_attributes))
+
+
+class Attempt:
+    """One scheduled activity: its attempts, their timeouts and retries, until it resolves."""
+
+    def __init__(self, server: LocalServer, run: Run, scheduled_id: int, a: dict[str, Any]):
+        self.server, self.run, self.scheduled_id, self.a = server, run, scheduled_id, a
+        self.name = a["activityType"]["name"]
+        self.task_queue = a["taskQueue"]["name"]
+        self.attempt = 1
+        self.task: asyncio.Task[Any] | None = None
+        self.last_heartbeat = time.monotonic()
+        self.details: tuple[Any, ...] = ()
+        self.cancel_requested = False
+        self.info = self._info()
+
+    def _info(self) -> ActivityInfo:
+        return ActivityInfo(engine=ENGINE, activity_id=self.a["activityId"], activity_type=self.name,
+                            attempt=self.attempt, workflow_id=self.run.workflow_id, run_id=self.run.run_id,
+                            task_queue=self.task_queue, heartbeat_details=self.details)
+
+    def heartbeat(self, details: list[Any]) -> None:
+        self.last_heartbeat = time.monotonic()
+        self.details = tuple(details)
+
+    def timeout(self, key: str) -> float | None:
+        return ev.parse_duration(self.a.get(key))
+
+
+class LocalServer:
+    """All runs of one store (memory, or a SQLite file), with their clock and their workers."""
+
+    def __init__(self, skip: bool = False):
+        self.skip = skip
+        self.offset = 0.0
+        self.runs: dict[str, Run] = {}
+        self.current: dict[tuple[str, str], str] = {}
+        self.workers: dict[str, list[LocalWorker]] = {}
+        self._timers: list[list[Any]] = []
+        self._seq = itertools.count()
+        self._wake: asyncio.Event | None = None
+        self._clock_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.busy = 0
+        self.namespaces = {"default"}
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+    # -- clock --
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def _ensure_clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._clock_task is None or self._clock_task.done():
+            self._loop = loop
+            self._wake = asyncio.Event()
+            self._clock_task = loop.create_task(self._tick(), name="wfkit-local-clock")
+
+    def at(self, due: datetime, fn: Callable[[], None]) -> list[Any]:
+        """Call ``fn`` when the clock reaches ``due``; the returned entry's [3] = True cancels it."""
+        self._ensure_clock()
+        entry = [due.timestamp(), next(self._seq), fn, False]
+        heapq.heappush(self._timers, entry)
+        assert self._wake is not None
+        self._wake.set()
+        return entry
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` on the server's clock (skipped like timers)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        def wake() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        self.at(self.now() + timedelta(seconds=seconds), wake)
+        await fut
+
+    async def skip_by(self, seconds: float) -> None:
+        """Advance the clock by ``seconds`` at once, firing every timer due meanwhile, in order."""
+        target = self.now().timestamp() + seconds
+        while self._timers and self._timers[0][0] <= target:
+            entry = heapq.heappop(self._timers)
+            self.offset = max(self.offset, entry[0] - time.time())
+            if not entry[3]:
+                entry[2]()
+            for _ in range(20):
+                await asyncio.sleep(0)
+        self.offset = max(self.offset, target - time.time())
+
+    def _idle(self) -> bool:
+        return self.busy == 0 and not any(r.decision_owed and self.workers.get(r.task_queue)
+                                          for r in self.runs.values() if r.status == "running")
+
+    async def _tick(self) -> None:
+        assert self._wake is not None
+        while True:
+            while self._timers and self._timers[0][3]:
+                heapq.heappop(self._timers)
+            if not self._timers:
+                return   # at() starts the clock again: no task outlives the last timer
+            due = self._timers[0][0]
+            wait = due - self.now().timestamp()
+            if wait > 0 and self.skip:
+                for _ in range(5):   # let what was just started get going before deciding nothing runs
+                    await asyncio.sleep(0)
+                if self._idle() and self._timers and self._timers[0][0] == due:
+                    self.offset += max(due - self.now().timestamp(), 0)
+                    wait = 0
+                else:
+                    wait = min(wait, 0.01)
+            if wait > 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except TimeoutError:
+                    pass
+                continue
+            entry = heapq.heappop(self._timers)
+            if not entry[3]:
+                try:
+                    entry[2]()
+                except Exception:  # noqa: BLE001 - one timer's failure must not stop the clock
+                    _log.exception("timer callback failed")
+
+    # -- runs and events --
+
+    def add_event(self, run: Run, name: str, a: dict[str, Any] | None = None) -> int:
+        eid = len(run.events) + 1
+        run.events.append({"eventId": str(eid), "eventTime": ev.timestamp(self.now()),
+                           "eventType": ev.enum_name(name), ev.attrs_key(name): a or {}})
+        return eid
+
+    def get_run(self, namespace: str, workflow_id: str, run_id: str | None) -> Run:
+        rid = run_id or self.current.get((namespace, workflow_id))
+        run = self.runs.get(rid) if rid else None
+        if run is None or run.workflow_id != workflow_id or run.namespace != namespace:
+            raise wfe.WorkflowNotFound(f"workflow {workflow_id!r}" + (f" run {run_id!r}" if run_id else "")
+                                       + f" not found in namespace {namespace!r}")
+        return run
+
+    def start(self, namespace: str, workflow_type: str, args: list[Any], options: StartOptions, *,
+              parent: tuple[str, int] | None = None, continued_from: Run | None = None) -> Run:
+        key = (namespace, options.id)
+        prior = self.runs.get(self.current.get(key, ""))
+        if prior is not None and continued_from is None:
+            policy = options.id_reuse_policy or "allow_duplicate"
+            if prior.status == "running":
+                if policy == "terminate_if_running":
+                    self.close(prior, "terminated", {"reason": "terminated by a start with terminate_if_running"})
+                else:
+                    raise wfe.WorkflowAlreadyStarted(f"workflow {options.id!r} is already running",
+                                                     workflow_id=options.id, run_id=prior.run_id)
+            elif policy == "reject_duplicate" or (policy == "allow_duplicate_failed_only"
+                                                  and prior.status in ("completed", "continued_as_new")):
+                raise wfe.WorkflowAlreadyStarted(
+                    f"workflow {options.id!r} ran before ({prior.status}) and its ID reuse policy is {policy}",
+                    workflow_id=options.id, run_id=prior.run_id)
+        run = Run(namespace, options.id, str(uuid.uuid4()), workflow_type, options.task_queue, self.now(),
+                  memo=dict(options.memo or {}), search_attributes=dict(options.search_attributes or {}),
+                  execution_timeout=options.execution_timeout, run_timeout=options.run_timeout, parent=parent)
+        a: dict[str, Any] = {"workflowType": {"name": workflow_type}, "taskQueue": {"name": options.task_queue},
+                             "input": ev.payloads(args), "originalExecutionRunId": run.run_id,
+                             "firstExecutionRunId": run.run_id, "attempt": 1, "workflowId": options.id,
+                             "identity": "wfkit-local"}
+        if continued_from is not None:
+            a["continuedExecutionRunId"] = continued_from.run_id
+            a["firstExecutionRunId"] = continued_from.events[0][ev.attrs_key("WorkflowExecutionStarted")].get(
+                "firstExecutionRunId", continued_from.run_id)
+        for key_, td in (("workflowExecutionTimeout", options.execution_timeout),
+                         ("workflowRunTimeout", options.run_timeout),
+                         ("workflowTaskTimeout", options.task_timeout)):
+            if td is not None:
+                a[key_] = ev.duration(td)
+        if options.memo:
+            a["memo"] = {"fields": {k: ev.payloads([v])["payloads"][0] for k, v in options.memo.items()}}
+        if parent is not None:
+            prun = self.runs[parent[0]]
+            a["parentWorkflowExecution"] = {"workflowId": prun.workflow_id, "runId": prun.run_id}
+            a["parentInitiatedEventId"] = str(parent[1])
+        self.add_event(run, "WorkflowExecutionStarted", a)
+        self.runs[run.run_id] = run
+        self.current[key] = run.run_id
+        limit = options.execution_timeout or options.run_timeout
+        if limit is not None:
+            self.at(run.start_time + limit, lambda: self.close(run, "timed_out", {"retryState": "RETRY_STATE_TIMEOUT"}))
+        self.request_decision(run)
+        return run
+
+    def request_decision(self, run: Run) -> None:
+        if run.status != "running":
+            return
+        run.decision_owed = True
+        if self.workers.get(run.task_queue):
+            asyncio.get_running_loop().call_soon(self.decide, run)
+
+    def close(self, run: Run, status: str, a: dict[str, Any]) -> None:
+        if run.status != "running":
+            return
+        run.status = status
+        run.decision_owed = False
+        if status != "continued_as_new" or "newExecutionRunId" not in a:
+            self.add_event(run, _CLOSE_EVENT[status], a)
+        run.close_time = self.now()
+        for t in run.timers.values():
+            t[3] = True
+        for att in run.activities.values():
+            if att.task is not None and not att.task.done():
+                att.task.cancel()
+        if run.closed is not None:
+            run.closed.set()
+        if run.parent is not None:
+            self._notify_parent(run, status, a)
+
+    def _notify_parent(self, run: Run, status: str, a: dict[str, Any]) -> None:
+        assert run.parent is not None
+        prun = self.runs.get(run.parent[0])
+        if prun is None or prun.status != "running" or status == "continued_as_new":
+            return
+        base: dict[str, Any] = {"initiatedEventId": str(run.parent[1]), "namespace": run.namespace,
+                                "workflowExecution": {"workflowId": run.workflow_id, "runId": run.run_id},
+                                "workflowType": {"name": run.workflow_type}}
+        name = {"completed": "ChildWorkflowExecutionCompleted", "failed": "ChildWorkflowExecutionFailed",
+                "canceled": "ChildWorkflowExecutionCanceled", "terminated": "ChildWorkflowExecutionTerminated",
+                "timed_out": "ChildWorkflowExecutionTimedOut"}[status]
+        if status == "completed":
+            base["result"] = a.get("result")
+        elif status == "failed":
+            base["failure"] = a.get("failure")
+        self.add_event(prun, name, base)
+        self.request_decision(prun)
+
+    # -- workflow tasks --
+
+    def worker_for(self, task_queue: str, workflow_type: str | None = None,
+                   activity: str | None = None) -> LocalWorker | None:
+        for w in self.workers.get(task_queue, []):
+            if workflow_type is not None and workflow_type in w.workflows:
+                return w
+            if activity is not None and activity in w.activities:
+                return w
+        return None
+
+    def replayer(self, run: Run, defn: WorkflowDefn) -> Replayer:
+        return Replayer(defn, run.events, now=self.now(), namespace=run.namespace, workflow_id=run.workflow_id,
+                        run_id=run.run_id)
+
+    def decide(self, run: Run) -> None:
+        if not run.decision_owed or run.status != "running":
+            return
+        worker = self.worker_for(run.task_queue, workflow_type=run.workflow_type)
+        if worker is None:
+            if self.workers.get(run.task_queue):
+                run.task_error = (f"no worker of task queue {run.task_queue!r} serves workflow type "
+                                  f"{run.workflow_type!r}")
+            return
+        run.decision_owed = False
+        try:
+            commands = self.replayer(run, worker.workflows[run.workflow_type]).run()
+        except Exception as exc:  # noqa: BLE001 - a workflow task fails; the run waits for fixed code
+            run.task_error = f"{type(exc).__name__}: {exc}"
+            run.decision_owed = True
+            _log.warning("workflow task of %s (%s) failed: %s", run.workflow_id, run.workflow_type, run.task_error)
+            return
+        run.task_error = None
+        run.first_task_done = True
+        self.add_event(run, "WorkflowTaskScheduled", {"taskQueue": {"name": run.task_queue}, "attempt": 1})
+        sched = len(run.events)
+        self.add_event(run, "WorkflowTaskStarted", {"scheduledEventId": str(sched), "identity": worker.identity})
+        self.add_event(run, "WorkflowTaskCompleted", {"scheduledEventId": str(sched),
+                                                      "startedEventId": str(sched + 1),
+                                                      "identity": worker.identity})
+        for cmd in commands:
+            self._record(run, cmd)
+            if run.status != "running":
+                break
+
+    def _record(self, run: Run, cmd: Any) -> None:
+        kind, a = cmd.kind, dict(cmd.attrs)
+        done = str(len(run.events))
+        if kind == "activity":
+            a["workflowTaskCompletedEventId"] = done
+            eid = self.add_event(run, "ActivityTaskScheduled", a)
+            att = Attempt(self, run, eid, a)
+            run.activities[eid] = att
+            self._dispatch_activity(att)
+        elif kind == "cancel_activity":
+            sid = int(a["scheduledEventId"])
+            self.add_event(run, "ActivityTaskCancelRequested", {"scheduledEventId": str(sid),
+                                                                "workflowTaskCompletedEventId": done})
+            pending = run.activities.get(sid)
+            if pending is not None:
+                pending.cancel_requested = True
+                if pending.task is not None and not pending.task.done():
+                    pending.task.cancel()
+                elif pending.task is None:
+                    run.activities.pop(sid, None)
+                    self.add_event(run, "ActivityTaskCanceled", {"scheduledEventId": str(sid)})
+                    self.request_decision(run)
+        elif kind == "timer":
+            a["workflowTaskCompletedEventId"] = done
+            eid = self.add_event(run, "TimerStarted", a)
+            timer_id = a["timerId"]
+
+            def fire() -> None:
+                if run.status == "running" and run.timers.pop(timer_id, None) is not None:
+                    self.add_event(run, "TimerFired", {"timerId": timer_id, "startedEventId": str(eid)})
+                    self.request_decision(run)
+
+            due = self.now() + timedelta(seconds=ev.parse_duration(a["startToFireTimeout"]) or 0)
+            run.timers[timer_id] = self.at(due, fire)
+        elif kind == "cancel_timer":
+            entry = run.timers.pop(a["timerId"], None)
+            if entry is not None:
+                entry[3] = True
+            a["workflowTaskCompletedEventId"] = done
+            self.add_event(run, "TimerCanceled", a)
+        elif kind == "marker":
+            a["workflowTaskCompletedEventId"] = done
+            self.add_event(run, "MarkerRecorded", a)
+        elif kind == "child":
+            a["workflowTaskCompletedEventId"] = done
+            eid = self.add_event(run, "StartChildWorkflowExecutionInitiated", a)
+            self._start_child(run, eid, a)
+        elif kind == "complete":
+            self.close(run, "completed", {"result": a["result"], "workflowTaskCompletedEventId": done})
+        elif kind == "fail":
+            self.close(run, "failed", {"failure": a["failure"], "workflowTaskCompletedEventId": done,
+                                       "retryState": "RETRY_STATE_RETRY_POLICY_NOT_SET"})
+        elif kind == "cancel":
+            self.close(run, "canceled", {"workflowTaskCompletedEventId": done})
+        elif kind == "continue_as_new":
+            new_args = ev.values(a["input"])
+            opts = StartOptions(id=run.workflow_id, task_queue=run.task_queue, run_timeout=run.run_timeout,
+                                memo=run.memo or None, search_attributes=run.search_attributes or None)
+            new_run_id_holder: dict[str, str] = {}
+            self.add_event(run, "WorkflowExecutionContinuedAsNew", {
+                "workflowType": {"name": run.workflow_type}, "taskQueue": {"name": run.task_queue},
+                "input": a["input"], "workflowTaskCompletedEventId": done, "newExecutionRunId": ""})
+            self.close(run, "continued_as_new", {"newExecutionRunId": ""})
+            new = self.start(run.namespace, run.workflow_type, new_args, opts, continued_from=run)
+            new_run_id_holder["id"] = new.run_id
+            run.events[-1][ev.attrs_key("WorkflowExecutionContinuedAsNew")]["newExecutionRunId"] = new.run_id
+            run.next_run_id = new.run_id
+
+    def _start_child(self, parent: Run, eid: int, a: dict[str, Any]) -> None:
+        memo = {k: ev.values({"payloads": [p]})[0] for k, p in a.get("memo", {}).get("fields", {}).items()}
+        opts = StartOptions(id=a["workflowId"], task_queue=a["taskQueue"]["name"],
+                            execution_timeout=_td(a.get("workflowExecutionTimeout")),
+                            run_timeout=_td(a.get("workflowRunTimeout")), memo=memo or None,
+                            id_reuse_policy="allow_duplicate")
+        try:
+            child = self.start(parent.namespace, a["workflowType"]["name"], ev.values(a["input"]), opts,
+                               parent=(parent.run_id, eid))
+        except wfe.WorkflowAlreadyStarted:
+            self.add_event(parent, "StartChildWorkflowExecutionFailed", {
+                "initiatedEventId": str(eid), "workflowId": a["workflowId"],
+                "workflowType": a["workflowType"], "cause": "START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_"
+                                                            "WORKFLOW_ALREADY_EXISTS"})
+            self.request_decision(parent)
+            return
+        self.add_event(parent, "ChildWorkflowExecutionStarted", {
+            "initiatedEventId": str(eid), "workflowExecution": {"workflowId": child.workflow_id,
+                                                                "runId": child.run_id},
+            "workflowType": a["workflowType"], "namespace": parent.namespace})
+
+    # -- activities --
+
+    def _dispatch_activity(self, att: Attempt) -> None:
+        worker = self.worker_for(att.task_queue, activity=att.name)
+        if worker is None:
+            s2s = att.timeout("scheduleToStartTimeout")
+            s2c = att.timeout("scheduleToCloseTimeout")
+            limit = min(x for x in (s2s, s2c, float("inf")) if x is not None)
+            if limit != float("inf"):
+                kind = "schedule_to_start" if s2s is not None and limit == s2s else "schedule_to_close"
+
+                def expire() -> None:
+                    if att.task is None:
+                        self._activity_timed_out(att, kind, None)
+
+                self.at(self.now() + timedelta(seconds=limit), expire)
+            return
+        att.task = asyncio.get_running_loop().create_task(self._run_activity(att, worker))
+
+    def dispatch_pending(self, task_queue: str) -> None:
+        for run in list(self.runs.values()):
+            if run.status != "running":
+                continue
+            if run.task_queue == task_queue and run.decision_owed:
+                asyncio.get_running_loop().call_soon(self.decide, run)
+            for att in run.activities.values():
+                if att.task is None and att.task_queue == task_queue:
+                    self._dispatch_activity(att)
+
+    def _activity_timed_out(self, att: Attempt, kind: str, last: dict[str, Any] | None) -> None:
+        run = att.run
+        if run.status != "running" or run.activities.pop(att.scheduled_id, None) is None:
+            return
+        f: dict[str, Any] = {"message": f"activity {kind.replace('_', '-')} timeout",
+                             "timeoutFailureInfo": {"timeoutType": "TIMEOUT_TYPE_" + kind.upper()}}
+        if last is not None:
+            f["cause"] = last
+        self.add_event(run, "ActivityTaskTimedOut", {"scheduledEventId": str(att.scheduled_id), "failure": f,
+                                                     "retryState": "RETRY_STATE_TIMEOUT"})
+        self.request_decision(run)
+
+    async def _run_activity(self, att: Attempt, worker: LocalWorker) -> None:
+        run, defn = att.run, worker.activities[att.name]
+        policy = att.a.get("retryPolicy") or {}
+        max_attempts = int(policy.get("maximumAttempts") or 0)
+        interval = ev.parse_duration(policy.get("initialInterval")) or 1.0
+        coef = float(policy.get("backoffCoefficient") or 2.0)
+        max_interval = ev.parse_duration(policy.get("maximumInterval")) or interval * 100
+        non_retryable = set(policy.get("nonRetryableErrorTypes") or ())
+        s2c = att.timeout("scheduleToCloseTimeout")
+        stc = att.timeout("startToCloseTimeout")
+        hb = att.timeout("heartbeatTimeout")
+        deadline = time.monotonic() + s2c if s2c is not None else None
+        while True:
+            att.info = att._info()
+            att.last_heartbeat = time.monotonic()
+            limit = min((x for x in (stc, None if deadline is None else deadline - time.monotonic())
+                         if x is not None), default=None)
+            kind = "start_to_close" if limit == stc else "schedule_to_close"
+            self.busy += 1
+            outcome: tuple[str, Any]
+            try:
+                outcome = await self._attempt(att, defn, limit, kind, hb)
+            except asyncio.CancelledError:
+                outcome = ("canceled", None)
+            finally:
+                self.busy -= 1
+            if run.status != "running" or att.scheduled_id not in run.activities:
+                return
+            what, value = outcome
+            started = {"scheduledEventId": str(att.scheduled_id), "attempt": att.attempt,
+                       "identity": worker.identity}
+            if what == "ok":
+                run.activities.pop(att.scheduled_id, None)
+                sid = self.add_event(run, "ActivityTaskStarted", started)
+                self.add_event(run, "ActivityTaskCompleted", {"scheduledEventId": str(att.scheduled_id),
+                                                              "startedEventId": str(sid), "result": value})
+                self.request_decision(run)
+                return
+            if what == "canceled" or att.cancel_requested:
+                run.activities.pop(att.scheduled_id, None)
+                sid = self.add_event(run, "ActivityTaskStarted", started)
+                self.add_event(run, "ActivityTaskCanceled", {"scheduledEventId": str(att.scheduled_id),
+                                                             "startedEventId": str(sid)})
+                self.request_decision(run)
+                return
+            assert value is not None
+            info = value.get("applicationFailureInfo", {})
+            retryable = not (what == "failed" and (info.get("nonRetryable") or info.get("type") in non_retryable))
+            if what == "timeout" and value["timeoutFailureInfo"]["timeoutType"] == "TIMEOUT_TYPE_SCHEDULE_TO_CLOSE":
+                retryable = False
+            backoff = min(interval * coef ** (att.attempt - 1), max_interval)
+            exhausted = max_attempts and att.attempt >= max_attempts
+            late = deadline is not None and time.monotonic() + backoff >= deadline
+            if not retryable or exhausted or late:
+                run.activities.pop(att.scheduled_id, None)
+                started["lastFailure"] = value
+                sid = self.add_event(run, "ActivityTaskStarted", started)
+                state = ("RETRY_STATE_NON_RETRYABLE_FAILURE" if not retryable else
+                         "RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED" if exhausted else "RETRY_STATE_TIMEOUT")
+                name = "ActivityTaskFailed" if what == "failed" else "ActivityTaskTimedOut"
+                self.add_event(run, name, {"scheduledEventId": str(att.scheduled_id), "startedEventId": str(sid),
+                                           "failure": value, "retryState": state})
+                self.request_decision(run)
+                return
+            await self.sleep(backoff)
+            att.attempt += 1
+
+    async def _attempt(self, att: Attempt, defn: ActivityDefn, limit: float | None, kind: str,
+                       hb: float | None) -> tuple[str, Any]:
+        def call() -> Any:
+            return to_json_value(defn.fn(*defn.sig.decode_args(ev.values(att.a.get("input")))))
+
+        async def body() -> Any:
+            _activity.set(att)
+            if defn.is_async:
+                return to_json_value(await defn.fn(*defn.sig.decode_args(ev.values(att.a.get("input")))))
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="wfkit-local")
+            ctx = contextvars.copy_context()
+            return await asyncio.get_running_loop().run_in_executor(self._executor, ctx.run, call)
+
+        task = asyncio.get_running_loop().create_task(body())
+        wfe.telemetry.activity_started(ENGINE, att.name)
+        t0, ok = time.monotonic(), False
+        try:
+            while True:
+                step = 0.05
+                if limit is not None:
+                    step = min(step, max(t0 + limit - time.monotonic(), 0))
+                done, _ = await asyncio.wait({task}, timeout=step)
+                if done:
+                    break
+                if limit is not None and time.monotonic() - t0 >= limit:
+                    task.cancel()
+                    return "timeout", {"message": f"activity {kind.replace('_', '-')} timeout",
+                                       "timeoutFailureInfo": {"timeoutType": "TIMEOUT_TYPE_" + kind.upper()}}
+                if hb is not None and time.monotonic() - att.last_heartbeat > hb:
+                    task.cancel()
+                    return "timeout", {"message": "activity heartbeat timeout",
+                                       "timeoutFailureInfo": {"timeoutType": "TIMEOUT_TYPE_HEARTBEAT"}}
+            try:
+                value = task.result()
+            except asyncio.CancelledError:
+                return "canceled", None
+            except Exception as exc:  # noqa: BLE001 - the activity's failure is recorded
+                return "failed", ev.failure(exc)
+            ok = True
+            return "ok", ev.payloads([value])
+        except asyncio.CancelledError:
+            task.cancel()
+            try:
+                await asyncio.wait({task}, timeout=5)
+            finally:
+                pass
+            return "canceled", None
+        finally:
+            wfe.telemetry.activity_closed(ENGINE, att.name, ok, time.monotonic() - t0)
+
+
+def _td(s: str | None) -> timedelta | None:
+    v = ev.parse_duration(s)
+    return None if v is None else timedelta(seconds=v)
+
+
+class LocalWorker:
+    """A worker of the local engine: the definitions it serves on one task queue."""
+
+    def __init__(self, server: LocalServer, task_queue: str, workflows: list[WorkflowDefn],
+                 activities: list[ActivityDefn], identity: str):
+        self.server, self.task_queue, self.identity = server, task_queue, identity
+        self.workflows = {w.name: w for w in workflows}
+        self.activities = {a.name: a for a in activities}
+
+    async def start(self) -> None:
+        self.server.workers.setdefault(self.task_queue, []).append(self)
+        self.server.dispatch_pending(self.task_queue)
+
+    async def stop(self) -> None:
+        ws = self.server.workers.get(self.task_queue, [])
+        if self in ws:
+            ws.remove(self)
+        if not ws:
+            self.server.workers.pop(self.task_queue, None)
