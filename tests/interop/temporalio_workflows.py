@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import activity, workflow
+from temporalio.api.common.v1 import WorkflowType
 
 
 @activity.defn
@@ -51,3 +52,12 @@ class GreeterChanged:
     @workflow.signal
     def add(self, item: str) -> None:
         self.items.append(item)
+
+
+@workflow.defn
+class ProtoEcho:
+    """Takes and returns a protobuf message (temporalio encodes it as json/protobuf)."""
+
+    @workflow.run
+    async def run(self, kind: WorkflowType) -> WorkflowType:
+        return WorkflowType(name=kind.name + "-seen")

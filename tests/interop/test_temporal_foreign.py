@@ -144,3 +144,23 @@ async def test_replay_cli_imports_from_the_current_directory(temporal_server, te
         subprocess.run, [*wfkit_cli, "replay", "greeter.json", "--workflows", "greeting_flows:GreeterChanged",
                          "--engine", "temporal"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "0 of 1 replayed without divergence" in bad.stdout, bad.stdout + bad.stderr
+
+
+async def test_json_protobuf_payloads_read_as_plain_json(temporal_server, temporal):
+    """A temporalio workflow taking and returning a protobuf message (json/protobuf payloads): wfkit's result,
+    the history's input/result and the frames give plain JSON (result() gave an SDK proto object)."""
+    from temporalio.api.common.v1 import WorkflowType
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    tq = wid("proto-tq")
+    raw = await Client.connect(f"127.0.0.1:{temporal_server.port}", namespace="default")
+    async with Worker(raw, task_queue=tq, workflows=[tw.ProtoEcho]):
+        started = await raw.start_workflow(tw.ProtoEcho.run, WorkflowType(name="a"), id=wid("proto"), task_queue=tq)
+        assert (await started.result()).name == "a-seen"  # temporalio itself still reads its proto
+    h = temporal.handle(started.id)
+    assert await h.result(timeout=10) == {"name": "a-seen"}
+    history = await h.history()
+    assert history.input() == {"name": "a"} and history.result() == {"name": "a-seen"}
+    payloads = history.to_dataframe()["payload"].dropna().tolist()
+    assert {"name": "a"} in payloads and {"name": "a-seen"} in payloads
