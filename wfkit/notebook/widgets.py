@@ -18,7 +18,7 @@ import ipywidgets as W
 from wfkit.notebook import connections as _connections
 from wfkit.notebook.connections import Connections
 
-__all__ = ["ConnectionPanel", "LiveMonitor", "Panel", "WorkflowBrowser"]
+__all__ = ["BatchPanel", "ConnectionPanel", "LiveMonitor", "Panel", "WorkflowBrowser"]
 
 DEFAULT_URL = "temporal+dev://"
 """What the connection panel offers before anything is typed, when nothing is connected yet."""
@@ -217,3 +217,70 @@ class Panel(W.Tab):
     def _show_browser(self, client: Any) -> None:
         self.browser = WorkflowBrowser(client)
         self.browser_box.children = [self.browser]
+
+
+class BatchPanel(W.VBox):
+    """A batch operation with a confirmation button: action and list query → Preview (nothing done: what each
+    workflow would get) → Confirm (does it; the results frame). A thin shell over ``client.batch``."""
+
+    def __init__(self, client: Any, query: str = "", action: str = "signal"):
+        self.client = client
+        self.action = W.Dropdown(options=["signal", "cancel", "terminate", "reset"], value=action,
+                                 description="action")
+        self.query = W.Text(value=query, description="query", placeholder="WorkflowType='OrderWorkflow'",
+                            layout=W.Layout(width="70%"))
+        self.signal = W.Text(description="signal", placeholder="signal name (action signal)")
+        self.args = W.Text(description="args", placeholder='JSON list of signal arguments, e.g. ["zoom"]')
+        self.reason = W.Text(description="reason")
+        self.reset_to = W.Text(value="last", description="reset to")
+        self.preview_button = W.Button(description="Preview", button_style="info")
+        self.confirm_button = W.Button(description="Confirm", button_style="danger", disabled=True)
+        self.status = W.HTML("")
+        self.out = W.Output()
+        self.errors = W.Output()
+        self.plan: Any = None
+        self.results: Any = None
+        self.preview_button.on_click(_guarded(self.errors, lambda _b: self.preview()))
+        self.confirm_button.on_click(_guarded(self.errors, lambda _b: self.confirm()))
+        for w in (self.action, self.query, self.signal, self.args, self.reason, self.reset_to):
+            w.observe(lambda _c: self._invalidate(), names="value")
+        super().__init__([W.HBox([self.action, self.query]), W.HBox([self.signal, self.args]),
+                          W.HBox([self.reason, self.reset_to]), W.HBox([self.preview_button, self.confirm_button]),
+                          self.status, self.errors, self.out])
+
+    def _invalidate(self) -> None:
+        """Any change after a preview needs a new preview before Confirm."""
+        self.plan = None
+        self.confirm_button.disabled = True
+
+    def preview(self) -> Any:
+        import json
+
+        self.errors.outputs = ()
+        args = json.loads(self.args.value) if self.args.value.strip() else []
+        if not isinstance(args, list):
+            args = [args]
+        to = self.reset_to.value.strip() or "last"
+        self.plan = self.client.sync.batch(
+            self.action.value, self.query.value.strip(), signal=self.signal.value.strip() or None, args=args,
+            reason=self.reason.value.strip() or None, reset_to=int(to) if to.isdigit() else to)
+        self.out.outputs = ()
+        self.out.append_display_data(self.plan.preview)
+        n = len(self.plan.preview)
+        self.status.value = f"{n} workflows would get {self.action.value}: nothing done yet"
+        self.confirm_button.disabled = n == 0
+        return self.plan
+
+    def confirm(self) -> Any:
+        if self.plan is None:
+            raise RuntimeError("preview first: Confirm acts on what the preview showed")
+        from wfkit._loop import run_sync
+
+        plan, self.plan = self.plan, None
+        self.confirm_button.disabled = True
+        self.results = run_sync(plan.run(confirm=True, progress=False))
+        self.out.outputs = ()
+        self.out.append_display_data(self.results)
+        counts = self.results["outcome"].value_counts().to_dict()
+        self.status.value = "done: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        return self.results
