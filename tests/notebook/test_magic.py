@@ -97,8 +97,11 @@ def test_list_count_and_assignment(ip, connected, capsys):
     assert isinstance(hist, wfkit.History)
     acts = wf(ip, f"history {prefix}-0 --activities")
     assert isinstance(acts, pd.DataFrame) and list(acts["activity_type"]) == ["echo"]
-    ax = wf(ip, f"history {prefix}-0 --timeline")
-    assert ax.__class__.__name__ == "Axes"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    assert wf(ip, f"history {prefix}-0 --timeline") is None and plt.get_fignums()  # drawn, not echoed
+    plt.close("all")
     wf(ip, f"history {prefix}-0 --json")
     assert '"events"' in capsys.readouterr().out
     d = wf(ip, f"diff {prefix}-0 {prefix}-1")
