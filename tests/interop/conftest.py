@@ -28,3 +28,12 @@ async def cadence(cadence_server: Any) -> Any:
 async def temporal(temporal_server: Any) -> Any:
     async with await wfkit.connect(temporal_server.url) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def cadence_cli(cadence_server: Any) -> Any:
+    """``cadence_cli(*args)``: the Cadence CLI (built from its module) on the session's server, over gRPC."""
+    from .gocadence import cadence_cli as run
+
+    exe, address = build("cadence-cli"), f"127.0.0.1:{cadence_server.ports['frontend_grpc']}"
+    return lambda *args: run(exe, address, "default", *args)

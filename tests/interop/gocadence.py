@@ -1,5 +1,6 @@
-"""The Go worker and client of ``tests/interop/go`` (go.uber.org/cadence over gRPC), built once from the Go module
-proxy into ``~/.cache/wfkit/interop-go-<hash of its sources>/`` (like the Cadence server), and run as processes."""
+"""The commands of ``tests/interop/go``: a Go worker and client (go.uber.org/cadence over gRPC) and the Cadence
+CLI (github.com/uber/cadence/tools/cli), built once from the Go module proxy into
+``~/.cache/wfkit/interop-go-<hash of its sources>/`` (like the Cadence server), and run as processes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 MODULE = Path(__file__).parent / "go"
-SOURCES = ("go.mod", "go.sum", "cmd/gocadence/main.go")
+SOURCES = ("go.mod", "go.sum", "cmd/gocadence/main.go", "cmd/cadence-cli/main.go")
 
 
 def cache_dir() -> Path:
@@ -26,27 +27,28 @@ def cache_dir() -> Path:
     return base / f"interop-go-{digest}"
 
 
-def build() -> str:
-    """The ``gocadence`` binary, built on first use (a file lock makes concurrent builds wait for each other)."""
+def build(name: str = "gocadence") -> str:
+    """A command of the module (``gocadence``, ``cadence-cli``), built on first use (a file lock makes
+    concurrent builds wait for each other)."""
     go = shutil.which("go")
     d = cache_dir()
-    exe = d / "gocadence"
+    exe = d / name
     if exe.exists():
         return str(exe)
     if go is None:
-        pytest.fail("Go is needed to build the Go interop worker (tests/interop/go); make setup checks for it")
+        pytest.fail("Go is needed to build the Go interop commands (tests/interop/go); make setup checks for it")
     d.mkdir(parents=True, exist_ok=True)
     with open(d / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if exe.exists():
             return str(exe)
         env = {**os.environ, "GOWORK": "off", "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false"}
-        tmp = d / f".gocadence.tmp-{os.getpid()}"
-        r = subprocess.run([go, "build", "-trimpath", "-o", str(tmp), "./cmd/gocadence"], cwd=MODULE, env=env,
+        tmp = d / f".{name}.tmp-{os.getpid()}"
+        r = subprocess.run([go, "build", "-trimpath", "-o", str(tmp), f"./cmd/{name}"], cwd=MODULE, env=env,
                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        (d / "build.log").write_text(r.stdout + r.stderr)
+        (d / f"build-{name}.log").write_text(r.stdout + r.stderr)
         if r.returncode != 0:
-            pytest.fail(f"building tests/interop/go failed: {r.stderr[-2000:]}")
+            pytest.fail(f"building tests/interop/go ./cmd/{name} failed: {r.stderr[-2000:]}")
         os.replace(tmp, exe)
     return str(exe)
 
@@ -87,3 +89,12 @@ class GoCadence:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def cadence_cli(exe: str, address: str, domain: str, *args: str) -> str:
+    """The Cadence CLI over gRPC against one server and domain; its standard output."""
+    r = subprocess.run([exe, "--address", address, "--transport", "grpc", "--domain", domain, *args],
+                       capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise AssertionError(f"cadence {' '.join(args[:2])} failed: {(r.stdout + r.stderr)[-2000:]}")
+    return r.stdout

@@ -134,3 +134,46 @@ async def test_migration_preview_says_a_go_worker_answered(gocadence, cadence, t
         await h.terminate("test over")
     assert plan.preview["action"].tolist() == ["blocked"]
     assert "worker answered that it knows no migration-state query" in reason and "no worker" not in reason, reason
+
+
+async def test_cadence_cli_drives_the_saga_and_its_export_reads_back(cadence_cli, cadence, tmp_path):
+    """The Cadence CLI (built from its module) starts and signals wfkit's saga and exports its history
+    (``workflow show --of``, a file without workflow ID): wfkit reads it (``--workflow-id``) and replays it."""
+    import json
+    import subprocess
+    import sys
+
+    tl, workflow_id = wid("cli-tl"), wid("cli-saga")
+    order = {"order_id": "c1", "customer": "cli", "items": [{"sku": "mug", "quantity": 1}], "amount": 3.0,
+             "review_seconds": 30}
+    async with cadence.worker(task_queue=tl, workflows=orders.WORKFLOWS, activities=orders.ACTIVITIES):
+        await asyncio.to_thread(cadence_cli, "workflow", "start", "--tl", tl, "--wt", "OrderWorkflow", "--et", "120",
+                                "--wid", workflow_id, "--input", json.dumps(order))
+        h = cadence.handle(workflow_id)
+
+        async def in_review() -> bool:
+            try:
+                return await h.query("status") == "in review"
+            except wfkit.QueryFailed:
+                return False
+
+        await eventually(in_review, timeout=30)
+        await asyncio.to_thread(cadence_cli, "workflow", "signal", "--wid", workflow_id, "--name", "cancel_order",
+                                "--input", '{"reason": "a dict"}')
+        await asyncio.to_thread(cadence_cli, "workflow", "signal", "--wid", workflow_id, "--name", "cancel_order",
+                                "--input", '"from the cli"')
+        result = await h.result(timeout=30)
+        assert len(await h.dropped_signals()) == 1
+    assert result["status"] == "cancelled" and result["steps"][-1] == "cancelled: from the cli"
+    export = tmp_path / "saga.json"
+    await asyncio.to_thread(cadence_cli, "workflow", "show", "--wid", workflow_id, "--of", str(export))
+    read = wfkit.History.from_json(export, workflow_id=workflow_id)
+    server = await h.history()
+    assert read.workflow_id == workflow_id and len(read) == len(server)
+    cols = ["event_id", "event_type", "time", "signal_name", "activity_type"]
+    assert read.to_dataframe()[cols].astype(str).equals(server.to_dataframe()[cols].astype(str))
+    run = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", "import sys, wfkit.cli; sys.exit(wfkit.cli.main())", "replay",
+                         str(export), "--workflows", "wfkit.examples.orders", "--engine", "cadence",
+                         "--workflow-id", workflow_id], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and workflow_id in run.stdout, run.stdout + run.stderr
