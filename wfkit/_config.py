@@ -116,6 +116,10 @@ class ConnectConfig:
     max_scan: int = 10_000
     """Where the server cannot evaluate a list query (Cadence basic visibility), at most this many executions
     are evaluated client-side; past it ``UnsupportedFeature``."""
+    path: str = ""
+    """The URL's path (``local:///path/to/state.db``: where an engine keeps its state); empty when none."""
+    options: dict[str, str] = dataclasses.field(default_factory=dict)
+    """URL options the engine plugin declares itself (its ``url_options``), e.g. ``local://?time=skip``."""
 
     @property
     def address(self) -> str:
@@ -128,6 +132,16 @@ class ConnectConfig:
         scheme = self.engine + ("+dev" if self.dev else "")
         where = "" if self.dev else self.address
         return f"{scheme}://{where}?{namespace_term(self.engine)}={self.namespace}"
+
+
+def _plugin_url_options(engine: str) -> Mapping[str, str]:
+    """The URL options an engine plugin declares (``url_options``: name -> what it means); none by default."""
+    from ._engines import get_engine
+
+    try:
+        return dict(getattr(get_engine(engine), "url_options", None) or {})
+    except WfkitError:
+        return {}
 
 
 def _plugin_default_port(engine: str) -> int:
@@ -240,12 +254,19 @@ def parse_url(url: str) -> ConnectConfig:
     cfg.port = port
     if parts.fragment or url.endswith("#"):
         raise WfkitError(f"a URL fragment (#…) means nothing to wfkit: {shown}")
+    if parts.path not in ("", "/"):
+        cfg.path = unquote_plus(parts.path)
+    engine_options = _plugin_url_options(engine)
     for item in filter(None, re.split(r"[&;]", parts.query)):
         raw_key, _, value = item.partition("=")
         key = unquote_plus(raw_key).strip().lower()
+        if key in engine_options and key not in _QUERY_KEYS:
+            cfg.options[key] = unquote_plus(value).strip()
+            continue
         if key not in _QUERY_KEYS:
             name = repr(key) if _SHOWABLE_KEY.fullmatch(key) else "(name not shown)"
-            raise WfkitError(f"unknown connection option {name} in URL (known: {', '.join(sorted(_QUERY_KEYS))})")
+            known = ", ".join(sorted({*_QUERY_KEYS, *engine_options}))
+            raise WfkitError(f"unknown connection option {name} in URL (known: {known})")
         apply_option(cfg, key, unquote_plus(value).strip())
     return cfg
 

@@ -140,6 +140,9 @@ class Capability(enum.StrEnum):
     """Server-side schedules (``client.create_schedule`` and friends); on engines without them, cron on start."""
     RESET = "reset"
     """Resetting a run to the end of one of its workflow tasks (``handle.reset``), signals after it reapplied."""
+    IN_PROCESS = "in_process"
+    """The engine runs inside the client's process (``local://``): no server to reach, so no network errors to
+    tell apart; a URL naming a host or port, or TLS, is a ``ConnectionFailed`` saying so."""
     ADVANCED_VISIBILITY = "advanced_visibility"
     """The server itself evaluates the full list-query language; without it wfkit evaluates a query client-side
     over at most ``max_scan`` executions."""

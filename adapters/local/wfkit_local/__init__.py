@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 CAPABILITIES = frozenset({
     Capability.QUERY, Capability.TERMINATE, Capability.COUNT, Capability.MEMO, Capability.SIDE_EFFECT,
     Capability.CONTINUE_AS_NEW, Capability.CHILD_WORKFLOWS, Capability.REPLAY, Capability.SUBSECOND_TIMERS,
-    Capability.ADVANCED_VISIBILITY, Capability.SIGNAL_WITH_START,
+    Capability.ADVANCED_VISIBILITY, Capability.SIGNAL_WITH_START, Capability.RESET, Capability.IN_PROCESS,
 })
 
 
@@ -34,6 +34,7 @@ class LocalEngine:
     capabilities = CAPABILITIES
     default_port = 0
     namespace_term = "namespace"
+    url_options = {"time": "skip: the clock jumps to the next timer whenever nothing else can run; real (default)"}
 
     async def connect(self, config: ConnectConfig) -> LocalClient:
         from ._client import connect

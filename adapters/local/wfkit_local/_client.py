@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import dataclasses
 import os
+from datetime import timedelta
 from typing import Any
 
 import wfkit.engine as wfe
@@ -16,13 +18,15 @@ from ._replay import ENGINE
 from ._server import LocalServer, LocalWorker, Run
 
 _servers: dict[tuple[str, bool], LocalServer] = {}
+_namespaces: dict[str, set[str]] = {}
 
 
 def server_for(store: str, skip: bool) -> LocalServer:
-    """The process-wide server of ``store`` (``":memory:"`` or a file path), created on first use."""
+    """The process-wide server of ``store`` (``":memory:"`` or a file path) and clock mode, made on first use."""
     key = (store, skip)
     if key not in _servers:
         _servers[key] = LocalServer(skip=skip)
+        _servers[key].namespaces = _namespaces.setdefault(store, {"default"})
     return _servers[key]
 
 
@@ -50,8 +54,6 @@ class LocalClient:
         return self._server.get_run(self.namespace, workflow_id, run_id)
 
     async def start(self, workflow_type: str, args: list[Any], options: StartOptions) -> str:
-        if options.cron_schedule:
-            raise wfe.UnsupportedFeature(ENGINE, "cron_schedule", "use a loop with wfkit.sleep in the workflow")
         return self._server.start(self.namespace, workflow_type, args, options).run_id
 
     async def signal_with_start(self, workflow_type: str, args: list[Any], options: StartOptions, signal: str,
@@ -119,7 +121,7 @@ class LocalClient:
             await asyncio.sleep(0.05)
         r = self._server.replayer(run, worker.workflows[run.workflow_type])
         try:
-            r.run()
+            r.run(query=True)
         except Exception as exc:  # noqa: BLE001 - the caller gets a QueryFailed naming it
             raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r} failed: replay: {exc}") from exc
         return r.query(name, args)
@@ -143,34 +145,66 @@ class LocalClient:
         self._server.close(run, "terminated", {"reason": reason or "", "identity": "wfkit-local"})
 
     async def describe(self, workflow_id: str, run_id: str | None) -> wfe.Execution:
-        import dataclasses
-
         run = self._run(workflow_id, run_id)
-        parent = None
-        if run.parent is not None:
-            parent = self._server.runs.get(run.parent[0])
+        parent = self._server.runs.get(run.parent[0]) if run.parent is not None else None
         pending = tuple(
             wfe.PendingActivity(activity_id=att.a["activityId"], activity_type=att.name,
-                                state="started" if att.task is not None else "scheduled", attempt=att.attempt,
+                                state="started" if att.last_started_time is not None else "scheduled",
+                                attempt=att.attempt,
                                 maximum_attempts=int((att.a.get("retryPolicy") or {}).get("maximumAttempts") or 0)
-                                or None, heartbeat_details=list(att.details) or None)
+                                or None, last_failure=att.last_failure,
+                                last_heartbeat_time=att.last_heartbeat_time,
+                                heartbeat_details=(att.details[0] if len(att.details) == 1 else list(att.details))
+                                if att.details else None,
+                                scheduled_time=att.scheduled_time, last_started_time=att.last_started_time,
+                                next_attempt_time=att.next_attempt_time, last_worker_identity=att.identity)
             for att in run.activities.values())
+        children = []
+        for e in run.events:
+            if ev.event_type(e) == "ChildWorkflowExecutionStarted":
+                a = ev.attrs(e)
+                child = self._server.runs.get(a["workflowExecution"]["runId"])
+                if child is not None and child.status == "running":
+                    children.append(wfe.PendingChild(workflow_id=child.workflow_id, run_id=child.run_id,
+                                                     workflow_type=child.workflow_type,
+                                                     initiated_event_id=int(a["initiatedEventId"])))
+        wft = None
+        if run.status == "running" and (run.decision_owed or not run.first_task_done):
+            wft = wfe.PendingWorkflowTask(state="scheduled", attempt=run.task_attempt,
+                                          scheduled_time=self._server.now(), original_scheduled_time=run.task_since)
         return dataclasses.replace(run.execution(), parent_workflow_id=parent.workflow_id if parent else None,
                                    parent_run_id=parent.run_id if parent else None,
                                    execution_timeout=run.execution_timeout, run_timeout=run.run_timeout,
-                                   pending_activities=pending)
+                                   task_timeout=run.task_timeout, pending_activities=pending,
+                                   pending_children=tuple(children), pending_workflow_task=wft)
 
     async def task_queue(self, name: str) -> wfe.TaskQueueInfo:
-        raise wfe.UnsupportedFeature(ENGINE, "task_queue")
+        pollers = []
+        for w in self._server.workers.get(name, []):
+            if w.workflows:
+                pollers.append(wfe.Poller(identity=w.identity, kind="workflow", last_access_time=self._server.now()))
+            if w.activities:
+                pollers.append(wfe.Poller(identity=w.identity, kind="activity", last_access_time=self._server.now()))
+        backlog = sum(1 for r in self._server.runs.values()
+                      if r.status == "running" and r.task_queue == name and r.decision_owed)
+        return wfe.TaskQueueInfo(name=name, pollers=tuple(pollers), workflow_backlog=backlog)
 
     async def reset(self, workflow_id: str, run_id: str, event_id: int, reason: str, request_id: str) -> str:
-        raise wfe.UnsupportedFeature(ENGINE, "reset")
+        return self._server.reset(self._run(workflow_id, run_id), event_id, reason, request_id).run_id
 
     async def namespaces(self) -> builtins.list[wfe.Namespace]:
-        raise wfe.UnsupportedFeature(ENGINE, "namespaces")
+        return [self._namespace(n) for n in sorted(self._server.namespaces)]
+
+    def _namespace(self, name: str) -> wfe.Namespace:
+        return wfe.Namespace(name=name, id=f"local-{name}", state="registered",
+                             description="a namespace of the local engine (in-process)",
+                             retention=timedelta(days=3650), is_global=False)
 
     async def describe_namespace(self, name: str) -> wfe.Namespace:
-        raise wfe.UnsupportedFeature(ENGINE, "namespaces")
+        if name not in self._server.namespaces:
+            raise wfe.WfkitError(f"namespace {name!r} does not exist on the local engine (known: "
+                                 f"{sorted(self._server.namespaces)})")
+        return self._namespace(name)
 
     async def schedules(self) -> builtins.list[wfe.Schedule]:
         raise wfe.UnsupportedFeature(ENGINE, "schedules")
@@ -196,7 +230,9 @@ class LocalClient:
         truncated = limit is not None and len(runs) > limit
         if limit is not None:
             runs = runs[:limit]
-        return wfe.Executions([r.execution() for r in runs], query=query, truncated=truncated)
+        rows = [r.execution() for r in runs]   # a listing counts no events of an open run (as on the servers)
+        rows = [dataclasses.replace(e, history_length=None) if e.status == "running" else e for e in rows]
+        return wfe.Executions(rows, query=query, truncated=truncated)
 
     async def count(self, query: str | None) -> int:
         return len(self._matching(query))
@@ -232,6 +268,24 @@ def history_of(events: builtins.list[dict[str, Any]], workflow_id: str | None) -
 
 
 async def connect(config: ConnectConfig, capabilities: frozenset[Capability]) -> LocalClient:
-    store = config.dev_db or ":memory:"
-    skip = bool(getattr(config, "time_skipping", False))
-    return LocalClient(server_for(store, skip), config.namespace, capabilities, store)
+    """A client of the store the URL names (``local://``: memory; ``local:///path.db`` or ``?db=``: a SQLite
+    file); no network: a host, a port or TLS is a clear ``ConnectionFailed``."""
+    if config.port is not None or config.host not in ("127.0.0.1", "localhost", "in-process"):
+        where = f"{config.host}:{config.port}" if config.port is not None else config.host
+        raise wfe.ConnectionFailed(f"the local engine runs in this process and connects to no server: {where} "
+                                   "given (use local:// or local:///path/to/state.db)")
+    wfe.tls_material(config)   # a bad key or certificate is named as on the other engines
+    if config.tls:
+        raise wfe.ConnectionFailed("tls means nothing to the local engine: it has no network connection")
+    # An api_key is accepted and unused (no server asks for one), so code that passes one runs unchanged.
+    time_mode = config.options.get("time", "real").lower()
+    if time_mode not in ("real", "skip"):
+        raise wfe.ConnectionFailed(f"local://?time={time_mode!r}: expected time=skip or time=real")
+    store = config.dev_db or config.path or ":memory:"
+    server = server_for(store, time_mode == "skip")
+    if config.namespace not in server.namespaces:
+        if not config.register_domain:
+            raise wfe.ConnectionFailed(f"namespace {config.namespace!r} does not exist on the local engine (known: "
+                                       f"{sorted(server.namespaces)}; add ?register=1 to create it)")
+        server.namespaces.add(config.namespace)
+    return LocalClient(server, config.namespace, capabilities, store)

@@ -456,15 +456,23 @@ class Replayer:
         """Replay the recorded workflow tasks only (``wfkit.replay``): raises what diverges."""
         self.run(final_step=False)
 
-    def run(self, final_step: bool = True) -> list[Command]:
-        """Replay the history; the commands of the new workflow task."""
+    def run(self, final_step: bool = True, *, query: bool = False) -> list[Command]:
+        """Replay the history; the commands of the new workflow task. Events after the last completed workflow
+        task are new to the code (signal drops are logged and counted once), except for a query's replay."""
         i, n = 0, len(self.events)
+        last_done = max((k for k, e in enumerate(self.events) if ev.event_type(e) == "WorkflowTaskCompleted"),
+                        default=-1)
         while i < n:
             e = self.events[i]
+            if i > last_done and final_step and not query:
+                self.replaying = False
             name = ev.event_type(e)
             if name == "WorkflowTaskStarted":
-                self.now_dt = ev.parse_time(e["eventTime"])
-                self._step()
+                failed = i + 1 < n and ev.event_type(self.events[i + 1]) in ("WorkflowTaskFailed",
+                                                                              "WorkflowTaskTimedOut")
+                if not failed:
+                    self.now_dt = ev.parse_time(e["eventTime"])
+                    self._step()
             elif name == "WorkflowTaskCompleted":
                 j = i + 1
                 recorded = []

@@ -50,6 +50,10 @@ class Run:
     search_attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
     execution_timeout: timedelta | None = None
     run_timeout: timedelta | None = None
+    task_timeout: timedelta | None = None
+    cron_schedule: str | None = None
+    task_attempt: int = 1
+    task_since: datetime | None = None
     parent: tuple[str, int] | None = None       # (parent run ID, initiated event ID)
     next_run_id: str | None = None
     decision_owed: bool = False
@@ -81,6 +85,12 @@ class Attempt:
         self.last_heartbeat = time.monotonic()
         self.details: tuple[Any, ...] = ()
         self.cancel_requested = False
+        self.scheduled_time = server.now()
+        self.last_started_time: datetime | None = None
+        self.last_heartbeat_time: datetime | None = None
+        self.last_failure: str | None = None
+        self.next_attempt_time: datetime | None = None
+        self.identity: str | None = None
         self.info = self._info()
 
     def _info(self) -> ActivityInfo:
@@ -90,6 +100,7 @@ class Attempt:
 
     def heartbeat(self, details: list[Any]) -> None:
         self.last_heartbeat = time.monotonic()
+        self.last_heartbeat_time = self.server.now()
         self.details = tuple(details)
 
     def timeout(self, key: str) -> float | None:
@@ -158,7 +169,7 @@ class LocalServer:
         self.offset = max(self.offset, target - time.time())
 
     def _idle(self) -> bool:
-        return self.busy == 0 and not any(r.decision_owed and self.workers.get(r.task_queue)
+        return self.busy == 0 and not any(r.decision_owed and r.task_attempt == 1 and self.workers.get(r.task_queue)
                                           for r in self.runs.values() if r.status == "running")
 
     async def _tick(self) -> None:
@@ -227,7 +238,8 @@ class LocalServer:
                     workflow_id=options.id, run_id=prior.run_id)
         run = Run(namespace, options.id, str(uuid.uuid4()), workflow_type, options.task_queue, self.now(),
                   memo=dict(options.memo or {}), search_attributes=dict(options.search_attributes or {}),
-                  execution_timeout=options.execution_timeout, run_timeout=options.run_timeout, parent=parent)
+                  execution_timeout=options.execution_timeout, run_timeout=options.run_timeout, parent=parent,
+                  task_timeout=options.task_timeout, cron_schedule=options.cron_schedule)
         a: dict[str, Any] = {"workflowType": {"name": workflow_type}, "taskQueue": {"name": options.task_queue},
                              "input": ev.payloads(args), "originalExecutionRunId": run.run_id,
                              "firstExecutionRunId": run.run_id, "attempt": 1, "workflowId": options.id,
@@ -241,6 +253,8 @@ class LocalServer:
                          ("workflowTaskTimeout", options.task_timeout)):
             if td is not None:
                 a[key_] = ev.duration(td)
+        if options.cron_schedule:
+            a["cronSchedule"] = options.cron_schedule
         if options.memo:
             a["memo"] = {"fields": {k: ev.payloads([v])["payloads"][0] for k, v in options.memo.items()}}
         if parent is not None:
@@ -253,7 +267,12 @@ class LocalServer:
         limit = options.execution_timeout or options.run_timeout
         if limit is not None:
             self.at(run.start_time + limit, lambda: self.close(run, "timed_out", {"retryState": "RETRY_STATE_TIMEOUT"}))
-        self.request_decision(run)
+        if run.cron_schedule:
+            backoff = (cron_next(run.cron_schedule, run.start_time) - run.start_time).total_seconds()
+            a["firstWorkflowTaskBackoff"] = f"{backoff:.6f}s"
+            self.at(run.start_time + timedelta(seconds=backoff), lambda: self.request_decision(run))
+        else:
+            self.request_decision(run)
         return run
 
     def request_decision(self, run: Run) -> None:
@@ -280,6 +299,12 @@ class LocalServer:
             run.closed.set()
         if run.parent is not None:
             self._notify_parent(run, status, a)
+        if run.cron_schedule and status in ("completed", "failed", "timed_out"):
+            opts = StartOptions(id=run.workflow_id, task_queue=run.task_queue, run_timeout=run.run_timeout,
+                                memo=run.memo or None, cron_schedule=run.cron_schedule)
+            args = ev.values(run.events[0][ev.attrs_key("WorkflowExecutionStarted")].get("input"))
+            new = self.start(run.namespace, run.workflow_type, args, opts, continued_from=run)
+            run.next_run_id = new.run_id
 
     def _notify_parent(self, run: Run, status: str, a: dict[str, Any]) -> None:
         assert run.parent is not None
@@ -299,6 +324,75 @@ class LocalServer:
         self.add_event(prun, name, base)
         self.request_decision(prun)
 
+    def reset(self, run: Run, event_id: int, reason: str, request_id: str) -> Run:
+        """A new run of ``run``'s workflow ID whose history is ``run``'s up to the workflow task that ``event_id``
+        completes, that task marked failed (reset), then the signals received after it; ``run`` is terminated."""
+        done = {r.run_id: r for r in self.runs.values() if getattr(r, "reset_request", None) == request_id}
+        if done:
+            return next(iter(done.values()))
+        names = [ev.event_type(e) for e in run.events]
+        if not (0 < event_id <= len(names) and names[event_id - 1] == "WorkflowTaskCompleted"):
+            raise wfe.WfkitError(f"reset: event {event_id} of {run.workflow_id!r} is not the end of a workflow task")
+        new_id = str(uuid.uuid4())
+        kept = [dict(e) for e in run.events[:event_id - 1]]
+        start_key = ev.attrs_key("WorkflowExecutionStarted")
+        kept[0] = {**kept[0], start_key: {**kept[0][start_key], "originalExecutionRunId": new_id}}
+        signals = [e for e in run.events[event_id:] if ev.event_type(e) == "WorkflowExecutionSignaled"]
+        if run.status == "running":
+            self.close(run, "terminated", {"reason": f"reset: {reason}", "identity": "wfkit-local"})
+        new = Run(run.namespace, run.workflow_id, new_id, run.workflow_type, run.task_queue, run.start_time,
+                  events=kept, memo=dict(run.memo), search_attributes=dict(run.search_attributes),
+                  execution_timeout=run.execution_timeout, run_timeout=run.run_timeout, task_timeout=run.task_timeout)
+        new.reset_request = request_id  # type: ignore[attr-defined]
+        self.add_event(new, "WorkflowTaskFailed", {
+            "scheduledEventId": str(event_id - 2), "startedEventId": str(event_id - 1),
+            "cause": "WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW", "baseRunId": run.run_id, "newRunId": new_id,
+            "failure": {"message": reason, "resetWorkflowFailureInfo": {}}})
+        for e in signals:
+            self.add_event(new, "WorkflowExecutionSignaled", dict(ev.attrs(e)))
+        self.runs[new_id] = new
+        self.current[(run.namespace, run.workflow_id)] = new_id
+        self.resume(new)
+        return new
+
+    def resume(self, run: Run) -> None:
+        """Pick up what ``run``'s history leaves pending: activities scheduled and not closed are scheduled again
+        (from attempt 1), timers started and not fired wait for the rest of their time, children are followed;
+        then a workflow task (a restarted worker resumes the run by replaying its history)."""
+        closed_acts, open_timers, opened_at = set(), {}, {}
+        for e in run.events:
+            name, a = ev.event_type(e), ev.attrs(e)
+            if name == "TimerStarted":
+                open_timers[a["timerId"]] = (int(e["eventId"]), ev.parse_time(e["eventTime"]), a)
+            elif name in ("TimerFired", "TimerCanceled"):
+                open_timers.pop(a["timerId"], None)
+            elif name == "ActivityTaskScheduled":
+                opened_at[int(e["eventId"])] = a
+            elif name in ("ActivityTaskCompleted", "ActivityTaskFailed", "ActivityTaskTimedOut",
+                          "ActivityTaskCanceled"):
+                closed_acts.add(int(a["scheduledEventId"]))
+        for sid, a in opened_at.items():
+            if sid not in closed_acts and sid not in run.activities:
+                att = Attempt(self, run, sid, a)
+                run.activities[sid] = att
+                self._dispatch_activity(att)
+        for timer_id, (eid, started, a) in open_timers.items():
+            if timer_id not in run.timers:
+                due = started + timedelta(seconds=ev.parse_duration(a["startToFireTimeout"]) or 0)
+                run.timers[timer_id] = self.at(due, self._timer_fire(run, timer_id, eid))
+        limit = run.execution_timeout or run.run_timeout
+        if limit is not None:
+            self.at(run.start_time + limit, lambda: self.close(run, "timed_out", {"retryState": "RETRY_STATE_TIMEOUT"}))
+        self.request_decision(run)
+
+    def _timer_fire(self, run: Run, timer_id: str, eid: int) -> Callable[[], None]:
+        def fire() -> None:
+            if run.status == "running" and run.timers.pop(timer_id, None) is not None:
+                self.add_event(run, "TimerFired", {"timerId": timer_id, "startedEventId": str(eid)})
+                self.request_decision(run)
+
+        return fire
+
     # -- workflow tasks --
 
     def worker_for(self, task_queue: str, workflow_type: str | None = None,
@@ -317,20 +411,21 @@ class LocalServer:
     def decide(self, run: Run) -> None:
         if not run.decision_owed or run.status != "running":
             return
-        worker = self.worker_for(run.task_queue, workflow_type=run.workflow_type)
-        if worker is None:
-            if self.workers.get(run.task_queue):
-                run.task_error = (f"no worker of task queue {run.task_queue!r} serves workflow type "
-                                  f"{run.workflow_type!r}")
+        if not self.workers.get(run.task_queue):
             return
+        worker = self.worker_for(run.task_queue, workflow_type=run.workflow_type)
         run.decision_owed = False
         try:
+            if worker is None:
+                known = sorted({t for w in self.workers.get(run.task_queue, []) for t in w.workflows})
+                raise wfe.WfkitError(f"workflow type {run.workflow_type!r} is not registered on the workers of task "
+                                     f"queue {run.task_queue!r} (they serve {known})")
             commands = self.replayer(run, worker.workflows[run.workflow_type]).run()
         except Exception as exc:  # noqa: BLE001 - a workflow task fails; the run waits for fixed code
-            run.task_error = f"{type(exc).__name__}: {exc}"
-            run.decision_owed = True
-            _log.warning("workflow task of %s (%s) failed: %s", run.workflow_id, run.workflow_type, run.task_error)
+            self._task_failed(run, exc, worker.identity if worker else "wfkit-local")
             return
+        if run.task_attempt > 1:
+            run.task_attempt, run.task_since = 1, None
         run.task_error = None
         run.first_task_done = True
         self.add_event(run, "WorkflowTaskScheduled", {"taskQueue": {"name": run.task_queue}, "attempt": 1})
@@ -343,6 +438,27 @@ class LocalServer:
             self._record(run, cmd)
             if run.status != "running":
                 break
+
+    def _task_failed(self, run: Run, exc: Exception, identity: str) -> None:
+        """As the servers do: the first failure of a streak is recorded (scheduled, started, failed); the task is
+        retried (each second, in real time) while the attempts count up; a new worker retries it at once."""
+        run.task_error = f"{type(exc).__name__}: {exc}"
+        nondeterministic = isinstance(exc, wfe.NondeterminismError)
+        _log.warning("workflow task of %s (%s) failed: %s", run.workflow_id, run.workflow_type, run.task_error)
+        if run.task_attempt == 1:
+            run.task_since = self.now()
+            self.add_event(run, "WorkflowTaskScheduled", {"taskQueue": {"name": run.task_queue}, "attempt": 1})
+            sched = len(run.events)
+            self.add_event(run, "WorkflowTaskStarted", {"scheduledEventId": str(sched), "identity": identity})
+            cause = "NON_DETERMINISTIC_ERROR" if nondeterministic else "WORKFLOW_WORKER_UNHANDLED_FAILURE"
+            message = ("nondeterminism: " if nondeterministic else "") + str(exc)
+            self.add_event(run, "WorkflowTaskFailed", {
+                "scheduledEventId": str(sched), "startedEventId": str(sched + 1), "identity": identity,
+                "cause": "WORKFLOW_TASK_FAILED_CAUSE_" + cause,
+                "failure": {"message": message, "applicationFailureInfo": {"type": type(exc).__name__}}})
+        run.task_attempt += 1
+        run.decision_owed = True
+        asyncio.get_running_loop().call_later(1.0, self.decide, run)
 
     def _record(self, run: Run, cmd: Any) -> None:
         kind, a = cmd.kind, dict(cmd.attrs)
@@ -369,15 +485,8 @@ class LocalServer:
         elif kind == "timer":
             a["workflowTaskCompletedEventId"] = done
             eid = self.add_event(run, "TimerStarted", a)
-            timer_id = a["timerId"]
-
-            def fire() -> None:
-                if run.status == "running" and run.timers.pop(timer_id, None) is not None:
-                    self.add_event(run, "TimerFired", {"timerId": timer_id, "startedEventId": str(eid)})
-                    self.request_decision(run)
-
             due = self.now() + timedelta(seconds=ev.parse_duration(a["startToFireTimeout"]) or 0)
-            run.timers[timer_id] = self.at(due, fire)
+            run.timers[a["timerId"]] = self.at(due, self._timer_fire(run, a["timerId"], eid))
         elif kind == "cancel_timer":
             entry = run.timers.pop(a["timerId"], None)
             if entry is not None:
@@ -489,6 +598,7 @@ class LocalServer:
         while True:
             att.info = att._info()
             att.last_heartbeat = time.monotonic()
+            att.last_started_time, att.next_attempt_time, att.identity = self.now(), None, worker.identity
             limit = min((x for x in (stc, None if deadline is None else deadline - time.monotonic())
                          if x is not None), default=None)
             kind = "start_to_close" if limit == stc else "schedule_to_close"
@@ -538,6 +648,10 @@ class LocalServer:
                                            "failure": value, "retryState": state})
                 self.request_decision(run)
                 return
+            err = ev.from_failure(value)
+            att.last_failure = wfe_describe(err) if err is not None else None
+            att.next_attempt_time = self.now() + timedelta(seconds=backoff)
+            att.last_started_time = None
             await self.sleep(backoff)
             att.attempt += 1
 
@@ -593,6 +707,33 @@ class LocalServer:
             wfe.telemetry.activity_closed(ENGINE, att.name, ok, time.monotonic() - t0)
 
 
+def cron_next(expr: str, after: datetime) -> datetime:
+    """The first time after ``after`` that cron expression ``expr`` names (``@every 5m`` too)."""
+    text = expr.strip()
+    if text.startswith("@every"):
+        import re
+
+        total = 0.0
+        for n, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", text):
+            total += float(n) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+        if total <= 0:
+            raise wfe.WfkitError(f"cron_schedule {expr!r}: @every needs a duration such as 5m")
+        return after + timedelta(seconds=total)
+    from croniter import croniter
+
+    try:
+        out: datetime = croniter(text, after).get_next(datetime)
+    except (ValueError, KeyError) as exc:
+        raise wfe.WfkitError(f"cron_schedule {expr!r}: {exc}") from None
+    return out
+
+
+def wfe_describe(err: BaseException) -> str:
+    """``Type: message`` of a failure (its ApplicationError type when it has one)."""
+    kind = getattr(err, "type", None) or type(err).__name__
+    return f"{kind}: {getattr(err, 'message', str(err))}"
+
+
 def _td(s: str | None) -> timedelta | None:
     v = ev.parse_duration(s)
     return None if v is None else timedelta(seconds=v)
@@ -606,8 +747,10 @@ class LocalWorker:
         self.server, self.task_queue, self.identity = server, task_queue, identity
         self.workflows = {w.name: w for w in workflows}
         self.activities = {a.name: a for a in activities}
+        self.started_at: datetime | None = None
 
     async def start(self) -> None:
+        self.started_at = self.server.now()
         self.server.workers.setdefault(self.task_queue, []).append(self)
         self.server.dispatch_pending(self.task_queue)
 

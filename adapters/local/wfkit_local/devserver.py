@@ -8,9 +8,12 @@ class LocalDevServer:
     0, which no process has), always alive until stopped."""
 
     def __init__(self, *, db: str | None = None, namespace: str = "default"):
+        from ._client import _namespaces
+
         self._db = db
         self._namespace = namespace
         self._alive = True
+        _namespaces.setdefault(db or ":memory:", {"default"}).add(namespace)
 
     @property
     def url(self) -> str:
@@ -19,7 +22,7 @@ class LocalDevServer:
 
     @property
     def address(self) -> str:
-        return "in-process"
+        return "in-process"   # local://in-process is local:// (what `{engine}://{server.address}` makes)
 
     @property
     def namespace(self) -> str:
