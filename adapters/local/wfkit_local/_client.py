@@ -54,7 +54,10 @@ class LocalClient:
         return self._server.get_run(self.namespace, workflow_id, run_id)
 
     async def start(self, workflow_type: str, args: list[Any], options: StartOptions) -> str:
-        return self._server.start(self.namespace, workflow_type, args, options).run_id
+        from ._telemetry import client_start
+
+        with client_start(workflow_type, options.id) as header:
+            return self._server.start(self.namespace, workflow_type, args, options, header=header).run_id
 
     async def signal_with_start(self, workflow_type: str, args: list[Any], options: StartOptions, signal: str,
                                 signal_args: list[Any]) -> str:

@@ -26,6 +26,7 @@ import wfkit.engine as wfe
 from wfkit.engine import ActivityDefn, ActivityInfo, StartOptions, WorkflowDefn, to_json_value
 
 from . import _events as ev
+from . import _telemetry as _tel
 from ._replay import ENGINE, Replayer, _activity
 
 _log = logging.getLogger("wfkit.local")
@@ -220,7 +221,8 @@ class LocalServer:
         return run
 
     def start(self, namespace: str, workflow_type: str, args: list[Any], options: StartOptions, *,
-              parent: tuple[str, int] | None = None, continued_from: Run | None = None) -> Run:
+              parent: tuple[str, int] | None = None, continued_from: Run | None = None,
+              header: dict[str, Any] | None = None) -> Run:
         key = (namespace, options.id)
         prior = self.runs.get(self.current.get(key, ""))
         if prior is not None and continued_from is None:
@@ -255,6 +257,8 @@ class LocalServer:
                 a[key_] = ev.duration(td)
         if options.cron_schedule:
             a["cronSchedule"] = options.cron_schedule
+        if header is not None:
+            a["header"] = header
         if options.memo:
             a["memo"] = {"fields": {k: ev.payloads([v])["payloads"][0] for k, v in options.memo.items()}}
         if parent is not None:
@@ -290,6 +294,9 @@ class LocalServer:
         if status != "continued_as_new" or "newExecutionRunId" not in a:
             self.add_event(run, _CLOSE_EVENT[status], a)
         run.close_time = self.now()
+        if status in ("completed", "failed"):
+            wfe.telemetry.workflow_closed(ENGINE, run.workflow_type, status == "completed",
+                                          (run.close_time - run.start_time).total_seconds())
         for t in run.timers.values():
             t[3] = True
         for att in run.activities.values():
@@ -427,6 +434,9 @@ class LocalServer:
         if run.task_attempt > 1:
             run.task_attempt, run.task_since = 1, None
         run.task_error = None
+        if not run.first_task_done and wfe.telemetry.enabled():
+            _tel.instant(f"RunWorkflow:{run.workflow_type}", run.events[0][ev.attrs_key("WorkflowExecutionStarted")],
+                         {"wfkit.workflow_id": run.workflow_id, "wfkit.workflow_type": run.workflow_type})
         run.first_task_done = True
         self.add_event(run, "WorkflowTaskScheduled", {"taskQueue": {"name": run.task_queue}, "attempt": 1})
         sched = len(run.events)
@@ -465,6 +475,12 @@ class LocalServer:
         done = str(len(run.events))
         if kind == "activity":
             a["workflowTaskCompletedEventId"] = done
+            if wfe.telemetry.enabled():
+                carried = _tel.instant(f"StartActivity:{a['activityType']['name']}",
+                                       run.events[0][ev.attrs_key("WorkflowExecutionStarted")],
+                                       {"wfkit.workflow_id": run.workflow_id, "wfkit.activity_id": a["activityId"]})
+                if carried is not None:
+                    a["header"] = carried
             eid = self.add_event(run, "ActivityTaskScheduled", a)
             att = Attempt(self, run, eid, a)
             run.activities[eid] = att
@@ -669,7 +685,12 @@ class LocalServer:
             ctx = contextvars.copy_context()
             return await asyncio.get_running_loop().run_in_executor(self._executor, ctx.run, call)
 
-        task = asyncio.get_running_loop().create_task(body())
+        async def traced() -> Any:
+            with _tel.run_activity(att.name, att.a, {"wfkit.workflow_id": att.run.workflow_id,
+                                                     "wfkit.activity_id": att.a["activityId"]}):
+                return await body()
+
+        task = asyncio.get_running_loop().create_task(traced())
         wfe.telemetry.activity_started(ENGINE, att.name)
         t0, ok = time.monotonic(), False
         try:
