@@ -472,6 +472,23 @@ class Client:
                                   ("max_concurrent_workflow_tasks", max_concurrent_workflow_tasks)) if v}
         return Worker(self, task_queue, wdefs, adefs, opts)
 
+    # --- time --------------------------------------------------------------------------------------
+    async def sleep(self, duration: timedelta | float) -> None:
+        """Let ``duration`` (a timedelta or seconds) of workflow time pass, firing the timers due meanwhile: at once
+        on an engine whose clock skips (``Capability.TIME_SKIPPING`` with time skipping on, e.g.
+        ``local://?time=skip``), else in real time. For tests that advance time explicitly."""
+        td = as_timedelta(duration, "sleep duration")
+        assert td is not None
+        if td < timedelta(0):
+            raise WfkitError(f"sleep duration must not be negative, got {td}")
+        advance = getattr(self._inner, "sleep", None)   # optional engine-client method: advance its clock
+        if advance is None:
+            await asyncio.sleep(td.total_seconds())
+        else:
+            await self._call(advance(td.total_seconds()))
+
+    skip = sleep
+
     # --- lifecycle -----------------------------------------------------------------------------------
     @property
     def closed(self) -> bool:

@@ -140,6 +140,10 @@ class Capability(enum.StrEnum):
     """Server-side schedules (``client.create_schedule`` and friends); on engines without them, cron on start."""
     RESET = "reset"
     """Resetting a run to the end of one of its workflow tasks (``handle.reset``), signals after it reapplied."""
+    TIME_SKIPPING = "time_skipping"
+    """A clock that jumps to the next timer whenever every workflow waits on one and no activity runs: the
+    engine's URL takes ``time=skip`` (``local://?time=skip``), and its client's optional ``sleep(seconds)``
+    advances the clock at once (``client.sleep``/``client.skip``)."""
     IN_PROCESS = "in_process"
     """The engine runs inside the client's process (``local://``): no server to reach, so no network errors to
     tell apart; a URL naming a host or port, or TLS, is a ``ConnectionFailed`` saying so."""

@@ -26,6 +26,7 @@ CAPABILITIES = frozenset({
     Capability.QUERY, Capability.TERMINATE, Capability.COUNT, Capability.MEMO, Capability.SIDE_EFFECT,
     Capability.CONTINUE_AS_NEW, Capability.CHILD_WORKFLOWS, Capability.REPLAY, Capability.SUBSECOND_TIMERS,
     Capability.ADVANCED_VISIBILITY, Capability.SIGNAL_WITH_START, Capability.RESET, Capability.IN_PROCESS,
+    Capability.TIME_SKIPPING,
 })
 
 

@@ -16,17 +16,31 @@ from . import _events as ev
 from . import _query
 from ._replay import ENGINE
 from ._server import LocalServer, LocalWorker, Run
+from ._store import Store
 
 _servers: dict[tuple[str, bool], LocalServer] = {}
 _namespaces: dict[str, set[str]] = {}
 
 
 def server_for(store: str, skip: bool) -> LocalServer:
-    """The process-wide server of ``store`` (``":memory:"`` or a file path) and clock mode, made on first use."""
+    """The process-wide server of ``store`` (``":memory:"`` or a file path) and clock mode, made on first use; a
+    file is read back (its open runs resume once a worker serves them)."""
     key = (store, skip)
     if key not in _servers:
-        _servers[key] = LocalServer(skip=skip)
-        _servers[key].namespaces = _namespaces.setdefault(store, {"default"})
+        if store != ":memory:":
+            import os
+
+            store = os.path.abspath(os.path.expanduser(store))
+            key = (store, skip)
+            other = (store, not skip)
+            if other in _servers:
+                raise wfe.ConnectionFailed(f"local engine state file {store} is open in this process with "
+                                           f"time={'skip' if not skip else 'real'}: one clock per file")
+        if key not in _servers:
+            server = LocalServer(skip=skip, store=Store(store) if store != ":memory:" else None)
+            server.namespaces = _namespaces.setdefault(store, {"default"})
+            server.load()
+            _servers[key] = server
     return _servers[key]
 
 
@@ -291,4 +305,7 @@ async def connect(config: ConnectConfig, capabilities: frozenset[Capability]) ->
             raise wfe.ConnectionFailed(f"namespace {config.namespace!r} does not exist on the local engine (known: "
                                        f"{sorted(server.namespaces)}; add ?register=1 to create it)")
         server.namespaces.add(config.namespace)
+        if server.store is not None:
+            server.store.add_namespace(config.namespace)
+    server.resume_all()
     return LocalClient(server, config.namespace, capabilities, store)

@@ -28,6 +28,7 @@ from wfkit.engine import ActivityDefn, ActivityInfo, StartOptions, WorkflowDefn,
 from . import _events as ev
 from . import _telemetry as _tel
 from ._replay import ENGINE, Replayer, _activity
+from ._store import Store
 
 _log = logging.getLogger("wfkit.local")
 
@@ -55,6 +56,7 @@ class Run:
     cron_schedule: str | None = None
     task_attempt: int = 1
     task_since: datetime | None = None
+    reset_request: str | None = None
     parent: tuple[str, int] | None = None       # (parent run ID, initiated event ID)
     next_run_id: str | None = None
     decision_owed: bool = False
@@ -86,6 +88,7 @@ class Attempt:
         self.last_heartbeat = time.monotonic()
         self.details: tuple[Any, ...] = ()
         self.cancel_requested = False
+        self.counted = False
         self.scheduled_time = server.now()
         self.last_started_time: datetime | None = None
         self.last_heartbeat_time: datetime | None = None
@@ -111,40 +114,58 @@ class Attempt:
 class LocalServer:
     """All runs of one store (memory, or a SQLite file), with their clock and their workers."""
 
-    def __init__(self, skip: bool = False):
+    def __init__(self, skip: bool = False, store: Store | None = None):
         self.skip = skip
+        self.store = store
+        self._resumed = store is None
         self.offset = 0.0
         self.runs: dict[str, Run] = {}
         self.current: dict[tuple[str, str], str] = {}
         self.workers: dict[str, list[LocalWorker]] = {}
         self._timers: list[list[Any]] = []
         self._seq = itertools.count()
-        self._wake: asyncio.Event | None = None
-        self._clock_task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handle: asyncio.Handle | None = None
         self.busy = 0
         self.namespaces = {"default"}
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+    # -- the state file --
+
+    def load(self) -> None:
+        """Read every run from the state file (open runs are resumed by :meth:`resume_all` on the loop)."""
+        if self.store is None:
+            return
+        for fields, events in self.store.load():
+            run = Run(**fields, events=events)
+            self.runs[run.run_id] = run
+            self.current[(run.namespace, run.workflow_id)] = run.run_id
+            if run.status == "running":
+                run.decision_owed = True
+        self.namespaces |= self.store.namespaces()
+
+    def resume_all(self) -> None:
+        """Once per process, on the loop: timers, activities and workflow tasks of the runs read from the file."""
+        if self._resumed:
+            return
+        self._resumed = True
+        for run in list(self.runs.values()):
+            if run.status == "running":
+                self.resume(run)
+
+    def _save(self, run: Run) -> None:
+        if self.store is not None:
+            self.store.save_run(run)
 
     # -- clock --
 
     def now(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.offset)
 
-    def _ensure_clock(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._clock_task is None or self._clock_task.done():
-            self._loop = loop
-            self._wake = asyncio.Event()
-            self._clock_task = loop.create_task(self._tick(), name="wfkit-local-clock")
-
     def at(self, due: datetime, fn: Callable[[], None]) -> list[Any]:
         """Call ``fn`` when the clock reaches ``due``; the returned entry's [3] = True cancels it."""
-        self._ensure_clock()
         entry = [due.timestamp(), next(self._seq), fn, False]
         heapq.heappush(self._timers, entry)
-        assert self._wake is not None
-        self._wake.set()
+        self._arm()
         return entry
 
     async def sleep(self, seconds: float) -> None:
@@ -168,48 +189,59 @@ class LocalServer:
             for _ in range(20):
                 await asyncio.sleep(0)
         self.offset = max(self.offset, target - time.time())
+        self._arm()
 
     def _idle(self) -> bool:
         return self.busy == 0 and not any(r.decision_owed and r.task_attempt == 1 and self.workers.get(r.task_queue)
                                           for r in self.runs.values() if r.status == "running")
 
-    async def _tick(self) -> None:
-        assert self._wake is not None
-        while True:
-            while self._timers and self._timers[0][3]:
-                heapq.heappop(self._timers)
-            if not self._timers:
-                return   # at() starts the clock again: no task outlives the last timer
-            due = self._timers[0][0]
-            wait = due - self.now().timestamp()
-            if wait > 0 and self.skip:
-                for _ in range(5):   # let what was just started get going before deciding nothing runs
-                    await asyncio.sleep(0)
-                if self._idle() and self._timers and self._timers[0][0] == due:
-                    self.offset += max(due - self.now().timestamp(), 0)
-                    wait = 0
-                else:
-                    wait = min(wait, 0.01)
-            if wait > 0:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), wait)
-                except TimeoutError:
-                    pass
-                continue
+    def _arm(self) -> None:
+        """Schedule the loop callback for the next timer (no task of its own: nothing outlives the loop). With
+        time skipping, a short real pause first lets what was just started get going; if then nothing runs, the
+        clock jumps to that timer."""
+        loop = asyncio.get_running_loop()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        while self._timers and self._timers[0][3]:
+            heapq.heappop(self._timers)
+        if not self._timers:
+            return
+        wait = self._timers[0][0] - self.now().timestamp()
+        if wait <= 0:
+            self._handle = loop.call_soon(self._fire)
+        elif self.skip:
+            self._handle = loop.call_later(min(wait, 0.002), self._maybe_skip)
+        else:
+            self._handle = loop.call_later(wait, self._fire)
+
+    def _maybe_skip(self) -> None:
+        self._handle = None
+        if self._timers and self._idle():
+            self.offset += max(self._timers[0][0] - self.now().timestamp(), 0)
+        self._fire()
+
+    def _fire(self) -> None:
+        self._handle = None
+        now = self.now().timestamp()
+        while self._timers and self._timers[0][0] <= now:
             entry = heapq.heappop(self._timers)
             if not entry[3]:
                 try:
                     entry[2]()
                 except Exception:  # noqa: BLE001 - one timer's failure must not stop the clock
                     _log.exception("timer callback failed")
+        self._arm()
 
     # -- runs and events --
 
     def add_event(self, run: Run, name: str, a: dict[str, Any] | None = None) -> int:
         eid = len(run.events) + 1
-        run.events.append({"eventId": str(eid), "eventTime": ev.timestamp(self.now()),
-                           "eventType": ev.enum_name(name), ev.attrs_key(name): a or {}})
+        event = {"eventId": str(eid), "eventTime": ev.timestamp(self.now()), "eventType": ev.enum_name(name),
+                 ev.attrs_key(name): a or {}}
+        run.events.append(event)
+        if self.store is not None:
+            self.store.add_event(run.run_id, event)
         return eid
 
     def get_run(self, namespace: str, workflow_id: str, run_id: str | None) -> Run:
@@ -268,6 +300,7 @@ class LocalServer:
         self.add_event(run, "WorkflowExecutionStarted", a)
         self.runs[run.run_id] = run
         self.current[key] = run.run_id
+        self._save(run)
         limit = options.execution_timeout or options.run_timeout
         if limit is not None:
             self.at(run.start_time + limit, lambda: self.close(run, "timed_out", {"retryState": "RETRY_STATE_TIMEOUT"}))
@@ -294,6 +327,7 @@ class LocalServer:
         if status != "continued_as_new" or "newExecutionRunId" not in a:
             self.add_event(run, _CLOSE_EVENT[status], a)
         run.close_time = self.now()
+        self._save(run)
         if status in ("completed", "failed"):
             wfe.telemetry.workflow_closed(ENGINE, run.workflow_type, status == "completed",
                                           (run.close_time - run.start_time).total_seconds())
@@ -312,6 +346,7 @@ class LocalServer:
             args = ev.values(run.events[0][ev.attrs_key("WorkflowExecutionStarted")].get("input"))
             new = self.start(run.namespace, run.workflow_type, args, opts, continued_from=run)
             run.next_run_id = new.run_id
+            self._save(run)
 
     def _notify_parent(self, run: Run, status: str, a: dict[str, Any]) -> None:
         assert run.parent is not None
@@ -334,7 +369,7 @@ class LocalServer:
     def reset(self, run: Run, event_id: int, reason: str, request_id: str) -> Run:
         """A new run of ``run``'s workflow ID whose history is ``run``'s up to the workflow task that ``event_id``
         completes, that task marked failed (reset), then the signals received after it; ``run`` is terminated."""
-        done = {r.run_id: r for r in self.runs.values() if getattr(r, "reset_request", None) == request_id}
+        done = {r.run_id: r for r in self.runs.values() if r.reset_request == request_id}
         if done:
             return next(iter(done.values()))
         names = [ev.event_type(e) for e in run.events]
@@ -350,7 +385,7 @@ class LocalServer:
         new = Run(run.namespace, run.workflow_id, new_id, run.workflow_type, run.task_queue, run.start_time,
                   events=kept, memo=dict(run.memo), search_attributes=dict(run.search_attributes),
                   execution_timeout=run.execution_timeout, run_timeout=run.run_timeout, task_timeout=run.task_timeout)
-        new.reset_request = request_id  # type: ignore[attr-defined]
+        new.reset_request = request_id
         self.add_event(new, "WorkflowTaskFailed", {
             "scheduledEventId": str(event_id - 2), "startedEventId": str(event_id - 1),
             "cause": "WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW", "baseRunId": run.run_id, "newRunId": new_id,
@@ -359,6 +394,9 @@ class LocalServer:
             self.add_event(new, "WorkflowExecutionSignaled", dict(ev.attrs(e)))
         self.runs[new_id] = new
         self.current[(run.namespace, run.workflow_id)] = new_id
+        self._save(new)
+        if self.store is not None:
+            self.store.replace_events(new_id, new.events)
         self.resume(new)
         return new
 
@@ -437,7 +475,9 @@ class LocalServer:
         if not run.first_task_done and wfe.telemetry.enabled():
             _tel.instant(f"RunWorkflow:{run.workflow_type}", run.events[0][ev.attrs_key("WorkflowExecutionStarted")],
                          {"wfkit.workflow_id": run.workflow_id, "wfkit.workflow_type": run.workflow_type})
-        run.first_task_done = True
+        if not run.first_task_done:
+            run.first_task_done = True
+            self._save(run)
         self.add_event(run, "WorkflowTaskScheduled", {"taskQueue": {"name": run.task_queue}, "attempt": 1})
         sched = len(run.events)
         self.add_event(run, "WorkflowTaskStarted", {"scheduledEventId": str(sched), "identity": worker.identity})
@@ -527,15 +567,17 @@ class LocalServer:
             new_args = ev.values(a["input"])
             opts = StartOptions(id=run.workflow_id, task_queue=run.task_queue, run_timeout=run.run_timeout,
                                 memo=run.memo or None, search_attributes=run.search_attributes or None)
-            new_run_id_holder: dict[str, str] = {}
             self.add_event(run, "WorkflowExecutionContinuedAsNew", {
                 "workflowType": {"name": run.workflow_type}, "taskQueue": {"name": run.task_queue},
                 "input": a["input"], "workflowTaskCompletedEventId": done, "newExecutionRunId": ""})
             self.close(run, "continued_as_new", {"newExecutionRunId": ""})
             new = self.start(run.namespace, run.workflow_type, new_args, opts, continued_from=run)
-            new_run_id_holder["id"] = new.run_id
-            run.events[-1][ev.attrs_key("WorkflowExecutionContinuedAsNew")]["newExecutionRunId"] = new.run_id
+            can = run.events[-1]   # close() records no second event for continue-as-new
+            can[ev.attrs_key("WorkflowExecutionContinuedAsNew")]["newExecutionRunId"] = new.run_id
             run.next_run_id = new.run_id
+            self._save(run)
+            if self.store is not None:
+                self.store.add_event(run.run_id, can)
 
     def _start_child(self, parent: Run, eid: int, a: dict[str, Any]) -> None:
         memo = {k: ev.values({"payloads": [p]})[0] for k, p in a.get("memo", {}).get("fields", {}).items()}
@@ -575,7 +617,10 @@ class LocalServer:
 
                 self.at(self.now() + timedelta(seconds=limit), expire)
             return
+        self.busy += 1   # counted from now: time must not skip past an activity about to start
+        att.counted = True
         att.task = asyncio.get_running_loop().create_task(self._run_activity(att, worker))
+        att.task.add_done_callback(lambda _: self._uncount(att))
 
     def dispatch_pending(self, task_queue: str) -> None:
         for run in list(self.runs.values()):
@@ -599,7 +644,13 @@ class LocalServer:
                                                      "retryState": "RETRY_STATE_TIMEOUT"})
         self.request_decision(run)
 
+    def _uncount(self, att: Attempt) -> None:
+        if att.counted:
+            att.counted = False
+            self.busy -= 1
+
     async def _run_activity(self, att: Attempt, worker: LocalWorker) -> None:
+        self._uncount(att)
         run, defn = att.run, worker.activities[att.name]
         policy = att.a.get("retryPolicy") or {}
         max_attempts = int(policy.get("maximumAttempts") or 0)

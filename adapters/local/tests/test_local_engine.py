@@ -1,0 +1,199 @@
+"""What only the local engine does: time skipping, the state file, replay of its own histories, the frames it
+gives, and ``wfkit.testing.WorkflowEnvironment``. In process: no server (the Temporal dev server only where a test
+says so)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import uuid
+from datetime import timedelta
+
+import pytest
+
+import wfkit
+from wfkit.testing import WorkflowEnvironment
+from wfkit.testing.conformance import workflows as w
+
+
+@wfkit.workflow
+class Month:
+    """Sleeps 30 days, then runs an activity; returns the workflow time that passed."""
+
+    @wfkit.run
+    async def run(self) -> float:
+        t0 = wfkit.now()
+        await wfkit.sleep(timedelta(days=30))
+        await wfkit.execute_activity(w.echo, "after a month", start_to_close_timeout=10)
+        return (wfkit.now() - t0).total_seconds()
+
+
+@wfkit.workflow
+class Deadline:
+    """Waits up to a day for a signal."""
+
+    def __init__(self) -> None:
+        self.got = False
+
+    @wfkit.run
+    async def run(self) -> str:
+        try:
+            await wfkit.wait_condition(lambda: self.got, timeout=timedelta(days=1))
+        except wfkit.TimeoutError:
+            return "timed out"
+        return "signalled"
+
+    @wfkit.signal
+    def poke(self) -> None:
+        self.got = True
+
+
+def tq() -> str:
+    return f"tq-{uuid.uuid4().hex[:8]}"
+
+
+async def test_a_month_long_timer_with_time_skipping():
+    async with WorkflowEnvironment("local", time_skipping=True) as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[Month, w.Retrying], activities=[w.echo, w.flaky]):
+            h = await env.client.start(Month, task_queue=q)
+            assert await h.result(timeout=30) >= 30 * 86400   # impossible in real time within the timeout
+            # retry backoffs wait on the same clock: two failures, 1 s apart, skipped
+            assert await (await env.client.start(w.Retrying, 2, 3, task_queue=q)).result(timeout=30) == 3
+        frame = (await h.history()).to_dataframe()
+        timer = frame[frame["event_type"].astype(str) == "TimerFired"]
+        started = frame[frame["event_type"].astype(str) == "TimerStarted"]
+        assert len(timer) == 1
+        assert (timer["time"].iloc[0] - started["time"].iloc[0]) >= timedelta(days=30)
+    assert set(frame["engine_event_type"].astype(str)) >= {"TimerFired", "ActivityTaskCompleted"}   # Temporal names
+
+
+async def test_client_sleep_advances_a_skipping_clock():
+    async with WorkflowEnvironment("local", time_skipping=True) as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[Deadline], activities=[]):
+            poked = await env.client.start(Deadline, task_queue=q)
+            await poked.signal("poke")
+            assert await poked.result(timeout=10) == "signalled"
+            late = await env.client.start(Deadline, task_queue=q)
+            await env.skip(timedelta(days=2))
+            assert await late.result(timeout=10) == "timed out"
+
+
+async def test_without_time_skipping_time_is_real():
+    async with WorkflowEnvironment("local") as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[w.Sleeper], activities=[]):
+            h = await env.client.start(w.Sleeper, 3600, task_queue=q)
+            with pytest.raises(wfkit.TimeoutError):
+                await h.result(timeout=0.5)
+            await h.terminate("test over")
+
+
+def test_time_skipping_is_a_capability():
+    with pytest.raises(wfkit.UnsupportedFeature, match="temporal.*time_skipping"):
+        WorkflowEnvironment("temporal", time_skipping=True)
+    with pytest.raises(wfkit.WfkitError, match="no-such-engine"):
+        WorkflowEnvironment("no-such-engine")
+
+
+async def test_workflow_environment_on_a_real_server():
+    async with WorkflowEnvironment("temporal") as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[w.Hello], activities=[w.echo]):
+            h = await env.client.start(w.Hello, "server", task_queue=q)
+            assert await h.result(timeout=30) == "hello server"
+        assert env.client.engine == "temporal"
+    assert env.server is None
+
+
+async def test_bad_url_options_are_named():
+    with pytest.raises(wfkit.ConnectionFailed, match="time=skip or time=real"):
+        await wfkit.connect("local://?time=fast")
+    with pytest.raises(wfkit.WfkitError, match="unknown connection option 'speed'"):
+        await wfkit.connect("local://?speed=1")
+    with pytest.raises(wfkit.ConnectionFailed, match="does not exist.*register=1"):
+        await wfkit.connect("local://?namespace=nope")
+    c = await wfkit.connect("local://?namespace=made-here&register=1")
+    assert (await c.describe_namespace("made-here")).state == "registered"
+    await c.close()
+
+
+PHASE = textwrap.dedent("""
+    import asyncio, sys, wfkit
+    from wfkit.testing.conformance import workflows as w
+
+    async def main(db, phase):
+        c = await wfkit.connect(f"local://{db}")
+        async with c.worker(task_queue="q", workflows=[w.Waiter, w.Sleeper], activities=[w.echo]):
+            if phase == "1":
+                h = await c.start(w.Waiter, 2, id="kept", task_queue="q")
+                await h.signal("add", "before restart")
+                await c.start(w.Sleeper, 1, id="sleeping", task_queue="q")
+                print(await h.query("count"))
+            else:
+                print(sorted((e.workflow_id, e.status) for e in await c.list(None, limit=None)))
+                await c.handle("kept").signal("add", "after restart")
+                print(await c.handle("kept").result(timeout=10))
+                print(await c.handle("sleeping").result(timeout=10))
+                print(len((await c.handle("kept").history()).to_dataframe()))
+        await c.close()
+
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+""")
+
+
+def test_state_file_survives_a_restart_and_workers_resume(tmp_path):
+    db = tmp_path / "state.db"
+    script = tmp_path / "phase.py"
+    script.write_text(PHASE)
+
+    def phase(n: str) -> list[str]:
+        out = subprocess.run([sys.executable, str(script), str(db), n], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().splitlines()
+
+    assert phase("1") == ["1"]
+    lines = phase("2")   # a new process: the runs come back from the file and resume by replay
+    assert lines[0] == "[('kept', 'running'), ('sleeping', 'running')]"
+    assert lines[1:4] == ["['before restart', 'after restart']", "awake"] + lines[3:4]
+    assert int(lines[3]) > 5
+
+
+async def test_frames_replay_and_diff_work_unchanged():
+    from wfkit.history import FRAME_DTYPES, diff
+
+    async with WorkflowEnvironment("local", time_skipping=True) as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[w.Values, w.Deterministic],
+                              activities=[w.move, w.double, w.echo]):
+            h1 = await env.client.start(w.Values, w.Point(1, 2, "p"), w.Money(amount=2.5, currency="EUR"), {"a": 1},
+                                        task_queue=q)
+            await h1.result(timeout=10)
+            h2 = await env.client.start(w.Deterministic, task_queue=q)
+            await h2.result(timeout=10)
+        hist = await h1.history()
+        frame = hist.to_dataframe()
+        assert {c: str(t) for c, t in frame.dtypes.items()} == {c: str(t) for c, t in FRAME_DTYPES.items()}
+        assert hist.engine == "local" and hist.workflow_type == "Values"
+        assert list(frame["activity_type"].dropna().unique()) == ["move", "double", "echo"]
+        assert not diff(hist, hist).shape[0] or diff(hist, hist) is not None
+        report = await wfkit.replay([hist, await h2.history()], [w.Values, w.Deterministic], engine="local")
+        assert report["ok"].tolist() == [True, True], report
+        # changed code: the recorded activities no longer match
+        drifted = await wfkit.replay([hist], [_values_changed()], engine="local")
+        assert drifted["ok"].tolist() == [False] and "nondetermin" in drifted["error"].iloc[0].lower()
+        # the same history replays on Temporal's replayer too: the events are canonical Temporal events
+        assert (await wfkit.replay([hist], [w.Values], engine="temporal"))["ok"].tolist() == [True]
+
+
+def _values_changed() -> type:
+    @wfkit.workflow(name="Values")
+    class ValuesChanged:
+        @wfkit.run
+        async def run(self, p: w.Point, m: w.Money, plain: dict) -> dict:
+            await wfkit.execute_activity(w.echo, "new first step", start_to_close_timeout=10)
+            return {}
+
+    return ValuesChanged
