@@ -77,6 +77,9 @@ class WaitInterrupted(WfkitError):
     a KeyboardInterrupt would escape the kernel's event loop and kill the kernel."""
 
 
+#: Seconds an awaited call runs before SIGINT is made to interrupt it (see :func:`_interruptible`).
+INTERRUPT_GRACE = 0.05
+
 # Waits in progress per foreign main-thread loop; one SIGINT handler per loop while any is waiting.
 _waiters: dict[asyncio.AbstractEventLoop, dict[concurrent.futures.Future[Any], asyncio.Task[Any] | None]] = {}
 _saved_sigint: dict[asyncio.AbstractEventLoop, Any] = {}
@@ -91,7 +94,24 @@ async def _interruptible(loop: asyncio.AbstractEventLoop, fut: concurrent.future
 
     ipykernel's own SIGINT handler is a plain ``signal.signal`` handler, which Python runs only once the loop
     wakes up; a loop waiting on one future never does. ``loop.add_signal_handler`` wakes it (through the loop's
-    wakeup fd). Under ``asyncio.run``, which already turns SIGINT into a cancellation, nothing changes."""
+    wakeup fd). Under ``asyncio.run``, which already turns SIGINT into a cancellation, nothing changes. The
+    handler goes in only once a wait has lasted :data:`INTERRUPT_GRACE` (a timer; installing the handler costs
+    more than a short call: ``benchmarks/interruptible_await.py``)."""
+    timer = loop.call_later(INTERRUPT_GRACE, _watch, loop, fut, asyncio.current_task())
+    try:
+        return await asyncio.wrap_future(fut)
+    except asyncio.CancelledError:
+        if fut in _interrupted:
+            raise WaitInterrupted("interrupted: the wait was cancelled (nothing on the server was)") from None
+        raise
+    finally:
+        timer.cancel()
+        _interrupted.discard(fut)
+        _unwatch(loop, fut)
+
+
+def _watch(loop: asyncio.AbstractEventLoop, fut: concurrent.futures.Future[Any], task: asyncio.Task[Any] | None
+           ) -> None:
     import signal
 
     waiting = _waiters.setdefault(loop, {})
@@ -100,28 +120,29 @@ async def _interruptible(loop: asyncio.AbstractEventLoop, fut: concurrent.future
             handler = signal.getsignal(signal.SIGINT)
             if not callable(handler) or isinstance(getattr(handler, "__self__", None), asyncio.Runner):
                 raise RuntimeError("SIGINT is ignored, or asyncio.run handles it")
-            _saved_sigint[loop] = signal.getsignal(signal.SIGINT)
+            _saved_sigint[loop] = handler
             loop.add_signal_handler(signal.SIGINT, _on_sigint, loop)
         except (NotImplementedError, RuntimeError, ValueError):  # no signal handlers on this loop: a plain wait
             _waiters.pop(loop, None)
             _saved_sigint.pop(loop, None)
-            return await asyncio.wrap_future(fut)
-    waiting[fut] = asyncio.current_task()
-    try:
-        return await asyncio.wrap_future(fut)
-    except asyncio.CancelledError:
-        if fut in _interrupted:
-            raise WaitInterrupted("interrupted: the wait was cancelled (nothing on the server was)") from None
-        raise
-    finally:
-        _interrupted.discard(fut)
-        waiting.pop(fut, None)
-        if not waiting:
-            _waiters.pop(loop, None)
-            loop.remove_signal_handler(signal.SIGINT)
-            previous = _saved_sigint.pop(loop, None)
-            if previous is not None:  # None: a handler not set from Python, which remove_signal_handler reset
-                signal.signal(signal.SIGINT, previous)
+            return
+    waiting[fut] = task
+
+
+def _unwatch(loop: asyncio.AbstractEventLoop, fut: concurrent.futures.Future[Any]) -> None:
+    import signal
+
+    waiting = _waiters.get(loop)
+    if waiting is None or waiting.pop(fut, _MISSING) is _MISSING or waiting:
+        return
+    _waiters.pop(loop, None)
+    loop.remove_signal_handler(signal.SIGINT)
+    previous = _saved_sigint.pop(loop, None)
+    if previous is not None:  # None: a handler not set from Python, which remove_signal_handler reset
+        signal.signal(signal.SIGINT, previous)
+
+
+_MISSING: Any = object()
 
 
 def _on_sigint(loop: asyncio.AbstractEventLoop) -> None:
