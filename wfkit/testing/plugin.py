@@ -70,11 +70,22 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-async def client(engine: str, server_for: Callable[[str], Any]) -> AsyncIterator[wfkit.Client]:
-    """A client on ``engine``'s dev server, shared by the session."""
-    c = await wfkit.connect(server_for(engine).url)
-    yield c
-    await c.close()
+async def _clients_by_engine() -> AsyncIterator[dict[str, wfkit.Client]]:
+    clients: dict[str, wfkit.Client] = {}
+    yield clients
+    for c in clients.values():
+        await c.close()
+
+
+@pytest.fixture
+async def client(engine: str, server_for: Callable[[str], Any],
+                 _clients_by_engine: dict[str, wfkit.Client]) -> wfkit.Client:
+    """A client on ``engine``'s dev server, shared by the session's tests on that engine. (Not a session
+    fixture itself: pytest would keep the first module's client for every module, so an adapter suite that
+    overrides ``engine`` would run on the engine of the suite collected before it.)"""
+    if engine not in _clients_by_engine:
+        _clients_by_engine[engine] = await wfkit.connect(server_for(engine).url)
+    return _clients_by_engine[engine]
 
 
 @pytest.fixture

@@ -419,9 +419,10 @@ def _signal(h: HandlerDefn) -> _Handler:
         ctx, inst = _context(), wrapper._wfkit_instance
         i = ctx.info()
         unreadable = args[0].error if len(args) == 1 and isinstance(args[0], _Unreadable) else None
+        # "replaying" as for telemetry (_live): also when a query re-runs the history, so a drop is logged once
+        replaying = ctx.is_replay_mode() or not _extras(ctx).recording
         decoded = decode_signal(h, inst, args, engine="cadence", workflow_id=i.workflow_id,
-                                workflow_type=i.workflow_type, replaying=ctx.is_replay_mode(),
-                                decode_error=unreadable)
+                                workflow_type=i.workflow_type, replaying=replaying, decode_error=unreadable)
         return None if decoded is None else getattr(inst, h.method)(*decoded)
 
     return _SignalHandler(h.name, call)
