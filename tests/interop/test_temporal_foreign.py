@@ -66,8 +66,43 @@ async def test_cli_drives_the_wfkit_order_saga(temporal_server, temporal):
         out = await asyncio.to_thread(cli, temporal_server, "workflow", "result", "--workflow-id", workflow_id,
                                       "-o", "json")
     assert '"cancelled"' in out and "changed my mind" in out
-    signals = (await h.history()).signals(orders.OrderWorkflow)
+    server = await h.history()
+    signals = server.signals(orders.OrderWorkflow)
     assert signals["dropped"].notna().tolist() == [True, False]
+    # the CLI's export reads back with the same IDs and nanosecond times
+    exported = await asyncio.to_thread(cli, temporal_server, "workflow", "show", "--workflow-id", workflow_id,
+                                       "-o", "json")
+    read = wfkit.History.from_json(exported, workflow_id=workflow_id)
+    cols = ["event_id", "event_type", "time", "signal_name", "activity_type", "failure"]
+    assert read.to_dataframe()[cols].astype(str).equals(server.to_dataframe()[cols].astype(str))
+
+
+async def test_temporalio_client_drives_the_wfkit_order_saga(temporal_server, temporal):
+    """A plain temporalio client starts wfkit's saga, signals it (a dict where a str is expected: dropped),
+    queries it and reads its result."""
+    from temporalio.client import Client
+
+    tq, workflow_id = wid("saga-tq"), wid("tio-saga")
+    order = {"order_id": "p1", "customer": "py", "items": [{"sku": "cup", "quantity": 1}], "amount": 2.0,
+             "review_seconds": 30}
+    raw = await Client.connect(f"127.0.0.1:{temporal_server.port}", namespace="default")
+    async with temporal.worker(task_queue=tq, workflows=orders.WORKFLOWS, activities=orders.ACTIVITIES):
+        h = await raw.start_workflow("OrderWorkflow", order, id=workflow_id, task_queue=tq)
+
+        async def in_review() -> bool:
+            return await h.query("status") == "in review"
+
+        await eventually(in_review, timeout=30)
+        await h.signal("cancel_order", {"reason": "a dict"})
+        await eventually(lambda: _dropped(temporal, workflow_id, 1), timeout=30)
+        assert await h.query("status") == "in review"
+        await h.signal("cancel_order", "by temporalio")
+        result = await h.result()
+    assert result["status"] == "cancelled" and result["steps"][-1] == "cancelled: by temporalio"
+
+
+async def _dropped(client, workflow_id: str, n: int) -> bool:
+    return len(await client.handle(workflow_id).dropped_signals()) == n
 
 
 async def test_wfkit_drives_a_temporalio_worker(temporal_server, temporal):
