@@ -70,10 +70,15 @@ class BatchPlan:
     journal: str | os.PathLike[str] | None = DEFAULT_JOURNAL
     """Where the batch journals each workflow (None: nowhere — a rerun acts again)."""
     reset_points: dict[str, int] = dataclasses.field(default_factory=dict, repr=False)
+    cannot_reset: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    """Runs the preview found no reset point in (why, by run ID): the run skips them."""
+    closed_matches: int = 0
+    """Workflows the query matched that are closed already: left out (a batch acts on running ones)."""
 
     def __repr__(self) -> str:
-        return (f"<wfkit.BatchPlan {self.action} {len(self.executions)} workflows matching {self.query!r} "
-                "(not done: run(confirm=True))>")
+        closed = f", {self.closed_matches} closed ones left out" if self.closed_matches else ""
+        return (f"<wfkit.BatchPlan {self.action} {len(self.executions)} running workflows matching {self.query!r}"
+                f"{closed} (not done: run(confirm=True))>")
 
     def _repr_html_(self) -> str:
         from wfkit.notebook.html import batch_plan_html
@@ -156,6 +161,10 @@ class BatchPlan:
             elif self.action == "terminate":
                 await inner.terminate(wid, rid, self.reason or "batch terminate by wfkit")
             else:
+                if rid not in self.reset_points:
+                    why = self.cannot_reset.get(rid, "no reset point")
+                    ck.write(wid, "skipped", source_run_id=rid, error=why)
+                    return {**row, "outcome": "skipped", "error": why}
                 event_id = self.reset_points[rid]
                 row["new_run_id"] = await inner.reset(wid, rid, event_id, self.reason or "batch reset by wfkit",
                                                       _request_id(self.header(), wid, rid))
@@ -222,6 +231,8 @@ def _detail(plan: BatchPlan, ex: Execution, discard: int | None = None, signals:
         return "cancel request (its code may clean up)"
     if plan.action == "terminate":
         return f"terminate: {plan.reason or 'batch terminate by wfkit'}"
+    if ex.run_id in plan.cannot_reset:
+        return f"cannot reset (skipped): {plan.cannot_reset[ex.run_id]}"
     event = plan.reset_points.get(ex.run_id)
     return (f"reset to {plan.reset_to} (after event {event}): discards {discard} events, "
             f"reapplies {signals} signals")
@@ -246,8 +257,9 @@ async def batch_plan(client: Client, action: str, query: str, *, signal: str | N
     if execs.truncated:
         raise WfkitError(f"batch: more than {limit} workflows match {query!r}: narrow the query or raise limit")
     running = [e for e in execs if e.is_open]
+    closed = len(execs) - len(running)
     plan = BatchPlan(client, action, query, running, signal=signal, args=tuple(args), reason=reason,
-                     reset_to=reset_to, journal=journal)
+                     reset_to=reset_to, journal=journal, closed_matches=closed)
     counts: dict[str, tuple[int, int]] = {}
     if action == "reset":
         sem = asyncio.Semaphore(max(1, concurrency))
@@ -255,7 +267,11 @@ async def batch_plan(client: Client, action: str, query: str, *, signal: str | N
         async def point(e: Execution) -> None:
             async with sem:
                 h = await client._inner.history(e.workflow_id, e.run_id)
-            event = reset_point(h, reset_to)
+            try:
+                event = reset_point(h, reset_to)
+            except WfkitError as exc:  # e.g. no workflow task completed yet: this one is skipped, not the batch
+                plan.cannot_reset[e.run_id] = str(exc)
+                return
             plan.reset_points[e.run_id] = event
             frame, sig = h.to_dataframe(), h.signals()
             counts[e.run_id] = (int((frame["event_id"] > event).sum()), int((sig["event_id"] > event).sum()))

@@ -448,3 +448,27 @@ async def test_pending_activity_heartbeat(client, task_queue):
     assert a.last_heartbeat_time is not None and a.last_worker_identity
     running = next(f for f in d.findings if f.kind == "activity_running")
     assert running.severity == "info" and "long_job" in running.summary
+
+
+async def test_batch_reset_skips_runs_without_a_reset_point(client, task_queue):
+    prefix = wid("noreset")
+    query = f"WorkflowId STARTS_WITH '{prefix}'"
+    async with client.worker(task_queue=task_queue, workflows=[w.Waiter, w.Hello], activities=[w.echo]):
+        ok = await client.start(w.Waiter, 1, id=f"{prefix}-ok", task_queue=task_queue)
+        await eventually(functools.partial(_answers, ok), timeout=30)
+        stuck = await client.start(w.Waiter, 1, id=f"{prefix}-typo", task_queue=task_queue + "-typo")
+        done = await client.start(w.Hello, "x", id=f"{prefix}-done", task_queue=task_queue)
+        await done.result(timeout=30)
+        await eventually(lambda: _listed(client, query, 3), timeout=30)
+        await eventually(lambda: _listed(client, query + " AND ExecutionStatus = 'Running'", 2), timeout=30)
+        plan = await client.batch("reset", query, reset_to="first", journal=None)
+        assert plan.closed_matches == 1 and "1 closed ones left out" in repr(plan)
+        detail = dict(zip(plan.preview["workflow_id"], plan.preview["detail"], strict=True))
+        assert detail[stuck.workflow_id].startswith("cannot reset (skipped): ") and "no workflow task" in \
+            detail[stuck.workflow_id]
+        assert detail[ok.workflow_id].startswith("reset to first")
+        out = await plan.run(confirm=True, progress=False)
+        outcome = dict(zip(out["workflow_id"], out["outcome"], strict=True))
+        assert outcome == {ok.workflow_id: "done", stuck.workflow_id: "skipped"}, out
+        await stuck.terminate("test over")
+        await client.handle(ok.workflow_id).signal("add", "x")
