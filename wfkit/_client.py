@@ -657,7 +657,9 @@ class WorkflowHandle:
             tq, hist = await asyncio.gather(  # the two together: a diagnosis costs two round trips, not three
                 self._inner.task_queue(ex.task_queue) if ex.is_open and ex.task_queue else nothing(),
                 self._inner.history(ex.workflow_id, ex.run_id) if ex.is_open else nothing())
-            return diagnose(ex, tq, hist)
+            served = _served.get(ex.workflow_type)  # a worker of this process runs it: name its signals
+            names = sorted(n for n in served.signals if not n.startswith("__")) if served is not None else []
+            return diagnose(ex, tq, hist, signal_names=names)
 
         return await self.client._call(gather())
 

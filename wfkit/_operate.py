@@ -245,8 +245,9 @@ def _classify_task_failure(text: str) -> str:
 
 
 def diagnose(execution: Execution, task_queue: TaskQueueInfo | None, history: History | None, *,
-             now: datetime | None = None) -> Diagnosis:
-    """Findings about one execution from its description, its task queue and its history (pure: no I/O)."""
+             now: datetime | None = None, signal_names: Sequence[str] = ()) -> Diagnosis:
+    """Findings about one execution from its description, its task queue and its history (pure: no I/O).
+    ``signal_names``: the signals its workflow type handles, where known (a worker of this process serves it)."""
     now = now or datetime.now(UTC)
     out: list[Finding] = []
     ex = execution
@@ -319,9 +320,12 @@ def diagnose(execution: Execution, task_queue: TaskQueueInfo | None, history: Hi
             if history is not None:
                 signals = [str(s) for s in history.signals()["signal_name"].dropna().tolist()]
             text = ("waiting for a signal (or a condition): no activity, timer, child or workflow task is pending")
+            if signal_names:
+                text += f"; it handles {', '.join(signal_names)}"
             if signals:
                 text += f"; signals received so far: {', '.join(signals[-5:])}"
-            out.append(Finding("waiting_signal", text, {"signals_received": signals}))
+            out.append(Finding("waiting_signal", text, {"signals_received": signals,
+                                                        "signal_handlers": list(signal_names)}))
     return Diagnosis(ex.workflow_id, ex.run_id, ex.status, tuple(out), ex)
 
 

@@ -135,7 +135,8 @@ async def test_timer_signal_and_child_waits_are_diagnosed(client, task_queue):
     fires = timer.evidence["fires_at"]
     start = (await sleeper.describe()).start_time
     assert abs((fires - start).total_seconds() - 3600) < 60, (fires, start)
-    assert "first" not in d_signal.findings[0].summary and "add" in d_signal.findings[0].summary
+    assert "first" not in d_signal.findings[0].summary and "received so far: add" in d_signal.findings[0].summary
+    assert "it handles add, finish" in d_signal.findings[0].summary
     assert d_signal.problems == ()
     f = next(f for f in d_child.findings if f.kind == "waiting_child")
     assert f.evidence["workflow_id"] == f"{parent.workflow_id}-child"
