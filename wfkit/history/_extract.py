@@ -33,6 +33,7 @@ from wfkit.history._schema import (
     snake,
     type_from_attributes_key,
 )
+from wfkit.history.dialects._cadence_failure import read_failure
 
 if TYPE_CHECKING:
     from wfkit.history.dialects import HistoryDialect
@@ -141,8 +142,6 @@ def _s(v: Any) -> Any:
 def _rfail_text(reason: Any, details: bytes) -> str | None:
     """A reason + details-bytes failure -> text: the one failure reader the Cadence plugin's errors use too
     (wfkit's JSON details document, the Go, Java and Python clients' shapes)."""
-    from wfkit.history.dialects._cadence_failure import read_failure
-
     if reason is not None and not isinstance(reason, str):
         raise TypeError("reason is not a string")
     return read_failure(reason, details).text

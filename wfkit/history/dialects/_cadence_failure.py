@@ -19,15 +19,18 @@ import dataclasses
 import json
 from typing import Any
 
+import msgspec
+
 from wfkit._converter import json_values
 
 GO_GENERIC_REASON = "cadenceInternal:Generic"
 """The reason the Go client gives a plain Go error (its message is the details, as text)."""
 TIMEOUT_REASON_PREFIX = "cadenceInternal:Timeout "
 NON_RETRYABLE_REASON = "wfkit:NonRetryable"
+_JSON_STARTS = frozenset('{["-0123456789tfn')
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class CadenceFailure:
     """A Cadence failure as wfkit reads it."""
 
@@ -51,10 +54,17 @@ class CadenceFailure:
         message = self.message
         if (not message or message == self.type) and self.details:
             one = self.details[0] if len(self.details) == 1 else list(self.details)
-            message = one if isinstance(one, str) else json.dumps(one, separators=(",", ":"), default=str)
+            message = one if isinstance(one, str) else _compact(one)
         if self.type and message and message != self.type:
             return f"{self.type}: {message}"
         return message or self.type or None
+
+
+def _compact(value: Any) -> str:
+    try:
+        return msgspec.json.encode(value).decode()
+    except (TypeError, msgspec.EncodeError):
+        return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def _printable(text: str) -> bool:
@@ -82,11 +92,14 @@ def read_failure(reason: str | None, details: bytes | str | None) -> CadenceFail
         raw = details or ""
     text = raw.strip()
     values: list[Any] | None = None
-    if text:
+    if text and text[0] in _JSON_STARTS:  # (plain text, Go's errors.New, is not parsed at all)
         try:
-            values = json_values(text)
-        except ValueError:
-            values = None
+            values = [msgspec.json.decode(text)]
+        except msgspec.DecodeError:
+            try:
+                values = json_values(text)  # several values, newline-separated
+            except ValueError:
+                values = None
     doc = values[0] if values and len(values) == 1 else None
     if isinstance(doc, dict) and isinstance(doc.get("message"), str) and ("wfkit" in doc or "type" in doc):
         typ = doc.get("type") if isinstance(doc.get("type"), str) else None
