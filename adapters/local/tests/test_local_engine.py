@@ -98,14 +98,55 @@ def test_time_skipping_is_a_capability():
         WorkflowEnvironment("no-such-engine")
 
 
-async def test_workflow_environment_on_a_real_server():
+VALUES_ARGS = (w.Point(1, 2, "p"), w.Money(amount=2.5, currency="EUR"), {"a": [1, None]})
+
+
+async def _values_history(env: WorkflowEnvironment) -> wfkit.History:
+    q = tq()
+    async with env.worker(task_queue=q, workflows=[w.Values], activities=[w.move, w.double, w.echo]):
+        h = await env.client.start(w.Values, *VALUES_ARGS, task_queue=q)
+        await h.result(timeout=30)
+    return await h.history()
+
+
+async def test_workflow_environment_on_a_real_server_and_the_same_canonical_history():
+    from wfkit.history import diff
+
     async with WorkflowEnvironment("temporal") as env:
-        q = tq()
-        async with env.worker(task_queue=q, workflows=[w.Hello], activities=[w.echo]):
-            h = await env.client.start(w.Hello, "server", task_queue=q)
-            assert await h.result(timeout=30) == "hello server"
         assert env.client.engine == "temporal"
+        on_server = await _values_history(env)
     assert env.server is None
+    async with WorkflowEnvironment("local") as env:
+        in_process = await _values_history(env)
+    # event by event the same canonical events, attempts and payloads as the Temporal server records
+    assert diff(in_process, on_server).empty, diff(in_process, on_server)
+
+
+async def test_id_reuse_policies():
+    async with WorkflowEnvironment("local") as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[w.Hello, w.Raising], activities=[w.echo]):
+            h = await env.client.start(w.Hello, "a", id="reuse-ok", task_queue=q)
+            await h.result(timeout=10)
+            with pytest.raises(wfkit.WorkflowAlreadyStarted, match="reject_duplicate"):
+                await env.client.start(w.Hello, "b", id="reuse-ok", task_queue=q, id_reuse_policy="reject_duplicate")
+            with pytest.raises(wfkit.WorkflowAlreadyStarted, match="allow_duplicate_failed_only"):
+                await env.client.start(w.Hello, "b", id="reuse-ok", task_queue=q,
+                                       id_reuse_policy="allow_duplicate_failed_only")
+            again = await env.client.start(w.Hello, "c", id="reuse-ok", task_queue=q)
+            assert again.run_id != h.run_id and await again.result(timeout=10) == "hello c"
+            failed = await env.client.start(w.Raising, "plain", id="reuse-failed", task_queue=q)
+            with pytest.raises(wfkit.WorkflowFailed):
+                await failed.result(timeout=10)
+            await env.client.start(w.Hello, "d", id="reuse-failed", task_queue=q,
+                                   id_reuse_policy="allow_duplicate_failed_only")
+        waiting = await env.client.start(w.Waiter, 1, id="reuse-running", task_queue=q)
+        with pytest.raises(wfkit.WorkflowAlreadyStarted, match="already running"):
+            await env.client.start(w.Waiter, 1, id="reuse-running", task_queue=q)
+        replaced = await env.client.start(w.Waiter, 1, id="reuse-running", task_queue=q,
+                                          id_reuse_policy="terminate_if_running")
+        assert (await waiting.describe()).status == "terminated" and replaced.run_id != waiting.run_id
+        await replaced.terminate("test over")
 
 
 async def test_bad_url_options_are_named():
@@ -178,7 +219,7 @@ async def test_frames_replay_and_diff_work_unchanged():
         assert {c: str(t) for c, t in frame.dtypes.items()} == {c: str(t) for c, t in FRAME_DTYPES.items()}
         assert hist.engine == "local" and hist.workflow_type == "Values"
         assert list(frame["activity_type"].dropna().unique()) == ["move", "double", "echo"]
-        assert not diff(hist, hist).shape[0] or diff(hist, hist) is not None
+        assert diff(hist, hist).empty and not diff(hist, await h2.history()).empty
         report = await wfkit.replay([hist, await h2.history()], [w.Values, w.Deterministic], engine="local")
         assert report["ok"].tolist() == [True, True], report
         # changed code: the recorded activities no longer match
