@@ -49,6 +49,40 @@ class Deadline:
         self.got = True
 
 
+SYNC_SAW_CANCEL: list[str] = []
+
+
+@wfkit.activity
+def sync_heartbeating(key: str) -> str:
+    import time
+
+    try:
+        for _ in range(400):
+            wfkit.heartbeat()
+            time.sleep(0.05)
+    except BaseException:
+        SYNC_SAW_CANCEL.append(key)
+        raise
+    return "not cancelled"
+
+
+@wfkit.workflow
+class CancelsSyncActivity:
+    @wfkit.run
+    async def run(self, key: str) -> str:
+        import asyncio
+
+        task = asyncio.ensure_future(wfkit.execute_activity(sync_heartbeating, key, start_to_close_timeout=60,
+                                                            heartbeat_timeout=5))
+        await wfkit.sleep(1)
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, wfkit.ActivityError):
+            return "cancelled"
+        return "finished"
+
+
 def tq() -> str:
     return f"tq-{uuid.uuid4().hex[:8]}"
 
@@ -79,6 +113,21 @@ async def test_client_sleep_advances_a_skipping_clock():
             late = await env.client.start(Deadline, task_queue=q)
             await env.skip(timedelta(days=2))
             assert await late.result(timeout=10) == "timed out"
+
+
+async def test_a_sync_activity_learns_of_its_cancellation_at_its_next_heartbeat():
+    from wfkit.testing import eventually
+
+    async with WorkflowEnvironment("local") as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[CancelsSyncActivity], activities=[sync_heartbeating]):
+            h = await env.client.start(CancelsSyncActivity, "sync-1", task_queue=q)
+            assert await h.result(timeout=30) == "cancelled"
+
+            async def saw() -> bool:
+                return "sync-1" in SYNC_SAW_CANCEL
+
+            await eventually(saw, timeout=10)
 
 
 async def test_without_time_skipping_time_is_real():

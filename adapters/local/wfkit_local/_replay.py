@@ -563,9 +563,16 @@ class LocalActivityRuntime:
         return _activity.get() is not None
 
     def heartbeat(self, details: list[Any]) -> None:
+        """Record liveness; in a sync activity (a thread, which cannot be interrupted) a requested cancellation
+        is raised here, as ``asyncio.CancelledError``."""
         attempt = _activity.get()
         if attempt is not None:
             attempt.heartbeat(details)
+            if attempt.cancel_requested:
+                try:
+                    asyncio.get_running_loop()
+                except RuntimeError:   # no loop in this thread: a sync activity
+                    raise asyncio.CancelledError("activity cancellation requested") from None
 
     def info(self) -> ActivityInfo:
         attempt = _activity.get()
