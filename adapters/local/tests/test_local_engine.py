@@ -251,6 +251,38 @@ def test_state_file_survives_a_restart_and_workers_resume(tmp_path):
     assert int(lines[3]) > 5
 
 
+SKIPPING = textwrap.dedent("""
+    import asyncio, sys, wfkit
+    from wfkit.testing.conformance import workflows as w
+
+    async def main(db):
+        c = await wfkit.connect(f"local://{db}?time=skip")
+        async with c.worker(task_queue="q", workflows=[w.Sleeper], activities=[]):
+            h = await c.start(w.Sleeper, 10 * 86400, task_queue="q")
+            await h.result(timeout=10)
+        print((await h.describe()).close_time.isoformat())
+        await c.close()
+
+    asyncio.run(main(sys.argv[1]))
+""")
+
+
+def test_a_skipping_clock_kept_in_the_state_file_never_goes_back(tmp_path):
+    from datetime import datetime
+
+    db, script = tmp_path / "skip.db", tmp_path / "skip.py"
+    script.write_text(SKIPPING)
+
+    def run() -> datetime:
+        out = subprocess.run([sys.executable, str(script), str(db)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return datetime.fromisoformat(out.stdout.strip())
+
+    first = run()
+    second = run()   # a new process: its clock starts where the file's left off, then skips 10 more days
+    assert (second - first) >= timedelta(days=10), (first, second)
+
+
 async def test_frames_replay_and_diff_work_unchanged():
     from wfkit.history import FRAME_DTYPES, diff
 

@@ -142,6 +142,7 @@ class LocalServer:
             if run.status == "running":
                 run.decision_owed = True
         self.namespaces |= self.store.namespaces()
+        self.offset = max(self.offset, self.store.offset())
 
     def resume_all(self) -> None:
         """Once per process, on the loop: timers, activities and workflow tasks of the runs read from the file."""
@@ -189,6 +190,8 @@ class LocalServer:
             for _ in range(20):
                 await asyncio.sleep(0)
         self.offset = max(self.offset, target - time.time())
+        if self.store is not None:
+            self.store.save_offset(self.offset)
         self._arm()
 
     def _idle(self) -> bool:
@@ -222,6 +225,8 @@ class LocalServer:
         self._handle = None
         if self._timers and self._idle():
             self.offset += max(self._timers[0][0] - self.now().timestamp(), 0)
+            if self.store is not None:
+                self.store.save_offset(self.offset)
         self._fire()
 
     def _fire(self) -> None:

@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, 
 CREATE TABLE IF NOT EXISTS events (run_id TEXT NOT NULL, event_id INTEGER NOT NULL, event TEXT NOT NULL,
                                    PRIMARY KEY (run_id, event_id));
 CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_seconds REAL NOT NULL);
 """
 
 _TIMES = ("start_time", "close_time", "task_since")
@@ -98,6 +99,16 @@ class Store:
                     fields["parent"] = tuple(fields["parent"])
                 out.append((fields, events))
         return out
+
+    def save_offset(self, offset: float) -> None:
+        """How far a skipping clock is ahead of real time (event times never go back after a restart)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO clock (id, offset_seconds) VALUES (1, ?)", (offset,))
+
+    def offset(self) -> float:
+        with self._lock:
+            row = self._db.execute("SELECT offset_seconds FROM clock WHERE id = 1").fetchone()
+        return float(row[0]) if row else 0.0
 
     def close(self) -> None:
         with self._lock:
