@@ -171,6 +171,15 @@ async def test_workflow_environment_on_a_real_server_and_the_same_canonical_hist
     assert diff(in_process, on_server).empty, diff(in_process, on_server)
 
 
+async def test_workflow_environment_on_cadence():
+    async with WorkflowEnvironment("cadence") as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[w.Hello], activities=[w.echo]):
+            h = await env.client.start(w.Hello, "cadence", task_queue=q)
+            assert await h.result(timeout=60) == "hello cadence"
+        assert env.client.engine == "cadence"
+
+
 async def test_id_reuse_policies():
     async with WorkflowEnvironment("local") as env:
         q = tq()
