@@ -130,6 +130,27 @@ async def test_a_sync_activity_learns_of_its_cancellation_at_its_next_heartbeat(
             await eventually(saw, timeout=10)
 
 
+@wfkit.workflow
+class Logs:
+    @wfkit.run
+    async def run(self) -> str:
+        wfkit.logger.info("logged once: %s", wfkit.info().workflow_id)
+        for i in range(3):
+            await wfkit.execute_activity(w.echo, i, start_to_close_timeout=10)
+        return "done"
+
+
+async def test_workflow_logs_are_not_repeated_by_replays(caplog):
+    async with WorkflowEnvironment("local") as env:
+        q = tq()
+        with caplog.at_level("INFO", logger="wfkit.local.workflow"):
+            async with env.worker(task_queue=q, workflows=[Logs], activities=[w.echo]):
+                h = await env.client.start(Logs, task_queue=q)
+                assert await h.result(timeout=10) == "done"
+    assert [r.getMessage() for r in caplog.records if "logged once" in r.getMessage()] == [
+        f"logged once: {h.workflow_id}"]
+
+
 async def test_without_time_skipping_time_is_real():
     async with WorkflowEnvironment("local") as env:
         q = tq()

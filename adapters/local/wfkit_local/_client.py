@@ -138,7 +138,7 @@ class LocalClient:
             await asyncio.sleep(0.05)
         r = self._server.replayer(run, worker.workflows[run.workflow_type])
         try:
-            r.run(query=True)
+            r.run(final_step=False, query=True)   # the state as of the last completed workflow task
         except Exception as exc:  # noqa: BLE001 - the caller gets a QueryFailed naming it
             raise wfe.QueryFailed(f"query {name!r} on {workflow_id!r} failed: replay: {exc}") from exc
         return r.query(name, args)

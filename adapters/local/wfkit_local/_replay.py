@@ -39,6 +39,18 @@ from . import _events as ev
 ENGINE = "local"
 _log = logging.getLogger("wfkit.local.workflow")
 
+
+class _ReplayQuietLogger(logging.LoggerAdapter):
+    """``wfkit.logger`` in workflow code: records once, not again each time the history is replayed."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        if _active is not None and _active.replaying:
+            return False
+        return self.logger.isEnabledFor(level)
+
+
+_workflow_log = _ReplayQuietLogger(_log, {})
+
 _active: Replayer | None = None
 _activity: contextvars.ContextVar[Any] = contextvars.ContextVar("wfkit_local_activity", default=None)
 
@@ -547,7 +559,7 @@ class LocalWorkflowRuntime:
         return self._r().info()
 
     def logger(self) -> logging.Logger | logging.LoggerAdapter:
-        return _log
+        return _workflow_log
 
     async def execute_child_workflow(self, name: str, args: list[Any], options: ChildOptions) -> Any:
         return await self._r().execute_child_workflow(name, args, options)
