@@ -83,6 +83,20 @@ class CancelsSyncActivity:
         return "finished"
 
 
+@wfkit.workflow
+class ChildThenTimer:
+    """One workflow task issues two commands, a child first: the server records the child's start between them."""
+
+    @wfkit.run
+    async def run(self) -> int:
+        import asyncio
+
+        child = asyncio.ensure_future(wfkit.execute_child_workflow(w.Child, 2, id=f"{wfkit.info().workflow_id}-c"))
+        await asyncio.sleep(0)   # the child's command first
+        await wfkit.sleep(0.2)
+        return await child
+
+
 def tq() -> str:
     return f"tq-{uuid.uuid4().hex[:8]}"
 
@@ -311,6 +325,22 @@ def test_a_skipping_clock_kept_in_the_state_file_never_goes_back(tmp_path):
     first = run()
     second = run()   # a new process: its clock starts where the file's left off, then skips 10 more days
     assert (second - first) >= timedelta(days=10), (first, second)
+
+
+async def test_commands_of_one_task_replay_around_what_the_server_recorded_between_them():
+    async with WorkflowEnvironment("local") as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[ChildThenTimer, w.Child], activities=[]):
+            h = await env.client.start(ChildThenTimer, task_queue=q)
+            assert await h.result(timeout=10) == 20
+            assert await h.query("__wfkit_stack_trace") is not None   # a query replays the whole history
+        hist = await h.history()
+        names = hist.to_dataframe()["event_type"].astype(str).tolist()
+        i = names.index("StartChildWorkflowExecutionInitiated")
+        assert names[i:i + 3] == ["StartChildWorkflowExecutionInitiated", "ChildWorkflowExecutionStarted",
+                                  "TimerStarted"], names
+        report = await wfkit.replay([hist], [ChildThenTimer], engine="local")
+        assert report["ok"].tolist() == [True], report["error"].tolist()
 
 
 async def test_frames_replay_and_diff_work_unchanged():

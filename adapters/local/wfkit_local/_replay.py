@@ -486,15 +486,16 @@ class Replayer:
                     self.now_dt = ev.parse_time(e["eventTime"])
                     self._step()
             elif name == "WorkflowTaskCompleted":
-                j = i + 1
+                # this task's commands: every command event up to the next workflow task (what the server
+                # recorded because of them, a child started or an activity canceled, may come in between)
                 recorded = []
-                while j < n and ev.event_type(self.events[j]) in ev.COMMAND_EVENTS:
-                    recorded.append((int(self.events[j]["eventId"]), ev.event_type(self.events[j]),
-                                     ev.attrs(self.events[j])))
+                j = i + 1
+                while j < n and ev.event_type(self.events[j]) not in ("WorkflowTaskScheduled", "WorkflowTaskStarted"):
+                    if ev.event_type(self.events[j]) in ev.COMMAND_EVENTS:
+                        recorded.append((int(self.events[j]["eventId"]), ev.event_type(self.events[j]),
+                                         ev.attrs(self.events[j])))
                     j += 1
                 self._match(recorded)
-                i = j
-                continue
             elif name not in ev.COMMAND_EVENTS:
                 self._apply(name, e)
             i += 1
@@ -505,6 +506,23 @@ class Replayer:
         self.commands = [c for c in self.commands if c.event_id is None]
         self._step()
         return self.commands
+
+    def advance(self, start: int, now: datetime) -> list[Command]:
+        """Sticky execution: this replayer already ran the history up to ``start`` (just after the workflow task
+        it decided last); apply what came since and run the code once: the new task's commands."""
+        self.replaying, self.now_dt, self.commands = False, now, []
+        for e in self.events[start:]:
+            name = ev.event_type(e)
+            if name not in ev.COMMAND_EVENTS and not name.startswith("WorkflowTask"):
+                self._apply(name, e)
+        self._step()
+        return self.commands
+
+    def recorded(self, cmd: Command, event_id: int) -> None:
+        """The server recorded ``cmd`` as event ``event_id`` (what a replay's matching would have found)."""
+        cmd.event_id = event_id
+        if cmd.kind in ("activity", "child"):
+            self._by_event[event_id] = cmd
 
     def query(self, name: str, args: list[Any]) -> Any:
         if name == wfe.WFKIT_STACK_QUERY:

@@ -57,6 +57,8 @@ class Run:
     task_attempt: int = 1
     task_since: datetime | None = None
     reset_request: str | None = None
+    sticky: tuple[Any, Replayer, int] | None = None
+    """The worker and the workflow code in memory after the last workflow task, and where its history ended."""
     parent: tuple[str, int] | None = None       # (parent run ID, initiated event ID)
     next_run_id: str | None = None
     decision_owed: bool = False
@@ -473,7 +475,13 @@ class LocalServer:
                 known = sorted({t for w in self.workers.get(run.task_queue, []) for t in w.workflows})
                 raise wfe.WfkitError(f"workflow type {run.workflow_type!r} is not registered on the workers of task "
                                      f"queue {run.task_queue!r} (they serve {known})")
-            commands = self.replayer(run, worker.workflows[run.workflow_type]).run()
+            sticky = run.sticky
+            run.sticky = None
+            if sticky is not None and sticky[0] is worker and sticky[1].outcome is None:
+                replayer, commands = sticky[1], sticky[1].advance(sticky[2], self.now())
+            else:   # no cached execution (another worker, a failed task, a restart): replay the whole history
+                replayer = self.replayer(run, worker.workflows[run.workflow_type])
+                commands = replayer.run()
         except Exception as exc:  # noqa: BLE001 - a workflow task fails; the run waits for fixed code
             self._task_failed(run, exc, worker.identity if worker else "wfkit-local")
             return
@@ -492,10 +500,13 @@ class LocalServer:
         self.add_event(run, "WorkflowTaskCompleted", {"scheduledEventId": str(sched),
                                                       "startedEventId": str(sched + 1),
                                                       "identity": worker.identity})
+        position = len(run.events)
         for cmd in commands:
-            self._record(run, cmd)
+            replayer.recorded(cmd, self._record(run, cmd))
             if run.status != "running":
                 break
+        if run.status == "running" and not run.decision_owed:
+            run.sticky = (worker, replayer, position)
 
     def _task_failed(self, run: Run, exc: Exception, identity: str) -> None:
         """As the servers do: the first failure of a streak is recorded (scheduled, started, failed); the task is
@@ -518,9 +529,11 @@ class LocalServer:
         run.decision_owed = True
         asyncio.get_running_loop().call_later(1.0, self.decide, run)
 
-    def _record(self, run: Run, cmd: Any) -> None:
+    def _record(self, run: Run, cmd: Any) -> int:
+        """Record one command as its event (and act on it); that event's ID."""
         kind, a = cmd.kind, dict(cmd.attrs)
         done = str(len(run.events))
+        first = len(run.events) + 1
         if kind == "activity":
             a["workflowTaskCompletedEventId"] = done
             if wfe.telemetry.enabled():
@@ -586,6 +599,7 @@ class LocalServer:
             self._save(run)
             if self.store is not None:
                 self.store.add_event(run.run_id, can)
+        return first
 
     def _start_child(self, parent: Run, eid: int, a: dict[str, Any]) -> None:
         memo = {k: ev.values({"payloads": [p]})[0] for k, p in a.get("memo", {}).get("fields", {}).items()}
