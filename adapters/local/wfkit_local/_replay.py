@@ -1,7 +1,8 @@
 """Workflow code on a deterministic event loop, replayed from its history on every decision.
 
-Each workflow task builds a fresh instance of the workflow class and replays the run's whole history through
-it: events are applied in order (activity results, timers fired, signals, cancel requests); at each recorded
+A worker keeps a run's replayer in memory between workflow tasks (sticky execution: ``advance`` applies only
+the new events). Without one (another worker, new code, a failed task, a restart, a query, ``wfkit.replay``) a
+fresh instance of the workflow class replays the run's whole history: events are applied in order (activity results, timers fired, signals, cancel requests); at each recorded
 ``WorkflowTaskStarted`` the loop runs until no coroutine can move, and the commands the code issued must match
 the command events recorded after that task's ``WorkflowTaskCompleted`` (else ``NondeterminismError``). After the
 last event the code runs once more: the commands it issues then are the new workflow task's decisions.
