@@ -1,11 +1,12 @@
-"""Workflow code on a deterministic event loop, replayed from its history on every decision.
+"""Workflow code on a deterministic event loop, driven by its history.
 
 A worker keeps a run's replayer in memory between workflow tasks (sticky execution: ``advance`` applies only
 the new events). Without one (another worker, new code, a failed task, a restart, a query, ``wfkit.replay``) a
-fresh instance of the workflow class replays the run's whole history: events are applied in order (activity results, timers fired, signals, cancel requests); at each recorded
-``WorkflowTaskStarted`` the loop runs until no coroutine can move, and the commands the code issued must match
-the command events recorded after that task's ``WorkflowTaskCompleted`` (else ``NondeterminismError``). After the
-last event the code runs once more: the commands it issues then are the new workflow task's decisions.
+fresh instance of the workflow class replays the run's whole history: events are applied in order (activity
+results, timers fired, signals, cancel requests); at each recorded ``WorkflowTaskStarted`` the loop runs until no
+coroutine can move, and the commands the code issued must match the command events recorded after that task's
+``WorkflowTaskCompleted`` (else ``NondeterminismError``). After the last event the code runs once more: the
+commands it issues then are the new workflow task's decisions.
 
 The loop is an ``asyncio.AbstractEventLoop`` stepped by hand: ``call_later``/``call_at`` are durable timers (so
 ``asyncio.sleep`` and ``asyncio.wait_for`` in workflow code are recorded), and ``loop.time()`` is workflow time.
