@@ -30,7 +30,7 @@ class WorkflowEnvironment:
                 assert await h.result() == "sent"
 
     Args:
-        engine: an installed engine plugin's name (``wfkit.engines()``), ``"local"`` by default.
+        engine: an installed engine plugin's name (the ``wfkit.engines`` entry points), ``"local"`` by default.
         time_skipping: the clock jumps to the next timer whenever every workflow waits on one and no activity
             runs (``Capability.TIME_SKIPPING``; elsewhere ``UnsupportedFeature`` naming the engine).
         namespace: the namespace to create and use.
