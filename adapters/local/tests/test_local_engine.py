@@ -295,6 +295,31 @@ def test_state_file_survives_a_restart_and_workers_resume(tmp_path):
     assert int(lines[3]) > 5
 
 
+def test_a_state_file_is_run_by_one_process_at_a_time(tmp_path):
+
+    db = tmp_path / "shared.db"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import asyncio, sys, wfkit
+
+        async def main():
+            await wfkit.connect("local://{db}")
+            print("open", flush=True)
+            sys.stdin.readline()
+
+        asyncio.run(main())
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        out = subprocess.run([sys.executable, "-c", f"import wfkit; wfkit.connect_sync('local://{db}')"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0 and f"is in use by process {holder.pid}" in out.stderr, out.stderr
+    finally:
+        holder.communicate("\n", timeout=30)
+    out = subprocess.run([sys.executable, "-c", f"import wfkit; wfkit.connect_sync('local://{db}')"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr   # free again once the holder ended
+
+
 SKIPPING = textwrap.dedent("""
     import asyncio, sys, wfkit
     from wfkit.testing.conformance import workflows as w

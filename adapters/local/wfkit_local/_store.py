@@ -29,11 +29,38 @@ _FIELDS = ("namespace", "workflow_id", "run_id", "workflow_type", "task_queue", 
            "search_attributes", "parent", "next_run_id", "cron_schedule", "first_task_done", *_TIMES, *_DURATIONS)
 
 
+def _lock(path: str) -> Any:
+    """Hold ``<path>.lock`` for the life of the process: one process at a time runs a state file's workflows
+    (two would both resume them and write diverging histories)."""
+    import fcntl
+    import os
+
+    try:
+        f = open(path + ".lock", "a+")  # noqa: SIM115 - held open until the process ends
+    except OSError as exc:
+        raise wfe.ConnectionFailed(f"local engine state file {path}: cannot create its lock file: "
+                                   f"{exc.strerror}") from None
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise wfe.ConnectionFailed(f"local engine state file {path} is in use by {holder}: one process at a time "
+                                   "runs a state file's workflows") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"process {os.getpid()}")
+    f.flush()
+    return f
+
+
 class Store:
     """One SQLite file; autocommit, one connection guarded by a lock (activities may run in threads)."""
 
     def __init__(self, path: str):
         self.path = path
+        self._lockfile = _lock(path)
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.executescript(_SCHEMA)
