@@ -242,6 +242,17 @@ async def test_id_reuse_policies():
         await replaced.terminate("test over")
 
 
+async def test_client_url_connects_back_to_the_same_engine(tmp_path):
+    for url in ("local://", "local://?time=skip", f"local://{tmp_path}/state.db"):
+        first = await wfkit.connect(url)
+        h = await first.start(w.Waiter, 1, task_queue=tq())
+        again = await wfkit.connect(first.url)
+        assert again.url == first.url and (await again.handle(h.workflow_id).describe()).status == "running", url
+        await h.terminate("test over")
+        await first.close()
+        await again.close()
+
+
 async def test_bad_url_options_are_named():
     with pytest.raises(wfkit.ConnectionFailed, match="time=skip or time=real"):
         await wfkit.connect("local://?time=fast")

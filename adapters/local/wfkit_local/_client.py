@@ -53,7 +53,8 @@ class LocalClient:
         self._server = server
         self.namespace = namespace
         self.capabilities = capabilities
-        self.address = "in-process" if store == ":memory:" else f"in-process:{store}"
+        # what client.url shows, and what connect() reads back to the same engine: the clock and the file
+        self.address = ("in-process-skip" if server.skip else "in-process") + ("" if store == ":memory:" else store)
         self.store = store
 
     @property
@@ -287,7 +288,7 @@ def history_of(events: builtins.list[dict[str, Any]], workflow_id: str | None) -
 async def connect(config: ConnectConfig, capabilities: frozenset[Capability]) -> LocalClient:
     """A client of the store the URL names (``local://``: memory; ``local:///path.db`` or ``?db=``: a SQLite
     file); no network: a host, a port or TLS is a clear ``ConnectionFailed``."""
-    if config.port is not None or config.host not in ("127.0.0.1", "localhost", "in-process"):
+    if config.port is not None or config.host not in ("127.0.0.1", "localhost", "in-process", "in-process-skip"):
         where = f"{config.host}:{config.port}" if config.port is not None else config.host
         raise wfe.ConnectionFailed(f"the local engine runs in this process and connects to no server: {where} "
                                    "given (use local:// or local:///path/to/state.db)")
@@ -295,7 +296,7 @@ async def connect(config: ConnectConfig, capabilities: frozenset[Capability]) ->
     if config.tls:
         raise wfe.ConnectionFailed("tls means nothing to the local engine: it has no network connection")
     # An api_key is accepted and unused (no server asks for one), so code that passes one runs unchanged.
-    time_mode = config.options.get("time", "real").lower()
+    time_mode = config.options.get("time", "skip" if config.host == "in-process-skip" else "real").lower()
     if time_mode not in ("real", "skip"):
         raise wfe.ConnectionFailed(f"local://?time={time_mode!r}: expected time=skip or time=real")
     store = config.dev_db or config.path or ":memory:"
