@@ -215,6 +215,27 @@ async def test_workflow_environment_on_cadence():
         assert env.client.engine == "cadence"
 
 
+async def test_children_are_terminated_with_their_parent():
+    from wfkit.testing import eventually
+    from wfkit.testing.conformance.operate_workflows import WaitsOnChild
+
+    async with WorkflowEnvironment("local") as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[WaitsOnChild, w.Waiter], activities=[w.echo]):
+            parent = await env.client.start(WaitsOnChild, task_queue=q)
+            child = env.client.handle(f"{parent.workflow_id}-child")
+
+            async def child_running() -> bool:
+                try:
+                    return (await child.describe()).status == "running"
+                except wfkit.WorkflowNotFound:
+                    return False
+
+            await eventually(child_running, timeout=10)
+            await parent.terminate("done with it")
+            assert (await child.describe()).status == "terminated"
+
+
 async def test_id_reuse_policies():
     async with WorkflowEnvironment("local") as env:
         q = tq()

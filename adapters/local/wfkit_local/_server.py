@@ -350,6 +350,13 @@ class LocalServer:
             run.closed.set()
         if run.parent is not None:
             self._notify_parent(run, status, a)
+        if status != "continued_as_new":   # parent close policy: terminate (the servers' default)
+            for e in run.events:
+                if ev.event_type(e) == "ChildWorkflowExecutionStarted":
+                    child = self.runs.get(ev.attrs(e)["workflowExecution"]["runId"])
+                    if child is not None and child.status == "running":
+                        self.close(child, "terminated", {"reason": f"parent {run.workflow_id} {status}",
+                                                         "identity": "wfkit-local"})
         if run.cron_schedule and status in ("completed", "failed", "timed_out"):
             opts = StartOptions(id=run.workflow_id, task_queue=run.task_queue, run_timeout=run.run_timeout,
                                 memo=run.memo or None, cron_schedule=run.cron_schedule)
