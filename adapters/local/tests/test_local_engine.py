@@ -97,6 +97,30 @@ class ChildThenTimer:
         return await child
 
 
+RUNNING: list[int] = [0, 0]   # now, most at once
+
+
+@wfkit.activity
+async def counted(i: int) -> int:
+    import asyncio
+
+    RUNNING[0] += 1
+    RUNNING[1] = max(RUNNING[1], RUNNING[0])
+    await asyncio.sleep(0.05)
+    RUNNING[0] -= 1
+    return i
+
+
+@wfkit.workflow
+class FanOut:
+    @wfkit.run
+    async def run(self, n: int) -> list[int]:
+        import asyncio
+
+        return list(await asyncio.gather(*(wfkit.execute_activity(counted, i, start_to_close_timeout=10)
+                                           for i in range(n))))
+
+
 def tq() -> str:
     return f"tq-{uuid.uuid4().hex[:8]}"
 
@@ -234,6 +258,17 @@ async def test_children_are_terminated_with_their_parent():
             await eventually(child_running, timeout=10)
             await parent.terminate("done with it")
             assert (await child.describe()).status == "terminated"
+
+
+@pytest.mark.parametrize("limit,most", [(None, 4), (1, 1), (2, 2)])
+async def test_max_concurrent_activities(limit, most):
+    RUNNING[:] = [0, 0]
+    async with WorkflowEnvironment("local") as env:
+        q = tq()
+        async with env.client.worker(task_queue=q, workflows=[FanOut], activities=[counted],
+                                     max_concurrent_activities=limit):
+            assert await (await env.client.start(FanOut, 4, task_queue=q)).result(timeout=10) == [0, 1, 2, 3]
+    assert RUNNING[1] == most
 
 
 async def test_id_reuse_policies():

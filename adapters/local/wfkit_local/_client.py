@@ -261,7 +261,9 @@ class LocalClient:
 
     def worker(self, task_queue: str, workflows: builtins.list[wfe.WorkflowDefn],
                activities: builtins.list[wfe.ActivityDefn], **options: Any) -> LocalWorker:
-        return LocalWorker(self._server, task_queue, workflows, activities, identity=f"{os.getpid()}@wfkit-local")
+        # max_concurrent_workflow_tasks is met as it is: the local engine runs one workflow task at a time
+        return LocalWorker(self._server, task_queue, workflows, activities, identity=f"{os.getpid()}@wfkit-local",
+                           max_concurrent_activities=options.get("max_concurrent_activities"))
 
     async def sleep(self, seconds: float) -> None:
         """Advance workflow time by ``seconds`` (at once with time skipping, else in real time)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import dataclasses
 import heapq
@@ -698,10 +699,11 @@ class LocalServer:
             limit = min((x for x in (stc, None if deadline is None else deadline - time.monotonic())
                          if x is not None), default=None)
             kind = "start_to_close" if limit == stc else "schedule_to_close"
-            self.busy += 1
+            self.busy += 1   # waiting for a slot counts: the attempt is about to run
             outcome: tuple[str, Any]
             try:
-                outcome = await self._attempt(att, defn, limit, kind, hb)
+                async with worker.slots():
+                    outcome = await self._attempt(att, defn, limit, kind, hb)
             except asyncio.CancelledError:
                 outcome = ("canceled", None)
             finally:
@@ -844,11 +846,21 @@ class LocalWorker:
     """A worker of the local engine: the definitions it serves on one task queue."""
 
     def __init__(self, server: LocalServer, task_queue: str, workflows: list[WorkflowDefn],
-                 activities: list[ActivityDefn], identity: str):
+                 activities: list[ActivityDefn], identity: str, max_concurrent_activities: int | None = None):
         self.server, self.task_queue, self.identity = server, task_queue, identity
         self.workflows = {w.name: w for w in workflows}
         self.activities = {a.name: a for a in activities}
         self.started_at: datetime | None = None
+        self.max_concurrent_activities = max_concurrent_activities
+        self._slots: asyncio.Semaphore | None = None
+
+    def slots(self) -> asyncio.Semaphore | contextlib.nullcontext[None]:
+        """At most ``max_concurrent_activities`` attempts at once (no limit without it)."""
+        if not self.max_concurrent_activities:
+            return contextlib.nullcontext()
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_concurrent_activities)
+        return self._slots
 
     async def start(self) -> None:
         self.started_at = self.server.now()
