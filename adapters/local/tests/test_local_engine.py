@@ -121,6 +121,24 @@ class FanOut:
                                            for i in range(n))))
 
 
+@wfkit.workflow
+class FailsTwice:
+    @wfkit.run
+    async def run(self, kind: str) -> int:
+        attempt = wfkit.info().attempt
+        if attempt < 3:
+            raise wfkit.ApplicationError(f"attempt {attempt}", type=kind)
+        return attempt
+
+
+@wfkit.workflow
+class RetriesChild:
+    @wfkit.run
+    async def run(self) -> int:
+        return await wfkit.execute_child_workflow(
+            FailsTwice, "Flaky", retry_policy=wfkit.RetryPolicy(maximum_attempts=3, backoff_coefficient=1.0))
+
+
 def tq() -> str:
     return f"tq-{uuid.uuid4().hex[:8]}"
 
@@ -269,6 +287,23 @@ async def test_max_concurrent_activities(limit, most):
                                      max_concurrent_activities=limit):
             assert await (await env.client.start(FanOut, 4, task_queue=q)).result(timeout=10) == [0, 1, 2, 3]
     assert RUNNING[1] == most
+
+
+async def test_workflow_retry_policy():
+    policy = wfkit.RetryPolicy(initial_interval=timedelta(minutes=1), maximum_attempts=3,
+                               non_retryable_error_types=["Fatal"])
+    async with WorkflowEnvironment("local", time_skipping=True) as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[FailsTwice, RetriesChild], activities=[]):
+            h = await env.client.start(FailsTwice, "Flaky", task_queue=q, retry_policy=policy)
+            assert await h.result(timeout=10) == 3   # runs 1 and 2 failed; a minute, then two, skipped
+            runs = await env.client.list(f"WorkflowId = '{h.workflow_id}'", limit=None)
+            assert sorted(e.status for e in runs) == ["completed", "failed", "failed"]
+            fatal = await env.client.start(FailsTwice, "Fatal", task_queue=q, retry_policy=policy)
+            with pytest.raises(wfkit.WorkflowFailed):
+                await fatal.result(timeout=10)
+            assert await env.client.count(f"WorkflowId = '{fatal.workflow_id}'") == 1
+            assert await (await env.client.start(RetriesChild, task_queue=q)).result(timeout=10) == 3
 
 
 async def test_id_reuse_policies():

@@ -90,7 +90,8 @@ class LocalClient:
                     if run.closed is None:
                         run.closed = asyncio.Event()
                     await run.closed.wait()
-                if run.status == "continued_as_new" and run.next_run_id:
+                retried = run.status in ("failed", "timed_out") and run.retry_policy is not None
+                if run.next_run_id and (run.status == "continued_as_new" or retried):
                     run = self._server.runs[run.next_run_id]
                     continue
                 return run

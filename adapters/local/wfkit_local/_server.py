@@ -57,6 +57,9 @@ class Run:
     cron_schedule: str | None = None
     task_attempt: int = 1
     task_since: datetime | None = None
+    retry_policy: dict[str, Any] | None = None
+    """The workflow's retry policy (Temporal JSON), when it was started with one."""
+    attempt: int = 1
     reset_request: str | None = None
     sticky: tuple[Any, Replayer, int] | None = None
     """The worker and the workflow code in memory after the last workflow task, and where its history ended."""
@@ -265,7 +268,7 @@ class LocalServer:
 
     def start(self, namespace: str, workflow_type: str, args: list[Any], options: StartOptions, *,
               parent: tuple[str, int] | None = None, continued_from: Run | None = None,
-              header: dict[str, Any] | None = None) -> Run:
+              header: dict[str, Any] | None = None, attempt: int = 1, backoff: float | None = None) -> Run:
         key = (namespace, options.id)
         prior = self.runs.get(self.current.get(key, ""))
         if prior is not None and continued_from is None:
@@ -284,10 +287,11 @@ class LocalServer:
         run = Run(namespace, options.id, str(uuid.uuid4()), workflow_type, options.task_queue, self.now(),
                   memo=dict(options.memo or {}), search_attributes=dict(options.search_attributes or {}),
                   execution_timeout=options.execution_timeout, run_timeout=options.run_timeout, parent=parent,
-                  task_timeout=options.task_timeout, cron_schedule=options.cron_schedule)
+                  task_timeout=options.task_timeout, cron_schedule=options.cron_schedule,
+                  retry_policy=ev.retry_policy(options.retry_policy), attempt=attempt)
         a: dict[str, Any] = {"workflowType": {"name": workflow_type}, "taskQueue": {"name": options.task_queue},
                              "input": ev.payloads(args), "originalExecutionRunId": run.run_id,
-                             "firstExecutionRunId": run.run_id, "attempt": 1, "workflowId": options.id,
+                             "firstExecutionRunId": run.run_id, "attempt": attempt, "workflowId": options.id,
                              "identity": "wfkit-local"}
         if continued_from is not None:
             a["continuedExecutionRunId"] = continued_from.run_id
@@ -300,6 +304,8 @@ class LocalServer:
                 a[key_] = ev.duration(td)
         if options.cron_schedule:
             a["cronSchedule"] = options.cron_schedule
+        if run.retry_policy is not None:
+            a["retryPolicy"] = run.retry_policy
         if header is not None:
             a["header"] = header
         if options.memo:
@@ -315,8 +321,9 @@ class LocalServer:
         limit = options.execution_timeout or options.run_timeout
         if limit is not None:
             self.at(run.start_time + limit, lambda: self.close(run, "timed_out", {"retryState": "RETRY_STATE_TIMEOUT"}))
-        if run.cron_schedule:
+        if run.cron_schedule and backoff is None:
             backoff = (cron_next(run.cron_schedule, run.start_time) - run.start_time).total_seconds()
+        if backoff is not None:
             a["firstWorkflowTaskBackoff"] = f"{backoff:.6f}s"
             self.at(run.start_time + timedelta(seconds=backoff), lambda: self.request_decision(run))
         else:
@@ -349,7 +356,7 @@ class LocalServer:
                 att.task.cancel()
         if run.closed is not None:
             run.closed.set()
-        if run.parent is not None:
+        if run.parent is not None and self._retry_backoff(run, status, a) is None:
             self._notify_parent(run, status, a)
         if status != "continued_as_new":   # parent close policy: terminate (the servers' default)
             for e in run.events:
@@ -358,13 +365,38 @@ class LocalServer:
                     if child is not None and child.status == "running":
                         self.close(child, "terminated", {"reason": f"parent {run.workflow_id} {status}",
                                                          "identity": "wfkit-local"})
-        if run.cron_schedule and status in ("completed", "failed", "timed_out"):
+        retry = self._retry_backoff(run, status, a)
+        if retry is not None:
+            opts = StartOptions(id=run.workflow_id, task_queue=run.task_queue, run_timeout=run.run_timeout,
+                                execution_timeout=run.execution_timeout, memo=run.memo or None,
+                                retry_policy=_policy(run.retry_policy))
+            args = ev.values(run.events[0][ev.attrs_key("WorkflowExecutionStarted")].get("input"))
+            new = self.start(run.namespace, run.workflow_type, args, opts, continued_from=run,
+                             attempt=run.attempt + 1, backoff=retry, parent=run.parent)
+            run.next_run_id = new.run_id
+            self._save(run)
+        elif run.cron_schedule and status in ("completed", "failed", "timed_out"):
             opts = StartOptions(id=run.workflow_id, task_queue=run.task_queue, run_timeout=run.run_timeout,
                                 memo=run.memo or None, cron_schedule=run.cron_schedule)
             args = ev.values(run.events[0][ev.attrs_key("WorkflowExecutionStarted")].get("input"))
             new = self.start(run.namespace, run.workflow_type, args, opts, continued_from=run)
             run.next_run_id = new.run_id
             self._save(run)
+
+    def _retry_backoff(self, run: Run, status: str, a: dict[str, Any]) -> float | None:
+        """Seconds until the next attempt of a failed or timed-out run whose retry policy allows one, else None."""
+        p = run.retry_policy
+        if p is None or status not in ("failed", "timed_out"):
+            return None
+        info = (a.get("failure") or {}).get("applicationFailureInfo") or {}
+        if info.get("nonRetryable") or info.get("type") in (p.get("nonRetryableErrorTypes") or ()):
+            return None
+        maximum = int(p.get("maximumAttempts") or 0)
+        if maximum and run.attempt >= maximum:
+            return None
+        interval = ev.parse_duration(p.get("initialInterval")) or 1.0
+        cap = ev.parse_duration(p.get("maximumInterval")) or interval * 100
+        return float(min(interval * float(p.get("backoffCoefficient") or 2.0) ** (run.attempt - 1), cap))
 
     def _notify_parent(self, run: Run, status: str, a: dict[str, Any]) -> None:
         assert run.parent is not None
@@ -614,7 +646,7 @@ class LocalServer:
         opts = StartOptions(id=a["workflowId"], task_queue=a["taskQueue"]["name"],
                             execution_timeout=_td(a.get("workflowExecutionTimeout")),
                             run_timeout=_td(a.get("workflowRunTimeout")), memo=memo or None,
-                            id_reuse_policy="allow_duplicate")
+                            id_reuse_policy="allow_duplicate", retry_policy=_policy(a.get("retryPolicy")))
         try:
             child = self.start(parent.namespace, a["workflowType"]["name"], ev.values(a["input"]), opts,
                                parent=(parent.run_id, eid))
@@ -808,6 +840,17 @@ class LocalServer:
             return "canceled", None
         finally:
             wfe.telemetry.activity_closed(ENGINE, att.name, ok, time.monotonic() - t0)
+
+
+def _policy(p: dict[str, Any] | None) -> wfe.RetryPolicy | None:
+    """A retry policy back from its Temporal JSON."""
+    if p is None:
+        return None
+    return wfe.RetryPolicy(initial_interval=timedelta(seconds=ev.parse_duration(p.get("initialInterval")) or 1.0),
+                           backoff_coefficient=float(p.get("backoffCoefficient") or 2.0),
+                           maximum_interval=_td(p.get("maximumInterval")),
+                           maximum_attempts=int(p.get("maximumAttempts") or 0),
+                           non_retryable_error_types=tuple(p.get("nonRetryableErrorTypes") or ()))
 
 
 def cron_next(expr: str, after: datetime) -> datetime:

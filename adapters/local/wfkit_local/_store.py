@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_
 _TIMES = ("start_time", "close_time", "task_since")
 _DURATIONS = ("execution_timeout", "run_timeout", "task_timeout")
 _FIELDS = ("namespace", "workflow_id", "run_id", "workflow_type", "task_queue", "status", "memo",
-           "search_attributes", "parent", "next_run_id", "cron_schedule", "first_task_done", *_TIMES, *_DURATIONS)
+           "search_attributes", "parent", "next_run_id", "cron_schedule", "first_task_done", "retry_policy", "attempt",
+           *_TIMES, *_DURATIONS)
 
 
 def _lock(path: str) -> Any:
