@@ -152,7 +152,8 @@ def skim_events(blob: bytes, n: int, desc: Any, dialect: HistoryDialect, *, fram
         skim cannot be aligned (then read every event).
     """
     schema = _schema(desc, dialect)
-    ev = schema.Hist.FromString(blob).events if framed else schema.Ev.FromString(blob)
+    # messages of classes built at run time from the descriptor: their fields are not known to the type checker
+    ev: Any = schema.Hist.FromString(blob).events if framed else schema.Ev.FromString(blob)  # type: ignore[attr-defined]
     ids, secs, nanos, types = ev.event_id, ev.event_time.seconds, ev.event_time.nanos, ev.event_type
     if not (len(ids) == len(secs) == len(nanos) == len(types) == n):
         return None
