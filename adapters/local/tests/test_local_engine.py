@@ -139,6 +139,14 @@ class RetriesChild:
             FailsTwice, "Flaky", retry_policy=wfkit.RetryPolicy(maximum_attempts=3, backoff_coefficient=1.0))
 
 
+@wfkit.workflow
+class Forever:
+    @wfkit.run
+    async def run(self, n: int) -> int:
+        await wfkit.sleep(timedelta(minutes=1))
+        wfkit.continue_as_new(n + 1)
+
+
 def tq() -> str:
     return f"tq-{uuid.uuid4().hex[:8]}"
 
@@ -304,6 +312,18 @@ async def test_workflow_retry_policy():
                 await fatal.result(timeout=10)
             assert await env.client.count(f"WorkflowId = '{fatal.workflow_id}'") == 1
             assert await (await env.client.start(RetriesChild, task_queue=q)).result(timeout=10) == 3
+
+
+async def test_execution_timeout_spans_continue_as_new():
+    async with WorkflowEnvironment("local", time_skipping=True) as env:
+        q = tq()
+        async with env.worker(task_queue=q, workflows=[Forever], activities=[]):
+            h = await env.client.start(Forever, 0, task_queue=q, execution_timeout=timedelta(minutes=5, seconds=30))
+            with pytest.raises(wfkit.WorkflowFailed) as info:
+                await h.result(timeout=10)
+        assert info.value.status == "timed_out"
+        runs = await env.client.list(f"WorkflowId = '{h.workflow_id}'", limit=None)
+        assert sorted(e.status for e in runs) == ["continued_as_new"] * 5 + ["timed_out"]
 
 
 async def test_id_reuse_policies():

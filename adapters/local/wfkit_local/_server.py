@@ -59,6 +59,9 @@ class Run:
     task_since: datetime | None = None
     retry_policy: dict[str, Any] | None = None
     """The workflow's retry policy (Temporal JSON), when it was started with one."""
+    first_start: datetime | None = None
+    """The start of the first run of its chain (continue-as-new, retries, cron): where the execution timeout
+    counts from (None: this run is the first)."""
     attempt: int = 1
     reset_request: str | None = None
     sticky: tuple[Any, Replayer, int] | None = None
@@ -318,9 +321,9 @@ class LocalServer:
         self.runs[run.run_id] = run
         self.current[key] = run.run_id
         self._save(run)
-        limit = options.execution_timeout or options.run_timeout
-        if limit is not None:
-            self.at(run.start_time + limit, lambda: self.close(run, "timed_out", {"retryState": "RETRY_STATE_TIMEOUT"}))
+        if continued_from is not None:
+            run.first_start = continued_from.first_start or continued_from.start_time
+        self._deadline(run)
         if run.cron_schedule and backoff is None:
             backoff = (cron_next(run.cron_schedule, run.start_time) - run.start_time).total_seconds()
         if backoff is not None:
@@ -377,11 +380,23 @@ class LocalServer:
             self._save(run)
         elif run.cron_schedule and status in ("completed", "failed", "timed_out"):
             opts = StartOptions(id=run.workflow_id, task_queue=run.task_queue, run_timeout=run.run_timeout,
-                                memo=run.memo or None, cron_schedule=run.cron_schedule)
+                                execution_timeout=run.execution_timeout, memo=run.memo or None,
+                                cron_schedule=run.cron_schedule)
             args = ev.values(run.events[0][ev.attrs_key("WorkflowExecutionStarted")].get("input"))
             new = self.start(run.namespace, run.workflow_type, args, opts, continued_from=run)
             run.next_run_id = new.run_id
             self._save(run)
+
+    def _deadline(self, run: Run) -> None:
+        """Time the run out at the earlier of its run timeout (from its start) and its execution timeout (from the
+        start of the first run of the chain: continue-as-new, retries and cron runs included)."""
+        ends = []
+        if run.run_timeout is not None:
+            ends.append(run.start_time + run.run_timeout)
+        if run.execution_timeout is not None:
+            ends.append((run.first_start or run.start_time) + run.execution_timeout)
+        if ends:
+            self.at(min(ends), lambda: self.close(run, "timed_out", {"retryState": "RETRY_STATE_TIMEOUT"}))
 
     def _retry_backoff(self, run: Run, status: str, a: dict[str, Any]) -> float | None:
         """Seconds until the next attempt of a failed or timed-out run whose retry policy allows one, else None."""
@@ -475,9 +490,7 @@ class LocalServer:
             if timer_id not in run.timers:
                 due = started + timedelta(seconds=ev.parse_duration(a["startToFireTimeout"]) or 0)
                 run.timers[timer_id] = self.at(due, self._timer_fire(run, timer_id, eid))
-        limit = run.execution_timeout or run.run_timeout
-        if limit is not None:
-            self.at(run.start_time + limit, lambda: self.close(run, "timed_out", {"retryState": "RETRY_STATE_TIMEOUT"}))
+        self._deadline(run)
         self.request_decision(run)
 
     def _timer_fire(self, run: Run, timer_id: str, eid: int) -> Callable[[], None]:
@@ -627,6 +640,7 @@ class LocalServer:
         elif kind == "continue_as_new":
             new_args = ev.values(a["input"])
             opts = StartOptions(id=run.workflow_id, task_queue=run.task_queue, run_timeout=run.run_timeout,
+                                execution_timeout=run.execution_timeout, retry_policy=_policy(run.retry_policy),
                                 memo=run.memo or None, search_attributes=run.search_attributes or None)
             self.add_event(run, "WorkflowExecutionContinuedAsNew", {
                 "workflowType": {"name": run.workflow_type}, "taskQueue": {"name": run.task_queue},

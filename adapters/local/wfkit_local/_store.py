@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), offset_seconds REAL NOT NULL);
 """
 
-_TIMES = ("start_time", "close_time", "task_since")
+_TIMES = ("start_time", "close_time", "task_since", "first_start")
 _DURATIONS = ("execution_timeout", "run_timeout", "task_timeout")
 _FIELDS = ("namespace", "workflow_id", "run_id", "workflow_type", "task_queue", "status", "memo",
            "search_attributes", "parent", "next_run_id", "cron_schedule", "first_task_done", "retry_policy", "attempt",
