@@ -64,11 +64,22 @@ class _ContinueAsNew(BaseException):
 
 
 class Command:
-    __slots__ = ("kind", "key", "attrs", "future", "event_id")
+    __slots__ = ("kind", "key", "attrs", "future", "event_id", "explicit")
 
-    def __init__(self, kind: str, key: str, attrs: dict[str, Any], future: asyncio.Future[Any] | None = None):
+    def __init__(self, kind: str, key: str, attrs: dict[str, Any], future: asyncio.Future[Any] | None = None,
+                 explicit: bool = True):
         self.kind, self.key, self.attrs, self.future = kind, key, attrs, future
         self.event_id: int | None = None
+        self.explicit = explicit
+        """False when the key holds an ID the runtime chose (an activity's, a timer's, a child's): SDKs choose
+        differently, so a replay compares such a command by kind and type only."""
+
+    def matches(self, kind: str, key: str) -> bool:
+        if self.kind != kind:
+            return False
+        if self.explicit:
+            return self.key == key
+        return self.key.split(" ", 1)[0] == key.split(" ", 1)[0] if kind in ("activity", "child") else True
 
     def __repr__(self) -> str:
         return f"{self.kind} {self.key}"
@@ -184,7 +195,8 @@ class Replayer:
 
     def start_timer(self, handle: asyncio.TimerHandle, seconds: float) -> None:
         seq = str(self._next())
-        cmd = self._add(Command("timer", seq, {"timerId": seq, "startToFireTimeout": f"{seconds:.6f}s"}))
+        cmd = self._add(Command("timer", seq, {"timerId": seq, "startToFireTimeout": f"{seconds:.6f}s"},
+                                explicit=False))
         cmd.future = None
         self._timers[handle] = cmd
 
@@ -210,7 +222,7 @@ class Replayer:
             if td is not None:
                 a[key] = ev.duration(td)
         fut = self.loop.create_future()
-        cmd = self._add(Command("activity", f"{name} {act_id}", a, fut))
+        cmd = self._add(Command("activity", f"{name} {act_id}", a, fut, explicit=options.activity_id is not None))
 
         def on_done(f: asyncio.Future[Any]) -> None:
             if f.cancelled() and cmd.event_id is not None and self.outcome is None:
@@ -305,7 +317,7 @@ class Replayer:
                                     for k, v in options.memo.items()}}
         del seq
         fut = self.loop.create_future()
-        self._add(Command("child", f"{name} {child_id}", a, fut))
+        self._add(Command("child", f"{name} {child_id}", a, fut, explicit=options.id is not None))
         return await fut
 
     def continue_as_new(self, args: list[Any]) -> NoReturn:
@@ -454,17 +466,17 @@ class Replayer:
         got = self.commands
         self.commands = []
         want = [(eid, *_command_of_event(name, a)) for eid, name, a in recorded]
-        if [(c.kind, c.key) for c in got] != [(k, key) for _, k, key in want]:
+        if len(got) != len(want) or not all(c.matches(k, key) for c, (_, k, key) in zip(got, want, strict=False)):
             raise wfe.NondeterminismError(
                 f"workflow {self.workflow_id} ({self.defn.name}): the code issued "
                 f"{[repr(c) for c in got] or 'nothing'} where its history recorded "
                 f"{[f'{k} {key}'.strip() for _, k, key in want] or 'nothing'}")
-        for cmd, (eid, _, _) in zip(got, want, strict=True):
+        for cmd, (eid, _kind, key) in zip(got, want, strict=True):
             cmd.event_id = eid
             if cmd.kind in ("activity", "child"):
                 self._by_event[eid] = cmd
-            if cmd.kind == "timer":
-                pass
+            if cmd.kind == "timer":   # fired and canceled by the ID the history holds
+                cmd.key = key
 
     def run_recorded(self) -> None:
         """Replay the recorded workflow tasks only (``wfkit.replay``): raises what diverges."""
