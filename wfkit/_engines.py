@@ -4,10 +4,13 @@ others; the core never imports an engine SDK itself."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from wfkit._capability import Capability
 from wfkit._errors import WfkitError
-from wfkit.engine import Capability, Engine
+
+if TYPE_CHECKING:
+    from wfkit.engine import Engine
 
 GROUP = "wfkit.engines"
 
