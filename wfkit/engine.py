@@ -8,8 +8,9 @@ its embedded server :class:`DevServer`, and its in-workflow code registers a :cl
 
 Everything an adapter needs from wfkit is re-exported here: the definitions it runs (:class:`WorkflowDefn`,
 :class:`ActivityDefn`), the values it returns (:class:`Execution`, :class:`Executions`, ``History``), the option
-dataclasses it receives, the error tree, the JSON converter, TLS reading, the dev-server process base and
-telemetry hooks. Importing this module is cheap: ``History`` and the history dialects (pandas) load on first use.
+dataclasses it receives, the error tree, the JSON converter, TLS reading, the dev-server process base,
+telemetry hooks and wfkit's list-query language (parser and evaluator). Importing this module is cheap:
+``History`` and the history dialects (pandas) load on first use.
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ from wfkit._operate import (
     task_stacks,
 )
 from wfkit._probe import probe_endpoint
+from wfkit._query import (
+    QueryBoolOp,
+    QueryComparison,
+    QuerySyntaxError,
+    evaluate_query,
+    parse_query,
+    query_fields,
+)
 from wfkit._schedules import Schedule, ScheduleSpec
 from wfkit._workflow_api import (
     DEFAULT_VERSION,
@@ -100,6 +109,8 @@ __all__ = [
     # helpers
     "STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "task_stacks", "ServerProcess", "decode_signal",
     "ensure_port_free", "free_port", "probe_endpoint",
+    # the list-query language, for engines that evaluate list queries themselves
+    "QueryBoolOp", "QueryComparison", "QuerySyntaxError", "evaluate_query", "parse_query", "query_fields",
     "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
     # errors
     "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",

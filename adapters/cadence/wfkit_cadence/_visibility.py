@@ -1,7 +1,8 @@
 """``client.list`` / ``client.count`` on Cadence, for SPEC's query language (Temporal's visibility subset).
 
 The subset: ``=, !=, <, >, <=, >=, IN, BETWEEN … AND …, STARTS_WITH, AND, OR`` and parentheses over WorkflowId,
-WorkflowType, ExecutionStatus, TaskQueue, StartTime and CloseTime (RunId too).
+WorkflowType, ExecutionStatus, TaskQueue, StartTime and CloseTime (RunId too), parsed and evaluated by wfkit's
+``parse_query``/``evaluate_query`` (from ``wfkit.engine``); this module plans what the server can filter.
 
 With basic (SQL) visibility, the Cadence dev server's, ListOpen/ListClosedWorkflowExecutions take one equality
 (WorkflowId, WorkflowType, or — closed runs only — a close status) plus a StartTime range. wfkit pushes exactly
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,265 +30,12 @@ from cadence.api.v1.service_visibility_pb2 import (
 from cadence.api.v1.visibility_pb2 import StartTimeFilter, StatusFilter, WorkflowExecutionFilter, WorkflowTypeFilter
 
 import wfkit.engine as wfe
-from wfkit.engine import STATUSES
+from wfkit.engine import STATUSES, QueryBoolOp, QueryComparison, evaluate_query, parse_query, query_fields
 
 from ._convert import STATUS_TO_CLOSE, execution_from, rpc_error
 
 PAGE_SIZE = 1000
 
-FIELDS = {"workflowid": "WorkflowId", "workflowtype": "WorkflowType", "executionstatus": "ExecutionStatus",
-          "taskqueue": "TaskQueue", "starttime": "StartTime", "closetime": "CloseTime", "runid": "RunId"}
-_STATUS_NAMES = {"running": "running", "completed": "completed", "failed": "failed", "canceled": "canceled",
-                 "cancelled": "canceled", "terminated": "terminated", "continuedasnew": "continued_as_new",
-                 "continued_as_new": "continued_as_new", "timedout": "timed_out", "timed_out": "timed_out"}
-_TEMPORAL_STATUS = {"running": "Running", "completed": "Completed", "failed": "Failed", "canceled": "Canceled",
-                    "terminated": "Terminated", "continued_as_new": "ContinuedAsNew", "timed_out": "TimedOut"}
-
-
-class QuerySyntaxError(wfe.WfkitError, ValueError):
-    """The list query is not in the supported subset (the message says where)."""
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# parsing
-
-@dataclasses.dataclass(frozen=True)
-class Cmp:
-    field: str
-    op: str  # = != < > <= >= in between starts_with
-    values: tuple[Any, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class BoolOp:
-    op: str  # and / or
-    items: tuple[Any, ...]
-
-
-_TOKEN = re.compile(r"""\s*(?:
-    (?P<str>'(?:[^']|'')*'|"(?:[^"\\]|\\.)*")
-  | (?P<op><=|>=|!=|<>|=|<|>)
-  | (?P<punct>[(),])
-  | (?P<num>-?\d+(?:\.\d+)?)
-  | (?P<ident>`[^`]+`|[A-Za-z_][A-Za-z0-9_.]*)
-)""", re.VERBOSE)
-
-
-def _tokenize(query: str) -> list[tuple[str, Any, int]]:
-    tokens: list[tuple[str, Any, int]] = []
-    pos = 0
-    while pos < len(query):
-        if query[pos:].strip() == "":
-            break
-        m = _TOKEN.match(query, pos)
-        if m is None:
-            raise QuerySyntaxError(f"cannot read the list query at position {pos}: {query[pos:pos + 20]!r}")
-        kind = m.lastgroup or ""
-        text = m.group(kind)
-        if kind == "str":
-            value: Any = text[1:-1].replace("''", "'") if text[0] == "'" else bytes(text[1:-1], "utf-8").decode(
-                "unicode_escape")
-        elif kind == "num":
-            value = float(text) if "." in text else int(text)
-        elif kind == "ident":
-            value = text.strip("`")
-        else:
-            value = text
-        tokens.append((kind, value, m.start(kind)))
-        pos = m.end()
-    return tokens
-
-
-class _Parser:
-    def __init__(self, query: str):
-        self.query = query
-        self.tokens = _tokenize(query)
-        self.i = 0
-
-    def peek(self) -> tuple[str, Any, int] | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def next(self) -> tuple[str, Any, int]:
-        tok = self.peek()
-        if tok is None:
-            raise QuerySyntaxError(f"list query ends too early: {self.query!r}")
-        self.i += 1
-        return tok
-
-    def keyword(self, word: str) -> bool:
-        tok = self.peek()
-        if tok is not None and tok[0] == "ident" and str(tok[1]).upper() == word:
-            self.i += 1
-            return True
-        return False
-
-    def expect(self, kind: str, value: Any = None) -> tuple[str, Any, int]:
-        tok = self.next()
-        if tok[0] != kind or (value is not None and tok[1] != value):
-            raise QuerySyntaxError(f"expected {value or kind} at position {tok[2]} of {self.query!r}")
-        return tok
-
-    def parse(self) -> Any:
-        node = self.or_expr()
-        tok = self.peek()
-        if tok is not None:
-            raise QuerySyntaxError(f"unexpected {tok[1]!r} at position {tok[2]} of {self.query!r}")
-        return node
-
-    def or_expr(self) -> Any:
-        items = [self.and_expr()]
-        while self.keyword("OR"):
-            items.append(self.and_expr())
-        return items[0] if len(items) == 1 else BoolOp("or", tuple(items))
-
-    def and_expr(self) -> Any:
-        items = [self.atom()]
-        while self.keyword("AND"):
-            items.append(self.atom())
-        return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
-
-    def atom(self) -> Any:
-        tok = self.peek()
-        if tok is not None and tok[0] == "punct" and tok[1] == "(":
-            self.next()
-            node = self.or_expr()
-            self.expect("punct", ")")
-            return node
-        return self.comparison()
-
-    def value(self, field: str) -> Any:
-        kind, value, pos = self.next()
-        if kind not in ("str", "num"):
-            raise QuerySyntaxError(f"expected a value at position {pos} of {self.query!r}")
-        return _coerce(field, value, pos, self.query)
-
-    def comparison(self) -> Cmp:
-        kind, name, pos = self.next()
-        if kind != "ident":
-            raise QuerySyntaxError(f"expected a field name at position {pos} of {self.query!r}")
-        field = FIELDS.get(str(name).lower())
-        if field is None:
-            raise QuerySyntaxError(f"unknown field {name!r} in list query (supported: {', '.join(FIELDS.values())})")
-        if self.keyword("NOT"):
-            if self.keyword("IN"):
-                return Cmp(field, "not_in", self.value_list(field))
-            raise QuerySyntaxError(f"expected IN after NOT in {self.query!r}")
-        if self.keyword("IN"):
-            return Cmp(field, "in", self.value_list(field))
-        if self.keyword("BETWEEN"):
-            low = self.value(field)
-            if not self.keyword("AND"):
-                raise QuerySyntaxError(f"expected AND in BETWEEN of {self.query!r}")
-            return Cmp(field, "between", (low, self.value(field)))
-        if self.keyword("STARTS_WITH"):
-            return Cmp(field, "starts_with", (self.value(field),))
-        kind, op, pos = self.next()
-        if kind != "op":
-            raise QuerySyntaxError(f"expected an operator after {name} at position {pos} of {self.query!r}")
-        return Cmp(field, "!=" if op == "<>" else op, (self.value(field),))
-
-    def value_list(self, field: str) -> tuple[Any, ...]:
-        self.expect("punct", "(")
-        values = [self.value(field)]
-        while True:
-            kind, v, pos = self.next()
-            if kind == "punct" and v == ")":
-                return tuple(values)
-            if kind != "punct" or v != ",":
-                raise QuerySyntaxError(f"expected , or ) at position {pos} of {self.query!r}")
-            values.append(self.value(field))
-
-
-def _coerce(field: str, value: Any, pos: int, query: str) -> Any:
-    if field in ("StartTime", "CloseTime"):
-        return parse_time(value, where=f"position {pos} of {query!r}")
-    if field == "ExecutionStatus":
-        key = str(value).replace(" ", "").lower()
-        if key not in _STATUS_NAMES:
-            raise QuerySyntaxError(f"unknown ExecutionStatus {value!r} (one of {', '.join(_TEMPORAL_STATUS.values())})")
-        return _STATUS_NAMES[key]
-    return str(value)
-
-
-def parse_time(value: Any, *, where: str = "") -> datetime:
-    """RFC 3339 text (``2024-05-01T12:00:00Z``) or Unix nanoseconds."""
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1e9, UTC)
-    try:
-        t = datetime.fromisoformat(str(value).strip().replace("z", "Z"))
-    except ValueError:
-        raise QuerySyntaxError(f"not a time: {value!r} at {where} (use RFC 3339, e.g. 2024-05-01T12:00:00Z)") from None
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
-
-
-def parse(query: str | None) -> Any:
-    """The query's syntax tree (None for an empty query = everything)."""
-    if query is None or not query.strip():
-        return None
-    return _Parser(query).parse()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# evaluation (three-valued: None = "cannot tell yet", for a TaskQueue a listing row does not carry)
-
-def _field_value(e: wfe.Execution, field: str) -> Any:
-    return {"WorkflowId": e.workflow_id, "WorkflowType": e.workflow_type, "ExecutionStatus": e.status,
-            "TaskQueue": e.task_queue, "StartTime": e.start_time, "CloseTime": e.close_time,
-            "RunId": e.run_id}[field]
-
-
-def _compare(v: Any, op: str, values: tuple[Any, ...]) -> bool:
-    if v is None:
-        return op in ("!=", "not_in")  # a missing CloseTime differs from every time
-    try:
-        if op == "=":
-            return v == values[0]
-        if op == "!=":
-            return v != values[0]
-        if op == "<":
-            return v < values[0]
-        if op == ">":
-            return v > values[0]
-        if op == "<=":
-            return v <= values[0]
-        if op == ">=":
-            return v >= values[0]
-        if op == "in":
-            return v in values
-        if op == "not_in":
-            return v not in values
-        if op == "between":
-            return values[0] <= v <= values[1]
-        if op == "starts_with":
-            return str(v).startswith(str(values[0]))
-    except TypeError:
-        return False
-    raise QuerySyntaxError(f"unknown operator {op}")
-
-
-def evaluate(node: Any, e: wfe.Execution, *, task_queue_known: bool = True) -> bool | None:
-    if node is None:
-        return True
-    if isinstance(node, Cmp):
-        if node.field == "TaskQueue" and e.task_queue is None and not task_queue_known:
-            return None
-        return _compare(_field_value(e, node.field), node.op, node.values)
-    results = [evaluate(item, e, task_queue_known=task_queue_known) for item in node.items]
-    if node.op == "and":
-        if any(r is False for r in results):
-            return False
-        return None if any(r is None for r in results) else True
-    if any(r is True for r in results):
-        return True
-    return None if any(r is None for r in results) else False
-
-
-def fields_of(node: Any) -> set[str]:
-    if node is None:
-        return set()
-    if isinstance(node, Cmp):
-        return {node.field}
-    return set().union(*(fields_of(i) for i in node.items))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -318,15 +65,15 @@ def _probe(status: str, close_time: datetime | None) -> wfe.Execution:
 
 def plan(node: Any) -> Plan:
     """What the server can filter: from the top-level AND's conditions that decide on their own."""
-    conjuncts = list(node.items) if isinstance(node, BoolOp) and node.op == "and" else ([node] if node else [])
+    conjuncts = list(node.items) if isinstance(node, QueryBoolOp) and node.op == "and" else ([node] if node else [])
     p = Plan(statuses=set(STATUSES))
     for c in conjuncts:
-        f = fields_of(c)
+        f = query_fields(c)
         if f == {"ExecutionStatus"}:
-            p.statuses &= {s for s in STATUSES if evaluate(c, _probe(s, None))}
-        elif f == {"CloseTime"} and evaluate(c, _probe("running", None)) is False:
+            p.statuses &= {s for s in STATUSES if evaluate_query(c, _probe(s, None))}
+        elif f == {"CloseTime"} and evaluate_query(c, _probe("running", None)) is False:
             p.statuses.discard("running")  # a condition on CloseTime never holds for a running workflow
-        if not isinstance(c, Cmp):
+        if not isinstance(c, QueryComparison):
             continue
         if c.op == "=" and c.field == "WorkflowId" and p.workflow_id is None:
             p.workflow_id = c.values[0]
@@ -363,7 +110,7 @@ def _time_filter(p: Plan) -> StartTimeFilter:
     """The StartTime range pushed down, widened to whole seconds and one more on each side: the server's SQL
     visibility compares start times as text, so a bound on a whole second (``...:20Z``) sorts after the runs
     started later in that second (``...:20.5Z``) and loses them. Every row is then filtered exactly by
-    ``evaluate``, to the nanosecond."""
+    ``evaluate_query``, to the nanosecond."""
     f = StartTimeFilter()
     earliest = min(max((p.earliest or _EPOCH).replace(microsecond=0) - _WIDEN, _EPOCH), _LAST)
     latest = p.latest.replace(microsecond=0) + 2 * _WIDEN if p.latest else datetime.now(UTC) + timedelta(days=1)
@@ -442,9 +189,9 @@ def _streams(client: Any, p: Plan) -> list[AsyncIterator[Any]]:
 
 async def _scan(client: Any, query: str | None, on_match: Callable[[wfe.Execution], bool]) -> None:
     """Feed matching executions, newest first, to ``on_match`` until it returns False."""
-    node = parse(query)
+    node = parse_query(query)
     p = plan(node)
-    needs_tq = "TaskQueue" in fields_of(node)
+    needs_tq = "TaskQueue" in query_fields(node)
     scanned = 0
     max_scan = getattr(client, "max_scan", 10_000)
     describe_sem = asyncio.Semaphore(16)
@@ -457,11 +204,11 @@ async def _scan(client: Any, query: str | None, on_match: Callable[[wfe.Executio
                 f"plus a StartTime range; {query!r} needs more than {max_scan} executions evaluated client-side "
                 f"(narrow it with WorkflowType = '…' or a StartTime range, or raise client max_scan)")
         e = execution_from(info)
-        verdict = evaluate(node, e, task_queue_known=not needs_tq)
+        verdict = evaluate_query(node, e, task_queue_known=not needs_tq)
         if verdict is None:
             async with describe_sem:
                 e = await client.describe(e.workflow_id, e.run_id)
-            verdict = evaluate(node, e)
+            verdict = evaluate_query(node, e)
         if verdict and not on_match(e):
             return
 
@@ -491,7 +238,7 @@ async def count_executions(client: Any, query: str | None) -> int:
 
         try:
             resp = await client.visibility.CountWorkflowExecutions(
-                CountWorkflowExecutionsRequest(domain=client.domain, query=to_cadence_query(parse(query))))
+                CountWorkflowExecutionsRequest(domain=client.domain, query=to_cadence_query(parse_query(query))))
         except cerr.CadenceRpcError as exc:
             raise rpc_error(exc, None, "count") from exc
         return int(resp.count)
@@ -527,7 +274,7 @@ def to_cadence_query(node: Any) -> str:
     """The query in Cadence's advanced-visibility syntax (fields renamed, times as Unix nanoseconds)."""
     if node is None:
         return ""
-    if isinstance(node, BoolOp):
+    if isinstance(node, QueryBoolOp):
         return "(" + f" {node.op.upper()} ".join(to_cadence_query(i) for i in node.items) + ")"
     f = _CADENCE_FIELD[node.field]
     vals = [_literal(node.field, v) for v in node.values]
@@ -542,7 +289,7 @@ def to_cadence_query(node: Any) -> str:
 
 
 async def _list_advanced(client: Any, query: str | None, limit: int | None) -> wfe.Executions:
-    q = to_cadence_query(parse(query))
+    q = to_cadence_query(parse_query(query))
     out: list[wfe.Execution] = []
     token = b""
     truncated = False
@@ -564,11 +311,8 @@ async def _list_advanced(client: Any, query: str | None, limit: int | None) -> w
 
 
 __all__ = [
-    "QuerySyntaxError",
     "count_executions",
-    "evaluate",
     "list_executions",
-    "parse",
     "plan",
     "to_cadence_query",
 ]

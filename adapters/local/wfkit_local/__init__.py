@@ -5,8 +5,9 @@ canonical events named as Temporal names them (the built-in Temporal history dia
 through the workflow code on every decision.
 
 Modules: ``_events`` (events, payloads, failures), ``_replay`` (the deterministic loop, replay, the in-workflow
-runtime), ``_server`` (runs, clock and time skipping, workflow tasks, activities), ``_client`` (the client calls),
-``_query`` (the list-query language), ``devserver`` (the in-process "server" the test fixtures ask for).
+runtime), ``_server`` (runs, clock and time skipping, workflow tasks, activities), ``_client`` (the client calls;
+list queries with wfkit's ``parse_query``/``evaluate_query``), ``devserver`` (the in-process "server" the test
+fixtures ask for).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ import wfkit.engine as wfe
 from wfkit.engine import Capability, ConnectConfig, StartOptions
 
 from . import _events as ev
-from . import _query
 from ._replay import ENGINE
 from ._server import LocalServer, LocalWorker, Run
 from ._store import Store
@@ -239,10 +238,10 @@ class LocalClient:
         raise wfe.UnsupportedFeature(ENGINE, "schedules")
 
     def _matching(self, query: str | None) -> builtins.list[Run]:
-        node = _query.parse(query)
+        node = wfe.parse_query(query)
         runs = [r for r in self._server.runs.values() if r.namespace == self.namespace]
         runs.sort(key=lambda r: r.start_time, reverse=True)
-        return [r for r in runs if _query.evaluate(node, r.execution())]
+        return [r for r in runs if wfe.evaluate_query(node, r.execution())]
 
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         runs = self._matching(query)

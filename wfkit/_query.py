@@ -1,7 +1,12 @@
-"""``client.list`` / ``client.count`` on the local engine: wfkit's list-query language (Temporal's visibility
-subset: ``=, !=, <, >, <=, >=, IN, NOT IN, BETWEEN … AND …, STARTS_WITH, AND, OR`` and parentheses over
-WorkflowId, WorkflowType, ExecutionStatus, TaskQueue, StartTime, CloseTime and RunId), evaluated over every run
-the engine holds. The grammar is the one the Cadence adapter evaluates client-side (same parser, same errors).
+"""wfkit's list-query language, for engines that evaluate ``client.list`` / ``client.count`` queries themselves
+(re-exported to adapters by :mod:`wfkit.engine`).
+
+The language is Temporal's visibility syntax, wfkit's subset: ``=, !=, <>, <, >, <=, >=, IN, NOT IN, BETWEEN … AND
+…, STARTS_WITH, AND, OR`` and parentheses over WorkflowId, WorkflowType, ExecutionStatus, TaskQueue, StartTime,
+CloseTime and RunId. :func:`parse_query` turns a query into a tree of :class:`QueryComparison` and
+:class:`QueryBoolOp` (values already typed: statuses as wfkit's status names, times as aware datetimes);
+:func:`evaluate_query` decides whether an execution matches. A query outside the subset raises
+:class:`QuerySyntaxError`, saying where.
 """
 
 from __future__ import annotations
@@ -11,12 +16,12 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import wfkit.engine as wfe
-
-PAGE_SIZE = 1000
+from wfkit._errors import WfkitError
+from wfkit._execution import Execution
 
 FIELDS = {"workflowid": "WorkflowId", "workflowtype": "WorkflowType", "executionstatus": "ExecutionStatus",
           "taskqueue": "TaskQueue", "starttime": "StartTime", "closetime": "CloseTime", "runid": "RunId"}
+"""The fields a query may name: lower-cased name → canonical name (names match in any case)."""
 _STATUS_NAMES = {"running": "running", "completed": "completed", "failed": "failed", "canceled": "canceled",
                  "cancelled": "canceled", "terminated": "terminated", "continuedasnew": "continued_as_new",
                  "continued_as_new": "continued_as_new", "timedout": "timed_out", "timed_out": "timed_out"}
@@ -24,8 +29,7 @@ _TEMPORAL_STATUS = {"running": "Running", "completed": "Completed", "failed": "F
                     "terminated": "Terminated", "continued_as_new": "ContinuedAsNew", "timed_out": "TimedOut"}
 
 
-
-class QuerySyntaxError(wfe.WfkitError, ValueError):
+class QuerySyntaxError(WfkitError, ValueError):
     """The list query is not in the supported subset (the message says where)."""
 
 
@@ -33,16 +37,25 @@ class QuerySyntaxError(wfe.WfkitError, ValueError):
 # parsing
 
 @dataclasses.dataclass(frozen=True)
-class Cmp:
+class QueryComparison:
+    """One condition: ``field op values``."""
+
     field: str
-    op: str  # = != < > <= >= in between starts_with
+    """The field's canonical name (one of the values of :data:`FIELDS`)."""
+    op: str
+    """``= != < > <= >=`` or ``in``, ``not_in``, ``between``, ``starts_with``."""
     values: tuple[Any, ...]
+    """The operands, typed for the field (``between``: low and high)."""
 
 
 @dataclasses.dataclass(frozen=True)
-class BoolOp:
-    op: str  # and / or
+class QueryBoolOp:
+    """Conditions joined by one boolean operator."""
+
+    op: str
+    """``and`` or ``or``."""
     items: tuple[Any, ...]
+    """The operands: :class:`QueryComparison` or :class:`QueryBoolOp` nodes."""
 
 
 _TOKEN = re.compile(r"""\s*(?:
@@ -119,13 +132,13 @@ class _Parser:
         items = [self.and_expr()]
         while self.keyword("OR"):
             items.append(self.and_expr())
-        return items[0] if len(items) == 1 else BoolOp("or", tuple(items))
+        return items[0] if len(items) == 1 else QueryBoolOp("or", tuple(items))
 
     def and_expr(self) -> Any:
         items = [self.atom()]
         while self.keyword("AND"):
             items.append(self.atom())
-        return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
+        return items[0] if len(items) == 1 else QueryBoolOp("and", tuple(items))
 
     def atom(self) -> Any:
         tok = self.peek()
@@ -142,7 +155,7 @@ class _Parser:
             raise QuerySyntaxError(f"expected a value at position {pos} of {self.query!r}")
         return _coerce(field, value, pos, self.query)
 
-    def comparison(self) -> Cmp:
+    def comparison(self) -> QueryComparison:
         kind, name, pos = self.next()
         if kind != "ident":
             raise QuerySyntaxError(f"expected a field name at position {pos} of {self.query!r}")
@@ -151,21 +164,21 @@ class _Parser:
             raise QuerySyntaxError(f"unknown field {name!r} in list query (supported: {', '.join(FIELDS.values())})")
         if self.keyword("NOT"):
             if self.keyword("IN"):
-                return Cmp(field, "not_in", self.value_list(field))
+                return QueryComparison(field, "not_in", self.value_list(field))
             raise QuerySyntaxError(f"expected IN after NOT in {self.query!r}")
         if self.keyword("IN"):
-            return Cmp(field, "in", self.value_list(field))
+            return QueryComparison(field, "in", self.value_list(field))
         if self.keyword("BETWEEN"):
             low = self.value(field)
             if not self.keyword("AND"):
                 raise QuerySyntaxError(f"expected AND in BETWEEN of {self.query!r}")
-            return Cmp(field, "between", (low, self.value(field)))
+            return QueryComparison(field, "between", (low, self.value(field)))
         if self.keyword("STARTS_WITH"):
-            return Cmp(field, "starts_with", (self.value(field),))
+            return QueryComparison(field, "starts_with", (self.value(field),))
         kind, op, pos = self.next()
         if kind != "op":
             raise QuerySyntaxError(f"expected an operator after {name} at position {pos} of {self.query!r}")
-        return Cmp(field, "!=" if op == "<>" else op, (self.value(field),))
+        return QueryComparison(field, "!=" if op == "<>" else op, (self.value(field),))
 
     def value_list(self, field: str) -> tuple[Any, ...]:
         self.expect("punct", "(")
@@ -201,7 +214,7 @@ def parse_time(value: Any, *, where: str = "") -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
-def parse(query: str | None) -> Any:
+def parse_query(query: str | None) -> Any:
     """The query's syntax tree (None for an empty query = everything)."""
     if query is None or not query.strip():
         return None
@@ -211,7 +224,7 @@ def parse(query: str | None) -> Any:
 # ---------------------------------------------------------------------------------------------------------------
 # evaluation (three-valued: None = "cannot tell yet", for a TaskQueue a listing row does not carry)
 
-def _field_value(e: wfe.Execution, field: str) -> Any:
+def _field_value(e: Execution, field: str) -> Any:
     return {"WorkflowId": e.workflow_id, "WorkflowType": e.workflow_type, "ExecutionStatus": e.status,
             "TaskQueue": e.task_queue, "StartTime": e.start_time, "CloseTime": e.close_time,
             "RunId": e.run_id}[field]
@@ -246,12 +259,17 @@ def _compare(v: Any, op: str, values: tuple[Any, ...]) -> bool:
     raise QuerySyntaxError(f"unknown operator {op}")
 
 
-def evaluate(node: Any, e: wfe.Execution) -> bool | None:
+def evaluate_query(node: Any, e: Execution, *, task_queue_known: bool = True) -> bool | None:
+    """Whether ``e`` matches the syntax tree ``node`` (None matches everything). With ``task_queue_known=False``
+    (a listing row that carries no task queue) a TaskQueue condition on a row without one is undecided, and the
+    answer is None when the rest of the query cannot decide without it."""
     if node is None:
         return True
-    if isinstance(node, Cmp):
+    if isinstance(node, QueryComparison):
+        if node.field == "TaskQueue" and e.task_queue is None and not task_queue_known:
+            return None
         return _compare(_field_value(e, node.field), node.op, node.values)
-    results = [evaluate(item, e) for item in node.items]
+    results = [evaluate_query(item, e, task_queue_known=task_queue_known) for item in node.items]
     if node.op == "and":
         if any(r is False for r in results):
             return False
@@ -261,10 +279,11 @@ def evaluate(node: Any, e: wfe.Execution) -> bool | None:
     return None if any(r is None for r in results) else False
 
 
-def fields_of(node: Any) -> set[str]:
+def query_fields(node: Any) -> set[str]:
+    """The fields the syntax tree ``node`` names."""
     if node is None:
         return set()
-    if isinstance(node, Cmp):
+    if isinstance(node, QueryComparison):
         return {node.field}
-    return set().union(*(fields_of(i) for i in node.items))
+    return set().union(*(query_fields(i) for i in node.items))
 
