@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import wfkit
 
-from .workflows import Waiter, echo
+from .workflows import VersionedV1, Waiter
 
 
 @wfkit.activity
@@ -68,40 +68,16 @@ class Counter:
         self.done = True
 
 
-@wfkit.workflow(name="Drifting")
-class DriftingV1:
-    """Deployed code: an activity, then a wait for the ``go`` signal."""
-
-    def __init__(self) -> None:
-        self.go = False
-
-    @wfkit.run
-    async def run(self) -> str:
-        await wfkit.execute_activity(echo, "step-1", start_to_close_timeout=10)
-        await wfkit.wait_condition(lambda: self.go)
-        return "v1"
-
-    @wfkit.signal
-    def proceed(self) -> None:
-        self.go = True
-
-
-@wfkit.workflow(name="Drifting")
-class DriftingV2:
-    """Changed code without a version check: a timer where the history has the activity (nondeterministic)."""
-
-    def __init__(self) -> None:
-        self.go = False
+@wfkit.workflow(name="Versioned")
+class VersionedDrift(VersionedV1):
+    """``VersionedV1`` changed without a version check: a timer where its history has the activity
+    (nondeterministic)."""
 
     @wfkit.run
     async def run(self) -> str:
         await wfkit.sleep(1)
         await wfkit.wait_condition(lambda: self.go)
         return "v2"
-
-    @wfkit.signal
-    def proceed(self) -> None:
-        self.go = True
 
 
 @wfkit.activity

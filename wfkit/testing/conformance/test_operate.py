@@ -16,9 +16,8 @@ from . import workflows as w
 from .operate_workflows import (
     CallsBackend,
     Counter,
-    DriftingV1,
-    DriftingV2,
     RunsLongJob,
+    VersionedDrift,
     WaitsOnChild,
     backend_call,
     long_job,
@@ -410,14 +409,14 @@ async def test_update(client, task_queue):
 async def test_nondeterminism_is_diagnosed(client, task_queue):
     """Code changed under a running workflow: its workflow task fails on replay, and diagnose says so."""
     workflow_id = wid("drift")
-    async with client.worker(task_queue=task_queue, workflows=[DriftingV1], activities=[w.echo]):
-        h = await client.start(DriftingV1, id=workflow_id, task_queue=task_queue)
+    async with client.worker(task_queue=task_queue, workflows=[w.VersionedV1], activities=[w.echo]):
+        h = await client.start(w.VersionedV1, id=workflow_id, task_queue=task_queue)
 
         async def waiting():
             return "waiting_signal" in (await h.diagnose()).kinds
 
         await eventually(waiting, timeout=30)
-    async with client.worker(task_queue=task_queue, workflows=[DriftingV2], activities=[w.echo]):
+    async with client.worker(task_queue=task_queue, workflows=[VersionedDrift], activities=[w.echo]):
         await h.signal("proceed")
 
         async def failing():

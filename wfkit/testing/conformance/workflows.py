@@ -307,11 +307,8 @@ class VersionedV1:
 
 
 @wfkit.workflow(name="Versioned")
-class VersionedV2:
+class VersionedV2(VersionedV1):
     """New code: the first step changed, behind get_version."""
-
-    def __init__(self) -> None:
-        self.go = False
 
     @wfkit.run
     async def run(self) -> str:
@@ -321,17 +318,10 @@ class VersionedV2:
         await wfkit.wait_condition(lambda: self.go)
         return "old-path" if v == wfkit.DEFAULT_VERSION else f"new-path-v{v}"
 
-    @wfkit.signal
-    def proceed(self) -> None:
-        self.go = True
-
 
 @wfkit.workflow(name="Versioned")
-class VersionedV3:
+class VersionedV3(VersionedV1):
     """Newer code that dropped support for executions older than the change."""
-
-    def __init__(self) -> None:
-        self.go = False
 
     @wfkit.run
     async def run(self) -> str:
@@ -339,10 +329,6 @@ class VersionedV3:
         await wfkit.execute_activity(echo, "new-step-1", start_to_close_timeout=10)
         await wfkit.wait_condition(lambda: self.go)
         return f"v{v}"
-
-    @wfkit.signal
-    def proceed(self) -> None:
-        self.go = True
 
 
 @wfkit.workflow
