@@ -222,7 +222,7 @@ async def test_asyncio_timers_are_durable(cclient, tq):
         assert await h.result(timeout=30) == [True, "timed out"]
     frame = (await h.history()).to_dataframe()
     assert (frame["event_type"] == "TimerFired").sum() == 2
-    wfkit_cadence.engine.replay(await h.history(), [AsyncioTimers])
+    assert await on_loop(wfkit_cadence.engine.replay([await h.history()], [workflow_defn(AsyncioTimers)])) == [None]
 
 
 async def test_cancel_before_the_first_decision_still_runs_cleanup(cclient, tq):

@@ -78,7 +78,8 @@ def describe_full(base: wfe.Execution, resp: swf.DescribeWorkflowExecutionRespon
             scheduled_time=_time(a, "scheduled_time"), last_started_time=_time(a, "last_started_time"),
             # Between retries Cadence moves the scheduled time to when the next attempt is due.
             next_attempt_time=_time(a, "scheduled_time") if state == "scheduled" and attempt > 1 else None,
-            last_worker_identity=a.last_worker_identity or None))
+            # Cadence v1.4 fills the identity of the worker that started the attempt; the last one only on failure
+            last_worker_identity=a.last_worker_identity or a.started_worker_identity or None))
     children = tuple(PendingChild(workflow_id=c.workflow_execution.workflow_id,
                                   run_id=c.workflow_execution.run_id or None, workflow_type=c.workflow_type_name,
                                   initiated_event_id=c.initiated_id or None)
