@@ -5,18 +5,21 @@
     print(wfkit.telemetry.metrics_text())      # Prometheus exposition; or serve_metrics(port)
 
 Spans: client start → workflow run → each activity, connected through the engine's headers (Temporal: the
-temporalio OpenTelemetry interceptor; Cadence: the Cadence adapter's propagator). Metrics, labelled by ``engine``
-and ``type``: ``wfkit_workflows_started_total``, ``wfkit_workflows_completed_total``,
-``wfkit_workflows_failed_total``, ``wfkit_workflow_duration_seconds`` and the same for activities
-(``wfkit_activities_*_total``, ``wfkit_activity_duration_seconds``); ``wfkit_signals_dropped_total`` counts the
-signals a workflow dropped because their arguments could not be decoded. Workflow outcomes are counted once, when
+temporalio OpenTelemetry interceptor; Cadence and local: the span hooks at the end of this module, their context
+carried in the adapter's headers). Metrics, labelled by ``engine`` and ``type``:
+``wfkit_workflows_started_total``, ``wfkit_workflows_completed_total``, ``wfkit_workflows_failed_total``,
+``wfkit_workflow_duration_seconds`` and the same for activities (``wfkit_activities_*_total``,
+``wfkit_activity_duration_seconds``); ``wfkit_signals_dropped_total`` counts the signals a workflow dropped
+because their arguments could not be decoded. Workflow outcomes are counted once, when
 the workflow closes, never again on replay. Nothing here is imported or recorded until ``enable()``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["disable", "enable", "enabled", "metrics_text", "serve_metrics", "tracer"]
@@ -147,3 +150,63 @@ def activity_closed(engine: str, type_name: str, ok: bool, seconds: float) -> No
 
 def signal_dropped(engine: str, type_name: str) -> None:
     _count("signal_dropped", engine, type_name)
+
+
+# --- span hooks, for adapters that carry trace context in their own headers (spans named as temporalio's
+# OpenTelemetry interceptor names them, so every engine shows the same trace; None while disabled) -------------
+TRACE_HEADER = "wfkit-tracecontext"
+"""The header field that carries a span's W3C trace context to the next span."""
+
+
+def _propagator() -> Any:
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    return TraceContextTextMapPropagator()
+
+
+def trace_carrier(span: Any) -> dict[str, str]:
+    """``span``'s W3C trace context (``traceparent``, ``tracestate``), to send under :data:`TRACE_HEADER`."""
+    from opentelemetry import trace
+
+    carrier: dict[str, str] = {}
+    _propagator().inject(carrier, context=trace.set_span_in_context(span))
+    return carrier
+
+
+def trace_context(carrier: dict[str, str]) -> Any:
+    """The OpenTelemetry context of a carrier made by :func:`trace_carrier`."""
+    return _propagator().extract(carrier)
+
+
+@contextlib.contextmanager
+def start_workflow_span(engine: str, type_name: str, workflow_id: str) -> Iterator[Any]:
+    """The client's ``StartWorkflow:<type>`` span, current around a start request; yields the span."""
+    t = tracer()
+    if t is None:
+        yield None
+        return
+    with t.start_as_current_span(f"StartWorkflow:{type_name}", attributes={
+            "wfkit.workflow_id": workflow_id, "wfkit.workflow_type": type_name, "wfkit.engine": engine}) as span:
+        yield span
+
+
+def instant_span(engine: str, name: str, parent: Any, attributes: dict[str, str]) -> Any:
+    """A zero-length span under the context ``parent`` (what workflow code records: once, never on replay)."""
+    t = tracer()
+    if t is None:
+        return None
+    span = t.start_span(name, context=parent, attributes={**attributes, "wfkit.engine": engine})
+    span.end()
+    return span
+
+
+@contextlib.contextmanager
+def activity_span(engine: str, name: str, parent: Any, attributes: dict[str, str]) -> Iterator[None]:
+    """The ``RunActivity:<name>`` span around one attempt, under the context ``parent``."""
+    t = tracer()
+    if t is None:
+        yield
+        return
+    with t.start_as_current_span(f"RunActivity:{name}", context=parent,
+                                 attributes={**attributes, "wfkit.engine": engine}):
+        yield

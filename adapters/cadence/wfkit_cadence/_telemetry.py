@@ -5,8 +5,9 @@ request's Cadence header (W3C trace context under ``wfkit-tracecontext``); from 
 ``StartActivity:<name>`` and ``StartChildWorkflow:<type>`` are recorded by workflow code, and
 ``RunActivity:<name>`` by the worker around the activity, each schedule passing the context on in its header.
 Spans made by workflow code are instants recorded once, never again when the history is replayed (the span
-names follow temporalio's OpenTelemetry interceptor, so both engines show the same trace). Nothing is imported
-while telemetry is off.
+names follow temporalio's OpenTelemetry interceptor, so both engines show the same trace). The spans are
+``wfkit.telemetry``'s span hooks; this module carries their context in Cadence headers. Nothing is imported while
+telemetry is off.
 """
 
 from __future__ import annotations
@@ -20,71 +21,43 @@ from cadence.api.v1.common_pb2 import Header, Payload
 
 from wfkit.engine import telemetry
 
-HEADER_KEY = "wfkit-tracecontext"
-
 
 def enabled() -> bool:
     return telemetry.enabled()
 
 
-def _propagator() -> Any:
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    return TraceContextTextMapPropagator()
-
-
-def _carrier_of(span: Any) -> bytes:
-    from opentelemetry import trace
-
-    carrier: dict[str, str] = {}
-    _propagator().inject(carrier, context=trace.set_span_in_context(span))
-    return json.dumps(carrier).encode()
+def _carrier_of(span: Any) -> bytes | None:
+    return None if span is None else json.dumps(telemetry.trace_carrier(span)).encode()
 
 
 def context_from(header: Header | None) -> Any:
-    """The OpenTelemetry context carried by a Cadence header (None when there is none)."""
-    if header is None or HEADER_KEY not in header.fields:
+    """The OpenTelemetry context carried by a Cadence header (None when there is none or telemetry is off)."""
+    if header is None or telemetry.TRACE_HEADER not in header.fields or not telemetry.enabled():
         return None
     try:
-        carrier = json.loads(header.fields[HEADER_KEY].data)
+        carrier = json.loads(header.fields[telemetry.TRACE_HEADER].data)
     except ValueError:
         return None
-    return _propagator().extract(carrier)
+    return telemetry.trace_context(carrier)
 
 
 def put(header: Header, carrier: bytes | None) -> None:
     if carrier:
-        header.fields[HEADER_KEY].CopyFrom(Payload(data=carrier))
+        header.fields[telemetry.TRACE_HEADER].CopyFrom(Payload(data=carrier))
 
 
 @contextlib.contextmanager
 def client_start(type_name: str, workflow_id: str) -> Iterator[bytes | None]:
     """The ``StartWorkflow`` span around a start request; yields the header value to send along."""
-    tracer = telemetry.tracer()
-    if tracer is None:
-        yield None
-        return
-    with tracer.start_as_current_span(f"StartWorkflow:{type_name}", attributes={
-            "wfkit.workflow_id": workflow_id, "wfkit.workflow_type": type_name, "wfkit.engine": "cadence"}) as span:
+    with telemetry.start_workflow_span("cadence", type_name, workflow_id) as span:
         yield _carrier_of(span)
 
 
 def instant(name: str, parent: Any, attributes: dict[str, str]) -> bytes | None:
     """Record a zero-length span (what workflow code records) and return its context for a header."""
-    tracer = telemetry.tracer()
-    if tracer is None:
-        return None
-    span = tracer.start_span(name, context=parent, attributes={**attributes, "wfkit.engine": "cadence"})
-    span.end()
-    return _carrier_of(span)
+    return _carrier_of(telemetry.instant_span("cadence", name, parent, attributes))
 
 
-@contextlib.contextmanager
-def run_activity(name: str, header: Header, attributes: dict[str, str]) -> Iterator[None]:
-    tracer = telemetry.tracer()
-    if tracer is None:
-        yield
-        return
-    with tracer.start_as_current_span(f"RunActivity:{name}", context=context_from(header),
-                                      attributes={**attributes, "wfkit.engine": "cadence"}):
-        yield
+def run_activity(name: str, header: Header, attributes: dict[str, str]) -> contextlib.AbstractContextManager[None]:
+    """The ``RunActivity`` span around one activity, under the context its header carries."""
+    return telemetry.activity_span("cadence", name, context_from(header), attributes)
