@@ -11,6 +11,8 @@ import wfkit
 from wfkit.testing import eventually
 from wfkit.testing.conformance import workflows as w
 
+from .conftest import completed_hellos
+
 
 @pytest.fixture
 def connected(ip, magic, temporal_server):
@@ -71,18 +73,8 @@ def test_start_describe_query_signal_cancel_terminate(ip, connected, capsys):
 
 
 def test_list_count_and_assignment(ip, connected, capsys):
-    tq = f"tq-{uuid.uuid4().hex[:8]}"
     prefix = f"ls-{uuid.uuid4().hex[:8]}"
-    with connected.sync.worker(task_queue=tq, workflows=[w.Hello], activities=[w.echo]):
-        for i in range(2):
-            connected.sync.start(w.Hello, str(i), id=f"{prefix}-{i}", task_queue=tq).sync.result(timeout=30)
-    query = f"WorkflowId = '{prefix}-0' OR WorkflowId = '{prefix}-1'"
-
-    async def two():
-        return len(await connected.list(query)) == 2
-
-    import asyncio
-    asyncio.run(eventually(two))
+    query = completed_hellos(connected, prefix)
     execs = wf(ip, f'list "{query}" --limit 10')
     assert isinstance(execs, wfkit.Executions) and len(execs) == 2
     assert wf(ip, f'count "{query}"') == 2

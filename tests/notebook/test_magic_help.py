@@ -15,6 +15,8 @@ from wfkit.notebook.commands import COMMANDS
 from wfkit.testing import eventually
 from wfkit.testing.conformance import workflows as w
 
+from .conftest import completed_hellos, search_until_listed, wait_listed
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -59,19 +61,8 @@ def test_trailing_comment_ends_the_line(ip, capsys):
 
 # --- item 4: DataFrames from <<, Executions as a table --------------------------------------------------------
 def test_assignment_gives_dataframes_unless_autopandas_is_off(ip, connected):
-    tq = f"tq-{uuid.uuid4().hex[:8]}"
     prefix = f"ap-{uuid.uuid4().hex[:8]}"
-    with connected.sync.worker(task_queue=tq, workflows=[w.Hello], activities=[w.echo]):
-        for i in range(2):
-            connected.sync.start(w.Hello, str(i), id=f"{prefix}-{i}", task_queue=tq).sync.result(timeout=30)
-    query = f"WorkflowId = '{prefix}-0' OR WorkflowId = '{prefix}-1'"
-
-    async def two():
-        return len(await connected.list(query)) == 2
-
-    import asyncio
-
-    asyncio.run(eventually(two))
+    query = completed_hellos(connected, prefix)
     wf(ip, f'df << list "{query}"')
     df = ip.user_ns["df"]
     assert isinstance(df, pd.DataFrame) and len(df) == 2 and set(df["workflow_id"]) == {f"{prefix}-0", f"{prefix}-1"}
@@ -114,13 +105,7 @@ def test_default_limit_and_default_task_queue(ip, magic, connected, capsys):
     finally:
         ip.run_line_magic("config", "WfMagic.default_task_queue = ''")
     query = " OR ".join(f"WorkflowId = '{prefix}-{i}'" for i in range(3))
-
-    async def three():
-        return len(await connected.list(query)) == 3
-
-    import asyncio
-
-    asyncio.run(eventually(three))
+    wait_listed(connected, query, 3)
     ip.run_line_magic("config", "WfMagic.default_limit = 2")
     try:
         execs = wf(ip, f'list "{query}"')
@@ -194,13 +179,7 @@ def test_completion_ids_from_listings_handler_names_and_flags(ip, magic, connect
     finally:
         other.sync.close()
     assert wid not in _complete(ip, "%wf describe seen-")
-
-    async def listed():
-        return len(await connected.list(f"WorkflowId = '{wid}'")) == 1
-
-    import asyncio
-
-    asyncio.run(eventually(listed))
+    wait_listed(connected, f"WorkflowId = '{wid}'", 1)
     wf(ip, f"ls << list \"WorkflowId = '{wid}'\"")
     assert wid in _complete(ip, "%wf describe seen-") and wid in _complete(ip, f"%wf diff {wid} seen-")
     # query/signal names from the workflow's definition (here: a class in the notebook; no worker serves it)
@@ -380,9 +359,7 @@ def test_grid_and_compact_events(connected):
     assert len(data) == 10_000 and data[7][0] == "&lt;script&gt;w7&lt;/script&gt;"  # escaped
     # the browser: a grid of executions; picking a row shows the compact events grid
     browser = WorkflowBrowser(connected, query=f"WorkflowId = '{h.workflow_id}'")
-    deadline = __import__("time").monotonic() + 20
-    while len(browser.executions or ()) != 1 and __import__("time").monotonic() < deadline:
-        browser.search_button.click()
+    search_until_listed(browser)
     assert h.workflow_id in browser.table._dt_args["data_json"] and "<th>workflow_type</th>" in \
         browser.table._dt_args["table_html"]
     browser.select(0)

@@ -11,6 +11,8 @@ import pytest
 import wfkit
 from wfkit.testing.conformance import workflows as w
 
+from .conftest import search_until_listed
+
 XSS = "<script>alert('x')</script>"
 
 
@@ -64,13 +66,7 @@ def test_widgets_browser_and_monitor(temporal_server):
     with client.sync.worker(task_queue=tq, workflows=[w.Hello], activities=[w.echo]):
         client.sync.start(w.Hello, "a", id=f"{prefix}-a", task_queue=tq).sync.result(timeout=30)
     browser = WorkflowBrowser(client, query=f"WorkflowId = '{prefix}-a'")
-    import time
-    deadline = time.monotonic() + 20
-    while True:
-        browser.search_button.click()
-        if len(browser.executions or ()) == 1 or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+    search_until_listed(browser)
     assert len(browser.executions or ()) == 1 and f"{prefix}-a" in browser.table._dt_args["data_json"]
     browser.select(0)
     assert browser.detail.outputs, "picking a row shows its history"

@@ -10,6 +10,8 @@ import pytest
 import wfkit
 from wfkit.testing.conformance.operate_workflows import CallsBackend, backend_call
 
+from .conftest import search_until_listed
+
 
 @pytest.mark.parametrize("engine_name", ["temporal", "cadence"])
 def test_browser_shows_diagnosis_and_pending_activities(server_for, engine_name):
@@ -29,12 +31,7 @@ def test_browser_shows_diagnosis_and_pending_activities(server_for, engine_name)
                     break
                 time.sleep(0.3)
             browser = WorkflowBrowser(client, query=f"WorkflowId = '{wid}'")
-            deadline = time.monotonic() + 20
-            while True:
-                browser.search_button.click()
-                if len(browser.executions or ()) == 1 or time.monotonic() > deadline:
-                    break
-                time.sleep(0.3)
+            search_until_listed(browser)
             browser.select(0)
             html = [o["data"].get("text/html", "") for o in browser.detail.outputs if "data" in o]
             assert any("wfkit-diagnosis" in t and "is retrying" in t and "backend down" in t for t in html), html
