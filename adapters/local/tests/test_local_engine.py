@@ -18,18 +18,6 @@ from wfkit.testing.conformance import workflows as w
 
 
 @wfkit.workflow
-class Month:
-    """Sleeps 30 days, then runs an activity; returns the workflow time that passed."""
-
-    @wfkit.run
-    async def run(self) -> float:
-        t0 = wfkit.now()
-        await wfkit.sleep(timedelta(days=30))
-        await wfkit.execute_activity(w.echo, "after a month", start_to_close_timeout=10)
-        return (wfkit.now() - t0).total_seconds()
-
-
-@wfkit.workflow
 class Deadline:
     """Waits up to a day for a signal."""
 
@@ -154,8 +142,8 @@ def tq() -> str:
 async def test_a_month_long_timer_with_time_skipping():
     async with WorkflowEnvironment("local", time_skipping=True) as env:
         q = tq()
-        async with env.worker(task_queue=q, workflows=[Month, w.Retrying], activities=[w.echo, w.flaky]):
-            h = await env.client.start(Month, task_queue=q)
+        async with env.worker(task_queue=q, workflows=[w.Month, w.Retrying], activities=[w.echo, w.flaky]):
+            h = await env.client.start(w.Month, task_queue=q)
             assert await h.result(timeout=30) >= 30 * 86400   # impossible in real time within the timeout
             # retry backoffs wait on the same clock: two failures, 1 s apart, skipped
             assert await (await env.client.start(w.Retrying, 2, 3, task_queue=q)).result(timeout=30) == 3

@@ -235,6 +235,19 @@ class Sleeper:
 
 
 @wfkit.workflow
+class Month:
+    """Sleeps 30 days, then runs an activity; returns the workflow time that passed. For engines with time
+    skipping (on a server it takes a month), so not in ``ALL_WORKFLOWS``."""
+
+    @wfkit.run
+    async def run(self) -> float:
+        t0 = wfkit.now()
+        await wfkit.sleep(timedelta(days=30))
+        await wfkit.execute_activity(echo, "after a month", start_to_close_timeout=10)
+        return (wfkit.now() - t0).total_seconds()
+
+
+@wfkit.workflow
 class Deterministic:
     """now / uuid4 / side_effect / info / logger / wait_condition timeout."""
 
