@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -55,6 +57,19 @@ async def wait_listed(client: Any, query: str, n: int, *, running: bool = True) 
         return len(await client.list(q, limit=None)) >= n
 
     await eventually(check, timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def carts_running(source: Any, target: Any, task_queue: str, prefix: str, n: int) -> AsyncIterator[list[str]]:
+    """Workers on both engines and ``n`` Carts (IDs ``<prefix>00`` …) running on ``source``, listed there; yields
+    their IDs (the workers stop on leaving)."""
+    ids = [f"{prefix}{i:02d}" for i in range(n)]
+    async with source.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES), \
+            target.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES):
+        for wid in ids:
+            await source.start(mw.Cart, mw.CartState(wid, ["apple"]), id=wid, task_queue=task_queue)
+        await wait_listed(source, query_for(prefix), n)
+        yield ids
 
 
 async def wait_status(handle: Any, status: str) -> None:

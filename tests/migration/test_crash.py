@@ -15,8 +15,7 @@ import pytest
 
 from wfkit import migrate
 
-from . import workflows as mw
-from .conftest import ALL_ACTIVITIES, ALL_WORKFLOWS, query_for, runs_of, wait_listed
+from .conftest import carts_running, query_for, runs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 16
@@ -48,14 +47,8 @@ def _expected_items(history) -> list[str]:
 ])
 async def test_process_dies_mid_migration(way, mode, cadence, temporal, task_queue, prefix, tmp_path):
     source, target = (cadence, temporal) if way == "cadence->temporal" else (temporal, cadence)
-    ids = [f"{prefix}{i:02d}" for i in range(N)]
     ck = tmp_path / "migration.jsonl"
-    async with source.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES), \
-            target.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES):
-        for wid in ids:
-            await source.start(mw.Cart, mw.CartState(wid, ["apple"]), id=wid, task_queue=task_queue)
-        await wait_listed(source, query_for(prefix), N)
-
+    async with carts_running(source, target, task_queue, prefix, N) as ids:
         argv = [sys.executable, "-m", "tests.migration._crash_run", source.url, target.url, query_for(prefix),
                 str(ck), "slow" if mode == "sigkill" else mode]
         proc = await asyncio.to_thread(subprocess.Popen, argv, cwd=ROOT, stdout=subprocess.PIPE,

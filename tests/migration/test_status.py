@@ -13,8 +13,7 @@ import pytest
 import wfkit
 from wfkit import migrate
 
-from . import workflows as mw
-from .conftest import ALL_ACTIVITIES, ALL_WORKFLOWS, query_for, wait_listed
+from .conftest import carts_running, query_for
 from .test_cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,13 +32,8 @@ async def _on_both(source, target, wid) -> bool:
 @pytest.mark.parametrize("way", ["cadence->temporal", "temporal->cadence"])
 async def test_in_flight_listed_after_a_crash(way, cadence, temporal, task_queue, prefix, tmp_path, capsys):
     source, target = (cadence, temporal) if way == "cadence->temporal" else (temporal, cadence)
-    ids = [f"{prefix}{i:02d}" for i in range(N)]
     ck = tmp_path / "migration.jsonl"
-    async with source.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES), \
-            target.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES):
-        for wid in ids:
-            await source.start(mw.Cart, mw.CartState(wid, ["apple"]), id=wid, task_queue=task_queue)
-        await wait_listed(source, query_for(prefix), N)
+    async with carts_running(source, target, task_queue, prefix, N) as ids:
         # the migrating process dies right after its 3rd copy was started on the target
         argv = [sys.executable, "-m", "tests.migration._crash_run", source.url, target.url, query_for(prefix),
                 str(ck), "started:3"]
