@@ -14,6 +14,7 @@ from wfkit.examples import orders
 from wfkit.testing import eventually
 
 from . import workflows as w
+from ._helpers import query_answers
 
 
 def wid(prefix: str) -> str:
@@ -60,7 +61,7 @@ async def test_order_saga_all_paths(client, task_queue):
         assert (r.status, r.refunded, r.shipment_id) == ("compensated", True, None)
         assert r.steps == ["validated", "charged", "refunded"]
 
-        await eventually(lambda: _status_is(review, "in review"))
+        await eventually(lambda: query_answers(review, "status", "in review"))
         await review.signal("cancel_order", "late")
         r = await review.result(timeout=30)
         assert r.status == "cancelled" and r.payment_id is None and r.steps == ["validated", "cancelled: late"]
@@ -74,13 +75,6 @@ async def test_order_saga_all_paths(client, task_queue):
     assert isinstance(err.cause.cause, wfkit.ApplicationError)
     assert err.cause.cause.type == "InvalidOrder" and err.cause.cause.non_retryable
     assert "no items" in err.cause.cause.message
-
-
-async def _status_is(h, status):
-    try:
-        return await h.query("status", timeout=5) == status
-    except wfkit.QueryFailed:
-        return False
 
 
 async def test_retries_counted(client, task_queue):
@@ -189,7 +183,7 @@ async def test_signal_query_and_cancel(client, task_queue):
         h = await client.start(w.Waiter, 3, id=wid("waiter"), task_queue=task_queue)
         await h.signal("add", "a")
         await h.signal("add", "b")
-        assert await eventually(lambda: _query_eq(h, "count", 2))
+        assert await eventually(lambda: query_answers(h, "count", 2))
         assert await h.query("peek", 1) == "b"
         await h.signal("add", "c")
         assert await h.result(timeout=30) == ["a", "b", "c"]
@@ -204,13 +198,6 @@ async def test_signal_query_and_cancel(client, task_queue):
         # the workflow ran its cleanup activity after the cancel request
         frame = (await h2.history()).to_dataframe()
         assert "echo" in set(frame["activity_type"].dropna())
-
-
-async def _query_eq(h, name, value):
-    try:
-        return await h.query(name, timeout=5) == value
-    except wfkit.QueryFailed:
-        return False
 
 
 async def test_async_signal_handler(client, task_queue):
@@ -238,7 +225,7 @@ async def test_query_failures(client, task_queue):
     with pytest.raises(wfkit.QueryFailed):
         await h.query("count", timeout=2)
     async with client.worker(task_queue=task_queue, workflows=[w.Waiter], activities=[w.echo]):
-        assert await eventually(lambda: _query_eq(h, "count", 0))
+        assert await eventually(lambda: query_answers(h, "count", 0))
         with pytest.raises(wfkit.QueryFailed):
             await h.query("no_such_query", timeout=5)
         await h.terminate()
@@ -426,7 +413,7 @@ async def test_bad_signal_payload_is_dropped_not_wedging(client, task_queue, cap
                 await h.signal("add", {"reason": "a dict"})
                 await h.signal("add", "a", "b")
                 await h.signal("add", "ok")
-                assert await eventually(lambda: _query_eq(h, "count", 1), timeout=20)
+                assert await eventually(lambda: query_answers(h, "count", 1), timeout=20)
             dropped = await h.dropped_signals()
             assert [d["signal"] for d in dropped] == ["add", "add"]
             assert "dict" in dropped[0]["error"] and "argument" in dropped[1]["error"]
@@ -510,7 +497,7 @@ async def test_history_length_of_a_running_workflow(client, task_queue):
     (Temporal's listing said 0, Cadence's None)."""
     async with client.worker(task_queue=task_queue, workflows=[w.Waiter], activities=[w.echo]):
         h = await client.start(w.Waiter, 1, id=wid("length"), task_queue=task_queue)
-        assert await eventually(lambda: _query_eq(h, "count", 0))
+        assert await eventually(lambda: query_answers(h, "count", 0))
         described = await h.describe()
         assert described.history_length is not None and described.history_length >= 3
 

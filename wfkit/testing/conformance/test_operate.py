@@ -13,6 +13,7 @@ import wfkit
 from wfkit.testing import eventually
 
 from . import workflows as w
+from ._helpers import query_answers
 from .operate_workflows import (
     CallsBackend,
     Counter,
@@ -158,34 +159,20 @@ async def test_describe_reports_timeouts(client, task_queue):
 async def test_stack_shows_where_the_workflow_waits(client, task_queue):
     async with client.worker(task_queue=task_queue, workflows=[w.Waiter], activities=[w.echo]):
         h = await client.start(w.Waiter, 5, id=wid("stack"), task_queue=task_queue)
-        await eventually(lambda: _answers(h), timeout=30)
+        await eventually(lambda: query_answers(h, "count", 0), timeout=30)
         stack = await h.stack()
         await h.terminate("test over")
     assert "workflows.py" in stack and "in run" in stack, stack
     assert "wait_condition" in stack and "__stack_trace" not in stack, stack
 
 
-async def _answers(h):
-    try:
-        return await h.query("count", timeout=5) == 0
-    except wfkit.QueryFailed:
-        return False
-
-
-async def _count_is(h, n):
-    try:
-        return await h.query("count", timeout=5) == n
-    except wfkit.QueryFailed:
-        return False
-
-
 async def test_reset_preview_then_reset(client, task_queue):
     async with client.worker(task_queue=task_queue, workflows=[w.Waiter], activities=[w.echo]):
         h = await client.start(w.Waiter, 3, id=wid("reset"), task_queue=task_queue)
-        await eventually(lambda: _answers(h), timeout=30)
+        await eventually(lambda: query_answers(h, "count", 0), timeout=30)
         await h.signal("add", "a")
         await h.signal("add", "b")
-        await eventually(lambda: _count_is(h, 2), timeout=30)
+        await eventually(lambda: query_answers(h, "count", 2), timeout=30)
         plan = await h.reset_preview("first")
         hist = await h.history()
         frame = hist.to_dataframe()
@@ -200,7 +187,7 @@ async def test_reset_preview_then_reset(client, task_queue):
         new = await plan.reset(reason="conformance")
         assert new.run_id and new.run_id != plan.run_id
         assert (await client.handle(h.workflow_id, plan.run_id).describe()).status == "terminated"
-        await eventually(lambda: _count_is(new, 2), timeout=30)
+        await eventually(lambda: query_answers(new, "count", 2), timeout=30)
         await new.signal("add", "c")
         assert await new.result(timeout=30) == ["a", "b", "c"]
     with pytest.raises(wfkit.WfkitError, match="not the end of a workflow task"):
@@ -221,7 +208,7 @@ async def test_batch_signal_reset_cancel_terminate(client, task_queue, tmp_path)
     async with client.worker(task_queue=task_queue, workflows=[w.Waiter, w.Sleeper], activities=[w.echo]):
         hs = [await client.start(w.Waiter, 3, id=f"{prefix}-{i}", task_queue=task_queue) for i in range(3)]
         for h in hs:
-            await eventually(functools.partial(_answers, h), timeout=30)
+            await eventually(functools.partial(query_answers, h, "count", 0), timeout=30)
         await eventually(lambda: _listed(client, running, 3), timeout=30)
 
         with pytest.raises(wfkit.WfkitError, match="expected one of signal, cancel, terminate, reset"):
@@ -238,7 +225,7 @@ async def test_batch_signal_reset_cancel_terminate(client, task_queue, tmp_path)
         assert list(out.columns) == ["workflow_id", "run_id", "outcome", "error", "new_run_id"]
         assert set(out["outcome"]) == {"done"}, out
         for h in hs:
-            await eventually(functools.partial(_count_is, h, 1), timeout=30)
+            await eventually(functools.partial(query_answers, h, "count", 1), timeout=30)
 
         # the same batch again (a rerun after a crash): nothing is sent twice
         again = await client.batch("signal", running, signal="add", args=["x"], journal=journal)
@@ -261,7 +248,7 @@ async def test_batch_signal_reset_cancel_terminate(client, task_queue, tmp_path)
         assert outcome[hs[0].workflow_id] == "already done"
         assert {outcome[h.workflow_id] for h in hs[1:]} == {"done"}
         for h in hs:
-            await eventually(functools.partial(_count_is, h, 2), timeout=30)
+            await eventually(functools.partial(query_answers, h, "count", 2), timeout=30)
 
         # reset every one to its first workflow task: the signals are reapplied to the new runs
         reset = await client.batch("reset", running, reset_to="first", reason="conformance", journal=None)
@@ -269,7 +256,8 @@ async def test_batch_signal_reset_cancel_terminate(client, task_queue, tmp_path)
         out = await reset.run(confirm=True, progress=False)
         assert set(out["outcome"]) == {"done"} and all(out["new_run_id"]), out
         for workflow_id, new_run in zip(out["workflow_id"], out["new_run_id"], strict=True):
-            await eventually(functools.partial(_count_is, client.handle(workflow_id, new_run), 2), timeout=30)
+            new = client.handle(workflow_id, new_run)
+            await eventually(functools.partial(query_answers, new, "count", 2), timeout=30)
 
         # cancel them all; then terminate two sleepers
         await eventually(lambda: _listed(client, running, 3), timeout=30)
@@ -455,7 +443,7 @@ async def test_batch_reset_skips_runs_without_a_reset_point(client, task_queue):
     query = f"WorkflowId STARTS_WITH '{prefix}'"
     async with client.worker(task_queue=task_queue, workflows=[w.Waiter, w.Hello], activities=[w.echo]):
         ok = await client.start(w.Waiter, 1, id=f"{prefix}-ok", task_queue=task_queue)
-        await eventually(functools.partial(_answers, ok), timeout=30)
+        await eventually(functools.partial(query_answers, ok, "count", 0), timeout=30)
         stuck = await client.start(w.Waiter, 1, id=f"{prefix}-typo", task_queue=task_queue + "-typo")
         done = await client.start(w.Hello, "x", id=f"{prefix}-done", task_queue=task_queue)
         await done.result(timeout=30)
