@@ -201,6 +201,13 @@ async def _listed(client, query, n):
     return execs if len(execs) == n else None
 
 
+async def _listed_exactly(client, query, runs):
+    """The listing once it shows exactly ``runs`` ({(workflow_id, run_id)}): visibility is eventually consistent,
+    and a count alone can match runs that closed a moment ago."""
+    execs = await client.list(query, limit=None)
+    return execs if {(e.workflow_id, e.run_id) for e in execs} == set(runs) else None
+
+
 async def test_batch_signal_reset_cancel_terminate(client, task_queue, tmp_path):
     prefix = wid("batch")
     running = f"WorkflowId STARTS_WITH '{prefix}' AND ExecutionStatus = 'Running'"
@@ -255,12 +262,13 @@ async def test_batch_signal_reset_cancel_terminate(client, task_queue, tmp_path)
         assert all("reapplies 2 signals" in d for d in reset.preview["detail"]), reset.preview
         out = await reset.run(confirm=True, progress=False)
         assert set(out["outcome"]) == {"done"} and all(out["new_run_id"]), out
-        for workflow_id, new_run in zip(out["workflow_id"], out["new_run_id"], strict=True):
+        new_runs = set(zip(out["workflow_id"], out["new_run_id"], strict=True))
+        for workflow_id, new_run in new_runs:
             new = client.handle(workflow_id, new_run)
             await eventually(functools.partial(query_answers, new, "count", 2), timeout=30)
 
         # cancel them all; then terminate two sleepers
-        await eventually(lambda: _listed(client, running, 3), timeout=30)
+        await eventually(lambda: _listed_exactly(client, running, new_runs), timeout=30)
         out = await (await client.batch("cancel", running, journal=None)).run(confirm=True, progress=False)
         assert set(out["outcome"]) == {"done"}, out
         for h in hs:
@@ -269,7 +277,8 @@ async def test_batch_signal_reset_cancel_terminate(client, task_queue, tmp_path)
             assert info.value.status == "canceled"
         sleepers = [await client.start(w.Sleeper, 3600, id=f"{prefix}-s{i}", task_queue=task_queue)
                     for i in range(2)]
-        await eventually(lambda: _listed(client, running, 2), timeout=30)
+        await eventually(lambda: _listed_exactly(client, running, {(s.workflow_id, s.run_id) for s in sleepers}),
+                         timeout=30)
         out = await (await client.batch("terminate", running, reason="batch", journal=None)).run(
             confirm=True, progress=False)
         assert set(out["outcome"]) == {"done"}, out
