@@ -1,6 +1,6 @@
 """The ``wfkit`` command line: ``wfkit devserver ENGINE``, ``wfkit export``, ``wfkit demo``, ``wfkit migrate``,
-``wfkit replay``, and operating (``wfkit why | stack | result | task-queue | reset | batch | namespaces``). Engine
-names are those of the installed engine plugins."""
+``wfkit replay``, ``wfkit worker migrate``, and operating (``wfkit why | stack | result | task-queue | reset |
+batch | namespaces``). Engine names are those of the installed engine plugins."""
 
 from __future__ import annotations
 
@@ -89,10 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--no-notebooks", action="store_true", help="skip executing the tour notebooks")
     m.set_defaults(func=_demo)
 
-    from wfkit.migrate._cli import add_migrate_parser, add_replay_parser
+    from wfkit.migrate._cli import add_migrate_parser, add_replay_parser, add_worker_parser
 
     add_migrate_parser(sub)
     add_replay_parser(sub)
+    add_worker_parser(sub)
 
     from ._operate_cli import add_operate_parsers
 

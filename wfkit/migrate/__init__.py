@@ -28,6 +28,12 @@ Strategies:
     (``<target engine>/``) and in wfkit's portable JSON (``wfkit/``), with a ``manifest.json`` listing files,
     event counts and checksums; every file is read back and its event count checked.
 
+As a durable job on an engine (large migrations): ``job = await plan.run(on=temporal, task_queue="migrations")``
+starts the migration as a workflow there whose batches are activities, run by any number of worker processes
+(``wfkit worker migrate --on URL --task-queue migrations``, or ``wfkit.migrate.worker(client, task_queue)``);
+``await job.wait()`` watches it (a progress bar through its query), ``job.pause()``, ``job.resume()`` and
+``job.cancel()`` signal it, ``await job.report()`` reads every row from its history (its checkpoint).
+
 Blocking twins: ``wfkit.migrate.sync.plan(...)``, ``wfkit.migrate.sync.readiness(...)``, ``plan.sync.run(...)``.
 """
 
@@ -42,6 +48,7 @@ from __future__ import annotations
 from typing import Any
 
 from wfkit._loop import run_sync
+from wfkit.migrate._job import JobProgress, MigrationJob, worker
 from wfkit.migrate._plan import STRATEGIES, MigrationPlan, plan
 from wfkit.migrate._readiness import READINESS_COLUMNS, readiness
 from wfkit.migrate._report import REPORT_COLUMNS, MigrationReport, MigrationStats
@@ -49,12 +56,14 @@ from wfkit.migrate._status import STATUS_COLUMNS, MigrationStatus, read_status
 from wfkit.migrate._strategies import MIGRATION_MEMO_KEY, PREVIEW_COLUMNS
 
 __all__ = [
+    "JobProgress",
     "MIGRATION_MEMO_KEY",
     "PREVIEW_COLUMNS",
     "READINESS_COLUMNS",
     "REPORT_COLUMNS",
     "STATUS_COLUMNS",
     "STRATEGIES",
+    "MigrationJob",
     "MigrationPlan",
     "MigrationReport",
     "MigrationStats",
@@ -63,6 +72,7 @@ __all__ = [
     "readiness",
     "read_status",
     "sync",
+    "worker",
 ]
 
 

@@ -8,6 +8,8 @@
     wfkit migrate ... --yes                     # run it (asks first on a terminal without --yes)
     wfkit replay --from cadence://... --query "WorkflowType='OrderWorkflow'" --workflows myapp.workflows
     wfkit replay history1.json history2.json --workflows myapp.workflows:OrderWorkflow --engine cadence
+    wfkit migrate ... --on temporal://localhost:7233 --task-queue migrations --yes   # as a durable job there
+    wfkit worker migrate --on temporal://localhost:7233 --task-queue migrations      # one of its workers
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from wfkit._replay import DEFAULT_ENGINE
 from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT
 from wfkit.migrate._plan import STRATEGIES
 
-__all__ = ["add_migrate_parser", "add_replay_parser", "load_workflows", "migrate_main", "replay_main"]
+__all__ = ["add_migrate_parser", "add_replay_parser", "add_worker_parser", "load_workflows", "migrate_main",
+           "replay_main", "worker_main"]
 
 
 def _is_wfkit_workflow(c: type) -> bool:
@@ -90,8 +93,60 @@ def add_migrate_parser(sub: Any) -> argparse.ArgumentParser:
     m.add_argument("--yes", "-y", action="store_true", help="run without asking")
     m.add_argument("--report", default=None, metavar="FILE.csv", help="write the per-workflow report")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
+    m.add_argument("--on", default=None, metavar="URL",
+                   help="run the migration as a durable job on this engine (restart only): its batches are run by "
+                        "`wfkit worker migrate --on URL --task-queue Q` processes; this command starts and watches it")
+    m.add_argument("--job-task-queue", default=None, metavar="Q",
+                   help="with --on: the job's task queue (default wfkit-migrations)")
+    m.add_argument("--parallel", type=int, default=4, help="with --on: batches under way at once (default 4)")
+    m.add_argument("--detach", action="store_true", help="with --on: start the job and return (do not watch it)")
     m.set_defaults(func=migrate_main)
     return m
+
+
+def add_worker_parser(sub: Any) -> argparse.ArgumentParser:
+    w = sub.add_parser("worker", help="run a worker of wfkit's own jobs (`wfkit worker migrate`)",
+                       description="Workers of the jobs wfkit runs on an engine.")
+    kinds = w.add_subparsers(dest="kind", required=True)
+    m = kinds.add_parser("migrate", help="serve migration jobs (plan.run(on=...), wfkit migrate --on)",
+                         description="Serve migration jobs: run their batches (any number of these processes, on "
+                                     "any machines that reach the engines). Runs until Ctrl-C or SIGTERM.")
+    m.add_argument("--on", required=True, metavar="URL", help="the engine the jobs run on")
+    m.add_argument("--task-queue", default=None, help="the jobs' task queue (default wfkit-migrations)")
+    m.add_argument("--max-concurrent-batches", type=int, default=4, help="batches run at once (default 4)")
+    m.add_argument("--source", "--target", dest="connections", action="append", default=[], metavar="URL",
+                   help="how to reach a job's source or target when its URL is not enough (TLS options, "
+                        "?api_key=…): used where engine, address and namespace match; repeatable")
+    m.set_defaults(func=worker_main)
+    return m
+
+
+def worker_main(args: argparse.Namespace) -> int:
+    """``wfkit worker migrate``: serve migration jobs until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from wfkit._client import connect_sync
+    from wfkit.migrate._job import DEFAULT_JOB_TASK_QUEUE, worker
+
+    queue = args.task_queue or DEFAULT_JOB_TASK_QUEUE
+    client = connect_sync(args.on)
+    try:
+        w = worker(client, queue, max_concurrent_batches=args.max_concurrent_batches,
+                   connections=args.connections).start()
+        print(f"serving migration jobs on {client.url}, task queue {queue!r} (Ctrl-C stops)", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        w.stop()
+    finally:
+        client.sync.close()
+    print("stopped", flush=True)
+    return 0
 
 
 def add_replay_parser(sub: Any) -> argparse.ArgumentParser:
@@ -179,6 +234,8 @@ def migrate_main(args: argparse.Namespace) -> int:
                 if answer.strip().lower() not in ("y", "yes"):
                     print("nothing done")
                     return 0
+            if args.on:
+                return _run_job(args, plan)
             report = plan.sync.run(batch_size=args.batch_size, checkpoint=args.checkpoint, dry_run=args.dry_run,
                                    progress=not args.no_progress)
             print(repr(report))
@@ -196,6 +253,37 @@ def migrate_main(args: argparse.Namespace) -> int:
             target.sync.close()
     finally:
         source.sync.close()
+
+
+def _run_job(args: argparse.Namespace, plan: Any) -> int:
+    """``wfkit migrate --on URL``: start the migration as a job there and watch it (Ctrl-C stops watching)."""
+    from wfkit._client import connect_sync
+    from wfkit._loop import WaitInterrupted
+    from wfkit.migrate._job import DEFAULT_JOB_TASK_QUEUE
+
+    if args.dry_run:
+        raise WfkitError("--dry-run runs in-process: leave out --on")
+    queue = args.job_task_queue or DEFAULT_JOB_TASK_QUEUE
+    on = connect_sync(args.on)
+    try:
+        job = plan.sync.run(batch_size=args.batch_size, on=on, task_queue=queue, parallel=args.parallel)
+        print(("watching the job already running: " if job.attached else "started ") + repr(job), flush=True)
+        if args.detach:
+            print(f"its workers: wfkit worker migrate --on {on.url} --task-queue {queue}")
+            return 0
+        try:
+            p = job.sync.wait(progress=not args.no_progress)
+        except (KeyboardInterrupt, WaitInterrupted):
+            print(f"stopped watching; the job {job.job_id} goes on", file=sys.stderr)
+            return 130
+        print(f"job {p.state}: {p.total} total, {p.successful} successful, {p.failed} failed, {p.skipped} skipped"
+              + (f", {p.not_started} not started" if p.not_started else ""))
+        if args.report:
+            job.sync.report().frame.to_csv(args.report, index=False)
+            print(f"report written to {args.report}")
+        return 1 if p.failed or p.state != "completed" else 0
+    finally:
+        on.sync.close()
 
 
 def replay_main(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from wfkit._client import Client
 from wfkit._definitions import WorkflowDefn, workflow_defn
@@ -20,6 +20,12 @@ from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT, Checkpoint, default_ch
 from wfkit.migrate._report import MigrationReport, Row, new_row, table_cells
 from wfkit.migrate._status import MigrationStatus, read_status
 from wfkit.migrate._strategies import PREVIEW_COLUMNS, STRATEGY_CLASSES, Item, Strategy
+
+if TYPE_CHECKING:
+    from wfkit.migrate._job import MigrationJob
+
+DEFAULT_JOB_TASK_QUEUE = "wfkit-migrations"
+"""The task queue of a migration job (``plan.run(on=…)``) when none is given."""
 
 STRATEGIES = tuple(STRATEGY_CLASSES)
 """The strategy names ``plan()`` takes."""
@@ -136,10 +142,31 @@ class MigrationPlan:
 
         return pd.DataFrame([it.preview_row() for it in self.items], columns=list(PREVIEW_COLUMNS))
 
+    @overload
     async def run(self, batch_size: int = 50, checkpoint: str | os.PathLike[str] | None = DEFAULT_CHECKPOINT,
-                  dry_run: bool = False, progress: bool = True, *,
-                  timeout: float | None = 120.0) -> MigrationReport:
+                  dry_run: bool = False, progress: bool = True, *, timeout: float | None = 120.0,
+                  on: None = None) -> MigrationReport: ...
+
+    @overload
+    async def run(self, batch_size: int = 50, checkpoint: str | os.PathLike[str] | None = DEFAULT_CHECKPOINT,
+                  dry_run: bool = False, progress: bool = True, *, timeout: float | None = 120.0,
+                  on: Client, task_queue: str = DEFAULT_JOB_TASK_QUEUE, parallel: int = 4,
+                  heartbeat_timeout: float = 10.0, job_id: str | None = None) -> MigrationJob: ...
+
+    async def run(self, batch_size: int = 50, checkpoint: str | os.PathLike[str] | None = DEFAULT_CHECKPOINT,
+                  dry_run: bool = False, progress: bool = True, *, timeout: float | None = 120.0,
+                  on: Client | None = None, task_queue: str = DEFAULT_JOB_TASK_QUEUE, parallel: int = 4,
+                  heartbeat_timeout: float = 10.0, job_id: str | None = None) -> MigrationReport | MigrationJob:
         """Carry the plan out (or, with ``dry_run``, check each step that only reads, and change nothing).
+
+        With ``on=client`` the migration runs as a durable job on that client's engine instead of in this
+        process: it is started as a workflow there (``task_queue``), its batches are activities run by any number
+        of worker processes (``wfkit worker migrate --on URL --task-queue Q``, or
+        ``wfkit.migrate.worker(client, task_queue).start()``), and a ``MigrationJob`` is returned at once:
+        ``await job.wait()`` shows its progress bar, ``job.pause()``, ``job.resume()``, ``job.cancel()`` signal
+        it, ``job.report()`` reads every row from its history. The job's history is its checkpoint (``checkpoint``
+        is not used); starting the same migration while its job runs watches that job. The workers connect to
+        the source and target by URL (``Client.url``: no secrets travel), with their own credentials.
 
         Args:
             batch_size: how many workflows are migrated at once.
@@ -154,13 +181,31 @@ class MigrationPlan:
                 the workflow is reported failed and the run goes on — running the plan again resumes it from the
                 checkpoint. None: wait as long as it takes.
 
+            on: run as a job on this client's engine (see above); restart migrations only.
+            task_queue: with ``on``: the job's task queue (its workers poll it).
+            parallel: with ``on``: batches under way at once, over all workers.
+            heartbeat_timeout: with ``on``: seconds after which the batch of a worker that stopped answering (a
+                killed process) is retried on another worker, from its last heartbeat.
+            job_id: with ``on``: the job's workflow ID (default: one per strategy, source, target and query).
+
         Returns:
-            A ``MigrationReport``: ``stats`` (total, successful, failed, skipped, pending) and ``frame``.
+            A ``MigrationReport``: ``stats`` (total, successful, failed, skipped, pending) and ``frame``; with
+            ``on``, a ``MigrationJob``.
         """
         if batch_size < 1:
             raise WfkitError(f"batch_size must be >= 1, got {batch_size}")
         if timeout is not None and timeout <= 0:
             raise WfkitError(f"timeout must be > 0 seconds or None, got {timeout}")
+        if on is not None:
+            if dry_run:
+                raise WfkitError("dry_run runs in-process: plan.run(dry_run=True) without on=")
+            if checkpoint != DEFAULT_CHECKPOINT:
+                raise WfkitError("a job's history is its checkpoint: give no checkpoint with on=")
+            from wfkit.migrate._job import start_job
+
+            return await on_loop(start_job(self, on, task_queue=task_queue, batch_size=batch_size,
+                                           parallel=parallel, timeout=timeout, heartbeat_timeout=heartbeat_timeout,
+                                           job_id=job_id))
         return await on_loop(self._run(batch_size, checkpoint, dry_run, progress, timeout))
 
     def _header(self) -> dict[str, Any]:
@@ -300,6 +345,21 @@ _PROBE_TIMEOUT = 5.0
 """Seconds a server has to answer a one-row listing before the migration calls it down."""
 _WATCH_INTERVAL = 10.0
 """With no workflow finished for this long, the run asks both servers whether they still answer."""
+
+
+async def run_item(plan: MigrationPlan, item: Item, ck: Checkpoint, timeout: float | None) -> Row:
+    """One workflow's migration (a batch of a job runs these): its row, a failure included. A server that
+    stops answering raises ``ConnectionFailed`` (the batch is retried later) instead of failing the row."""
+    row = new_row(item)
+    try:
+        await asyncio.wait_for(plan._strategy.run_one(item, ck, False, row), timeout)
+    except Exception as exc:  # noqa: BLE001 - one workflow's failure is its row, not the batch's end
+        if not isinstance(exc, WfkitError) or isinstance(exc, ConnectionFailed):
+            down = await plan._down()
+            if down is not None:
+                raise ConnectionFailed(f"{down}: the batch stops here and is retried") from exc
+        _failed(row, exc, timeout)
+    return row
 
 
 def _failed(row: Row, exc: Exception, timeout: float | None) -> None:

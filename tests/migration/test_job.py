@@ -1,0 +1,160 @@
+"""Migration as a durable job on an engine (``plan.run(on=…)``): batches as activities run by workers, progress
+as a query, pause/resume/cancel as signals, and a worker process SIGKILLed mid-batch losing and duplicating
+nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+import wfkit
+from wfkit import migrate
+from wfkit.testing import eventually
+
+from .conftest import carts_running, query_for, runs_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _statuses(client, ids) -> set[str]:
+    return {(await client.handle(w).describe()).status for w in ids}
+
+
+async def _moved(source, target, ids) -> tuple[int, int]:
+    """(lost, duplicated): a workflow is lost unless its source run is terminated and exactly one copy of ours
+    runs on the target; duplicated when the target holds more than one run of its ID."""
+    lost = dup = 0
+    for wid in ids:
+        src = await source.handle(wid).describe()
+        runs = await runs_of(target, wid)
+        if len(runs) > 1:
+            dup += 1
+        tex = await target.handle(wid).describe() if runs else None
+        ours = tex is not None and tex.memo.get(migrate.MIGRATION_MEMO_KEY, {}).get("source_run_id") == src.run_id
+        if src.status != "terminated" or not ours or tex.status != "running":
+            lost += 1
+    return lost, dup
+
+
+async def test_job_migrates_and_reports(direction, task_queue, prefix):
+    """The job runs on the target's engine, its batches on a worker; progress, result and report agree."""
+    source, target = direction
+    jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    async with carts_running(source, target, task_queue, prefix, 7) as ids, \
+            migrate.worker(target, jobs_queue, connections=[source, target]):
+        plan = await migrate.plan(source, target, query=query_for(prefix))
+        job = await plan.run(on=target, task_queue=jobs_queue, batch_size=2, parallel=2,
+                             job_id=f"job-{prefix}")
+        assert isinstance(job, migrate.MigrationJob) and not job.attached
+        assert "secret" not in repr(job) and job.job_id in repr(job)
+        again = await plan.run(on=target, task_queue=jobs_queue, job_id=f"job-{prefix}")
+        assert again.attached  # the same migration while its job runs: watched, not started twice
+        p = await job.wait(progress=False, timeout=120)
+        assert (p.state, p.total, p.done, p.successful, p.failed, p.batches, p.batches_done) == \
+               ("completed", 7, 7, 7, 0, 4, 4)
+        assert await _moved(source, target, ids) == (0, 0)
+        report = await job.report()
+        assert sorted(report.frame.workflow_id) == ids
+        assert report.stats.successful == 7 and set(report.frame.status) == {"successful"}
+        assert report.frame.target_run_id.notna().all()
+        assert (await job.progress()).state == "completed"
+
+
+async def test_job_pause_resume_cancel(cadence, temporal, task_queue, prefix):
+    """Paused before its first batch the job starts none; resumed it finishes; a canceled job starts no more."""
+    source, target = cadence, temporal
+    jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    async with carts_running(source, target, task_queue, prefix, 4) as ids:
+        plan = await migrate.plan(source, target, query=query_for(prefix))
+        job = await plan.run(on=temporal, task_queue=jobs_queue, batch_size=1, parallel=1, job_id=f"job-{prefix}")
+        await job.pause()  # before any worker serves the job: its first task sees the signal
+        async with migrate.worker(temporal, jobs_queue, connections=[source, target]):
+            async def paused() -> bool:
+                try:
+                    return (await job.progress()).state == "paused"
+                except wfkit.QueryFailed:
+                    return False
+
+            await eventually(paused, timeout=30)
+            await asyncio.sleep(2)
+            p = await job.progress()
+            assert (p.state, p.done, p.in_flight) == ("paused", 0, 0)
+            assert await _statuses(source, ids) == {"running"}
+            await job.resume()
+            p = await job.wait(progress=False, timeout=120)
+            assert (p.state, p.successful) == ("completed", 4)
+
+    prefix2 = prefix + "c-"
+    async with carts_running(source, target, task_queue, prefix2, 3) as ids2:
+        plan = await migrate.plan(source, target, query=query_for(prefix2))
+        job = await plan.run(on=temporal, task_queue=jobs_queue, batch_size=1, parallel=1, job_id=f"job-{prefix2}")
+        await job.cancel()
+        async with migrate.worker(temporal, jobs_queue, connections=[source, target]):
+            p = await job.wait(progress=False, timeout=60)
+        assert (p.state, p.done, p.not_started) == ("canceled", 0, 3)
+        assert await _statuses(source, ids2) == {"running"}
+
+
+def test_job_refuses_what_it_cannot_run(cadence, temporal):
+    plan = migrate.MigrationPlan(cadence, temporal, query=None, strategy="archive", allow_reexecution=False,
+                                 definitions={}, task_queue=None, archive_dir=None, concurrency=1)
+    with pytest.raises(wfkit.WfkitError, match="runs in-process"):
+        plan.sync.run(on=temporal)
+    plan = migrate.MigrationPlan(cadence, temporal, query=None, strategy="restart", allow_reexecution=False,
+                                 definitions={}, task_queue=None, archive_dir=None, concurrency=1)
+    with pytest.raises(wfkit.WfkitError, match="dry_run runs in-process"):
+        plan.sync.run(on=temporal, dry_run=True)
+    with pytest.raises(wfkit.WfkitError, match="history is its checkpoint"):
+        plan.sync.run(on=temporal, checkpoint="x.jsonl")
+
+
+@pytest.mark.parametrize("way", ["cadence->temporal", "temporal->cadence"])
+async def test_worker_killed_mid_batch(way, cadence, temporal, task_queue, prefix):
+    """Two `wfkit worker migrate` processes; one is SIGKILLed while its batches are half done: its batches are
+    retried on the other from their last heartbeat, and the job completes with 0 lost and 0 duplicated."""
+    source, target = (cadence, temporal) if way == "cadence->temporal" else (temporal, cadence)
+    on = target
+    n = 40
+    jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    argv = [sys.executable, "-m", "tests.migration._job_worker", "0.15", "--", "worker", "migrate", "--on", on.url,
+            "--task-queue", jobs_queue, "--max-concurrent-batches", "2"]
+    async with carts_running(source, target, task_queue, prefix, n) as ids:
+        plan = await migrate.plan(source, target, query=query_for(prefix))
+        procs = [await asyncio.to_thread(subprocess.Popen, argv, cwd=ROOT, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+        try:
+            job = await plan.run(on=on, task_queue=jobs_queue, batch_size=5, parallel=4, heartbeat_timeout=2,
+                                 job_id=f"job-{prefix}")
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                try:
+                    p = await job.progress()
+                except wfkit.QueryFailed:
+                    continue
+                if p.batches_done >= 1 and p.in_flight >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            os.kill(procs[0].pid, signal.SIGKILL)
+            p = await job.wait(progress=False, timeout=180)
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+            outs = [await asyncio.to_thread(lambda pr=proc: pr.communicate(timeout=30)[0]) for proc in procs]
+        assert procs[0].returncode == -signal.SIGKILL, outs[0]
+        assert (p.state, p.total, p.done, p.failed) == ("completed", n, n, 0), (p, outs)
+        assert p.successful + p.skipped == n
+        assert await _moved(source, target, ids) == (0, 0)
+        rows = await job.rows()
+        assert sorted(r["workflow_id"] for r in rows) == ids  # each workflow reported once
+        frame = (await job.handle.history()).to_dataframe()
+        started = frame[frame.event_type == "ActivityTaskStarted"]
+        assert (started.attempt > 1).any(), "the kill hit no batch under way"
