@@ -158,3 +158,22 @@ async def test_worker_killed_mid_batch(way, cadence, temporal, task_queue, prefi
         frame = (await job.handle.history()).to_dataframe()
         started = frame[frame.event_type == "ActivityTaskStarted"]
         assert (started.attempt > 1).any(), "the kill hit no batch under way"
+
+
+async def test_migrate_command_on_an_engine(cadence, temporal, task_queue, prefix, tmp_path, capsys):
+    """``wfkit migrate --on URL`` starts the job there and watches it to the end."""
+    from wfkit.cli import main
+
+    jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    async with carts_running(cadence, temporal, task_queue, prefix, 3) as ids, \
+            migrate.worker(temporal, jobs_queue, connections=[cadence, temporal]):
+        base = ["migrate", "--from", cadence.url, "--to", temporal.url, "--query", query_for(prefix), "--yes",
+                "--no-progress", "--on", temporal.url, "--job-task-queue", jobs_queue]
+        assert await asyncio.to_thread(main, [*base, "--dry-run"]) == 1
+        assert "--dry-run runs in-process: leave out --on" in capsys.readouterr().err
+        report_csv = tmp_path / "report.csv"
+        assert await asyncio.to_thread(main, [*base, "--report", str(report_csv)]) == 0
+        out = capsys.readouterr().out
+        assert "started <wfkit.MigrationJob restart" in out and "job completed: 3 total, 3 successful" in out
+        assert report_csv.read_text().count("successful") == 3
+        assert await _moved(cadence, temporal, ids) == (0, 0)
