@@ -63,6 +63,8 @@ async def connect(
     connect_timeout: float | None = None,
     identity: str | None = None,
     max_scan: int | None = None,
+    codec: Any = None,
+    codec_server: str | None = None,
 ) -> Client:
     """Connect to a Temporal or Cadence server (or start an embedded one).
 
@@ -78,6 +80,10 @@ async def connect(
         connect_timeout: seconds before ``ConnectionFailed`` (default 5).
         max_scan: where the server cannot evaluate a list query (Cadence basic visibility), evaluate it
             client-side over at most this many executions (default 10,000), else ``UnsupportedFeature``.
+        codec: a payload codec (``wfkit.codecs.AESGCMCodec``, an engine SDK's codec object, …): the client and
+            its workers encode inputs, results, signals and queries with it, and histories are decoded with it.
+        codec_server: the URL of a codec server (the one the Web UI and CLI use), as the codec:
+            ``wfkit.codecs.RemoteCodec(codec_server, namespace=<this namespace>)``.
 
     Raises:
         ConnectionFailed: the server could not be reached, or the namespace/domain does not exist.
@@ -91,8 +97,26 @@ async def connect(
     if cfg.api_key is None:
         cfg.api_key = api_key_from_env(cfg.engine)
     engine = engine_for_scheme(cfg.engine)
+    if codec is not None or codec_server is not None:
+        cfg.codec = _codec_for(engine, cfg, codec, codec_server)
     inner = await on_loop(_connect_engine(engine, cfg))
     return Client(inner, cfg)
+
+
+def _codec_for(engine: Any, cfg: ConnectConfig, codec: Any, codec_server: str | None) -> Any:
+    from .codecs import as_codec
+
+    if codec is not None and codec_server is not None:
+        raise WfkitError("connect: give codec or codec_server, not both")
+    if Capability.PAYLOAD_CODEC not in engine.capabilities:
+        raise UnsupportedFeature(engine.name, Capability.PAYLOAD_CODEC.value)
+    if codec_server is not None:
+        from .codecs import RemoteCodec
+
+        return RemoteCodec(codec_server, namespace=cfg.namespace)
+    if hasattr(codec, "for_namespace"):  # a remote codec that names no namespace: this connection's
+        codec = codec.for_namespace(cfg.namespace)
+    return as_codec(codec)
 
 
 async def _connect_engine(engine: Any, cfg: ConnectConfig) -> EngineClient:
@@ -640,8 +664,15 @@ class WorkflowHandle:
         return await self.client._call(self._inner.describe(self.workflow_id, self.run_id))
 
     async def history(self) -> History:
-        """The run's full event history as a ``wfkit.History``."""
-        return await self.client._call(self._inner.history(self.workflow_id, self.run_id))
+        """The run's full event history as a ``wfkit.History`` (payloads decoded by the client's codec, if it has
+        one; a payload it cannot decode stays a marker saying why)."""
+        h = await self.client._call(self._inner.history(self.workflow_id, self.run_id))
+        codec = self.client._config.codec
+        if codec is None:
+            return h
+        from .codecs import decode_history
+
+        return await self.client._call(decode_history(h, codec))
 
     async def diagnose(self) -> Diagnosis:
         """Why the workflow is where it is: findings with evidence (no worker polls its task queue, the workflow

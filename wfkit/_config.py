@@ -120,6 +120,9 @@ class ConnectConfig:
     """The URL's path (``local:///path/to/state.db``: where an engine keeps its state); empty when none."""
     options: dict[str, str] = dataclasses.field(default_factory=dict)
     """URL options the engine plugin declares itself (its ``url_options``), e.g. ``local://?time=skip``."""
+    codec: Any = None
+    """The payload codec (a ``wfkit.codecs.PayloadCodec``) the client and its workers encode and decode with;
+    None: payloads go as they are."""
 
     @property
     def address(self) -> str:

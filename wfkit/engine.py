@@ -89,6 +89,8 @@ from wfkit._workflow_api import (
     WorkflowRuntime,
     register_runtime,
 )
+from wfkit.codecs._apply import ENVELOPE_PREFIX, decode_messages, encode_messages
+from wfkit.codecs._payload import CodecError, Payload, PayloadCodec
 from wfkit.devserver import HOST, ServerProcess, ensure_port_free, free_port, port_open, tail
 
 if TYPE_CHECKING:
@@ -112,6 +114,8 @@ __all__ = [
     # the list-query language, for engines that evaluate list queries themselves
     "QueryBoolOp", "QueryComparison", "QuerySyntaxError", "evaluate_query", "parse_query", "query_fields",
     "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
+    # payload codecs: the interface, and running one over an engine's protobuf messages
+    "CodecError", "ENVELOPE_PREFIX", "Payload", "PayloadCodec", "decode_messages", "encode_messages",
     # errors
     "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",
     "FailureError", "HistoryFormatError", "NondeterminismError", "NotConvertible", "QueryFailed", "Terminated",

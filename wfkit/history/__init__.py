@@ -11,5 +11,7 @@ from __future__ import annotations
 
 from wfkit._errors import HistoryFormatError
 from wfkit.history._history import FRAME_COLUMNS, FRAME_DTYPES, Event, History, diff, histories_frame
+from wfkit.history._payload import register_protobuf
 
-__all__ = ["FRAME_COLUMNS", "FRAME_DTYPES", "Event", "History", "HistoryFormatError", "diff", "histories_frame"]
+__all__ = ["FRAME_COLUMNS", "FRAME_DTYPES", "Event", "History", "HistoryFormatError", "diff", "histories_frame",
+           "register_protobuf"]

@@ -14,6 +14,8 @@ from typing import Any
 import msgspec
 
 _json_decode = msgspec.json.decode
+_ERROR_KEY = "wfkit-codec-error"  # wfkit.codecs._apply.ERROR_KEY (not imported: this module loads with frames)
+_ENVELOPE_PREFIX = b'{"wfkit-codec":1,"payloads":'  # wfkit.codecs._apply.ENVELOPE_PREFIX
 
 
 class Opaque(str):
@@ -53,8 +55,10 @@ def decode_one(metadata: Mapping[str, bytes], data: bytes) -> Any:
         enc = enc_raw.decode() if isinstance(enc_raw, (bytes, bytearray)) else str(enc_raw)
     except UnicodeDecodeError:
         return _marker("binary", len(data))
-    if "encryption-key-id" in metadata or "encrypted" in enc:
-        return _marker("encrypted", len(data))
+    if _ERROR_KEY in metadata or "encryption-key-id" in metadata or "encrypted" in enc:
+        from wfkit.codecs._apply import describe_undecodable
+
+        return Opaque(describe_undecodable(dict(metadata), len(data)))
     if enc in ("json/plain", "json/protobuf"):
         try:
             return _json_value(data)
@@ -68,10 +72,51 @@ def decode_one(metadata: Mapping[str, bytes], data: bytes) -> Any:
             mt_s = mt.decode() if isinstance(mt, (bytes, bytearray)) else str(mt)
         except UnicodeDecodeError:
             mt_s = ""
-        return _marker(f"protobuf {mt_s}".strip(), len(data))
+        return decode_protobuf(mt_s, data)
     if enc == "binary/plain":
         return _marker("binary", len(data))
     return _marker(enc or "binary", len(data))
+
+
+def decode_protobuf(message_type: str, data: bytes) -> Any:
+    """A ``binary/protobuf`` payload as JSON-friendly values (``MessageToDict``) when its message type is
+    registered in protobuf's default pool (its ``_pb2`` module was imported, or see
+    :func:`wfkit.history.register_protobuf`); otherwise a marker naming the type and size."""
+    from google.protobuf import descriptor_pool, json_format, message_factory
+
+    cls = None
+    if message_type:
+        try:
+            cls = message_factory.GetMessageClass(descriptor_pool.Default().FindMessageTypeByName(message_type))
+        except KeyError:
+            cls = None
+    if cls is None:
+        why = "type not registered" if message_type else "no messageType"
+        return Opaque(f"<binary/protobuf {message_type or '?'}, {len(data)} bytes: {why}>")
+    try:
+        return json_format.MessageToDict(cls.FromString(data), preserving_proto_field_name=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
+        return Opaque(f"<binary/protobuf {message_type}, {len(data)} bytes: does not parse: {type(exc).__name__}>")
+
+
+def register_protobuf(*modules_or_classes: Any) -> None:
+    """Make ``binary/protobuf`` payloads of these message types decode in frames: pass the generated ``_pb2``
+    modules (or message classes). Importing such a module registers its types already; this is for modules
+    generated into a pool of their own, and to say so in a notebook."""
+    from google.protobuf import descriptor_pool
+
+    pool = descriptor_pool.Default()
+    for m in modules_or_classes:
+        desc = getattr(m, "DESCRIPTOR", None)
+        file = getattr(desc, "file", desc)
+        if file is None or not hasattr(file, "serialized_pb"):
+            raise TypeError(f"register_protobuf takes generated _pb2 modules or message classes, not {m!r}")
+        try:
+            pool.FindFileByName(file.name)
+        except KeyError:
+            from google.protobuf import descriptor_pb2
+
+            pool.Add(descriptor_pb2.FileDescriptorProto.FromString(file.serialized_pb))
 
 
 def decode_values(values: list[Any]) -> Any:
@@ -85,9 +130,12 @@ def decode_values(values: list[Any]) -> Any:
 
 def decode_cadence_bytes(data: bytes) -> Any:
     """Decode Cadence payload bytes: JSON (the Go/Java/Python clients' default), newline-separated for several
-    arguments; anything else is opaque."""
+    arguments; anything else is opaque. Codec-encoded bytes (wfkit's envelope) are a marker saying why they
+    were not decoded."""
     if not data:
         return None
+    if data[:len(_ENVELOPE_PREFIX)] == _ENVELOPE_PREFIX:
+        return _envelope_marker(data)
     try:
         return _json_value(data)
     except (msgspec.DecodeError, ValueError):
@@ -99,6 +147,20 @@ def decode_cadence_bytes(data: bytes) -> Any:
         except (msgspec.DecodeError, ValueError):
             pass
     return _marker("binary", len(data))
+
+
+def _envelope_marker(data: bytes) -> Opaque:
+    from wfkit.codecs._apply import describe_undecodable, unwrap
+    from wfkit.codecs._payload import CodecError
+
+    try:
+        payloads, error = unwrap(data)
+    except CodecError:
+        return _marker("malformed codec envelope", len(data))
+    meta = dict(payloads[0].metadata) if payloads else {}
+    if error:
+        meta[_ERROR_KEY] = error.encode()
+    return Opaque(describe_undecodable(meta, sum(len(p.data) for p in payloads)))
 
 
 # --- JSON shapes ------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ CAPABILITIES = frozenset({
     Capability.QUERY, Capability.TERMINATE, Capability.COUNT, Capability.MEMO, Capability.SIDE_EFFECT,
     Capability.CONTINUE_AS_NEW, Capability.CHILD_WORKFLOWS, Capability.REPLAY, Capability.RESET,
     Capability.SIGNAL_WITH_START,
+    Capability.PAYLOAD_CODEC,
 })
 
 

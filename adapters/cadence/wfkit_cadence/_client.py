@@ -145,6 +145,10 @@ def _new_raw(cfg: ConnectConfig) -> cadence.Client:
         if cfg.server_name:
             options["channel_arguments"]["grpc.ssl_target_name_override"] = cfg.server_name
     interceptors: list[Any] = [_TransientRetryInterceptor()]
+    if cfg.codec is not None:
+        from ._codec import CodecInterceptor
+
+        interceptors.insert(0, CodecInterceptor(cfg.codec))
     if cfg.api_key is not None:
         interceptors.append(_AuthInterceptor(cfg.api_key))
     options["interceptors"] = interceptors

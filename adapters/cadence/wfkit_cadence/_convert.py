@@ -33,7 +33,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc import StatusCode
 
 import wfkit.engine as wfe
-from wfkit.engine import TAGS_MEMO_KEY, json_values, to_json_value
+from wfkit.engine import ENVELOPE_PREFIX, TAGS_MEMO_KEY, json_values, to_json_value
 
 NON_RETRYABLE_REASON = "wfkit:NonRetryable"
 """Cadence failure reason of an ``ApplicationError(non_retryable=True)``; every wfkit retry policy lists it."""
@@ -68,6 +68,8 @@ def decode_values(payload: Payload | bytes | None) -> list[Any]:
     data = payload if isinstance(payload, (bytes, bytearray)) else (payload.data if payload is not None else b"")
     if not data or not data.strip():
         return []
+    if data[:len(ENVELOPE_PREFIX)] == ENVELOPE_PREFIX:
+        raise _undecoded(bytes(data))
     try:
         return [msgspec.json.decode(data)]
     except msgspec.DecodeError:
@@ -76,6 +78,16 @@ def decode_values(payload: Payload | bytes | None) -> list[Any]:
         return json_values(bytes(data))
     except ValueError as exc:
         raise wfe.WfkitError(f"payload is not JSON (Cadence's JSON encoding expected): {exc}") from None
+
+
+def _undecoded(data: bytes) -> wfe.WfkitError:
+    """The error for codec-encoded bytes that reached a reader undecoded (no codec, or the codec failed)."""
+    try:
+        why = json.loads(data).get("error") or ""
+    except (ValueError, AttributeError):
+        why = ""
+    return wfe.CodecError("a payload is encoded by a payload codec and could not be decoded: "
+                          f"{why or 'this client has no codec (wfkit.connect(..., codec=...))'}")
 
 
 def decode_first(payload: Payload | None) -> Any:

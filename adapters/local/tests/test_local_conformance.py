@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wfkit.testing.conformance.test_close import *  # noqa: F403
+from wfkit.testing.conformance.test_codecs import *  # noqa: F403
 from wfkit.testing.conformance.test_connect import *  # noqa: F403
 from wfkit.testing.conformance.test_core import *  # noqa: F403
 from wfkit.testing.conformance.test_main_module import *  # noqa: F403

@@ -10,7 +10,7 @@ history needs to be read by it), ``devserver`` (the Temporal CLI dev server).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wfkit.engine import Capability, ConnectConfig, WorkflowDefn, builtin_dialect
 
@@ -26,6 +26,7 @@ CAPABILITIES = frozenset({
     Capability.ADVANCED_VISIBILITY, Capability.RESET,
     Capability.SIGNAL_WITH_START, Capability.SEARCH_ATTRIBUTES, Capability.SCHEDULES,
     Capability.UPDATE,
+    Capability.PAYLOAD_CODEC,
 })
 
 
@@ -59,6 +60,17 @@ class TemporalEngine:
         from ._replay import replay
 
         return await replay(histories, workflows)
+
+    def adapt_codec(self, codec: Any) -> Any:
+        """A temporalio ``PayloadCodec`` as a wfkit codec (None for anything else); temporalio is not imported
+        for it (a temporalio codec object means temporalio is loaded already)."""
+        import sys
+
+        if "temporalio.converter" not in sys.modules:
+            return None
+        from ._payloads import adapt_codec
+
+        return adapt_codec(codec)
 
     def native_workflow_name(self, cls: type) -> str | None:
         """A temporalio ``@workflow.defn`` class: its workflow type name."""

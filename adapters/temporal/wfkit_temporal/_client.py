@@ -18,7 +18,7 @@ from wfkit.engine import ConnectConfig, StartOptions, probe_endpoint, tls_materi
 
 from . import CAPABILITIES
 from ._convert import execution_from, failure_from_temporal, retry_to_temporal, rpc_error, workflow_failed
-from ._payloads import DATA_CONVERTER
+from ._payloads import data_converter
 
 if TYPE_CHECKING:
     from ._worker import TemporalWorker
@@ -82,7 +82,7 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
             raw = await temporalio.client.Client.connect(
                 cfg.address, namespace=cfg.namespace, tls=_tls(cfg), interceptors=_interceptors(),
                 api_key=cfg.api_key.text() if cfg.api_key is not None else None,
-                identity=cfg.identity or None, data_converter=DATA_CONVERTER,
+                identity=cfg.identity or None, data_converter=data_converter(cfg.codec),
             )
             break
         except RuntimeError as exc:  # temporalio reports connect failures as RuntimeError

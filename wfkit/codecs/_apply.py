@@ -1,0 +1,238 @@
+"""Running a codec over protobuf messages: requests, responses, history events.
+
+Two payload shapes are found by structure, whatever the engine:
+
+- a ``Payload`` message with ``metadata`` and ``data``: one codec payload, decoded in place;
+- a ``Payload`` message with only ``data`` (engines without payload metadata): its bytes are JSON values, one
+  per argument, newline-delimited. Encoded, they become an *envelope*: ``{"wfkit-codec":1,"payloads":[...]}``
+  (the codec's output in proto-JSON form, base64 data and metadata), which a reader recognises by its first
+  bytes. Each JSON value is one ``json/plain`` payload inside, so a codec server sees ordinary payloads.
+
+A payload that cannot be decoded while reading a history keeps its encoded bytes and gets the reason attached
+(``wfkit-codec-error`` metadata, or ``"error"`` in the envelope), which frames show as a marker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ._payload import CodecError, CodecUnavailable, Payload, PayloadCodec
+
+logger = logging.getLogger("wfkit.codecs")
+
+ENVELOPE_PREFIX = b'{"wfkit-codec":1,"payloads":'
+"""The first bytes of a codec-encoded payload of an engine without payload metadata."""
+ERROR_KEY = "wfkit-codec-error"
+"""Metadata key a history reader attaches to a payload it could not decode (the reason, as UTF-8)."""
+JSON_PLAIN = b"json/plain"
+
+DECODE_SKIP = frozenset({"search_attributes", "indexed_fields"})
+"""Fields never decoded (search attributes are indexed by the server, so never encoded)."""
+ENCODE_SKIP = frozenset({"search_attributes", "indexed_fields", "memo", "header"})
+"""Fields never encoded (the server or wfkit's listing reads them)."""
+
+
+# --- the envelope -----------------------------------------------------------------------------------------------
+
+def is_envelope(data: bytes) -> bool:
+    return data[:len(ENVELOPE_PREFIX)] == ENVELOPE_PREFIX
+
+
+def wrap(payloads: Sequence[Payload], error: str | None = None) -> bytes:
+    doc: dict[str, Any] = {"wfkit-codec": 1, "payloads": [p.to_json() for p in payloads]}
+    if error is not None:
+        doc["error"] = error
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def unwrap(data: bytes) -> tuple[list[Payload], str | None]:
+    """The payloads of an envelope, and the reason a reader could not decode them (None: not tried)."""
+    try:
+        doc = json.loads(data)
+        return [Payload.from_json(p) for p in doc["payloads"]], doc.get("error")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CodecError(f"malformed codec envelope: {exc}") from None
+
+
+def split_values(data: bytes) -> list[Payload]:
+    """Newline-delimited JSON values as ``json/plain`` payloads (bytes that are not JSON: one ``binary/plain``)."""
+    from wfkit._converter import json_values
+
+    try:
+        values = json_values(data)
+    except ValueError:
+        return [Payload({"encoding": b"binary/plain"}, bytes(data))]
+    return [Payload({"encoding": JSON_PLAIN}, json.dumps(v, separators=(",", ":")).encode()) for v in values]
+
+
+def join_values(payloads: Sequence[Payload]) -> bytes:
+    """The inverse of :func:`split_values`."""
+    if len(payloads) == 1 and payloads[0].metadata.get("encoding") == b"binary/plain":
+        return payloads[0].data
+    out = bytearray()
+    for p in payloads:
+        enc = p.metadata.get("encoding", b"")
+        if enc != JSON_PLAIN:
+            raise CodecError(f"the codec left a payload of encoding {enc.decode('utf-8', 'replace') or '(none)'} "
+                             "where JSON was expected (does it decode what it encoded?)")
+        out += p.data + b"\n"
+    return bytes(out)
+
+
+# --- finding payload messages -----------------------------------------------------------------------------------
+
+def payload_messages(messages: Iterable[Any], skip: frozenset[str]) -> list[Any]:
+    """Every ``Payload`` message inside ``messages`` (set fields only), outside fields named in ``skip``."""
+    out: list[Any] = []
+    stack = list(messages)
+    while stack:
+        msg = stack.pop()
+        for field, value in msg.ListFields():
+            if field.message_type is None or field.name in skip:
+                continue
+            if field.message_type.GetOptions().map_entry:
+                vt = field.message_type.fields_by_name["value"]
+                if vt.message_type is None:
+                    continue
+                items: Iterable[Any] = value.values()
+            elif _repeated(field):
+                items = value
+            else:
+                items = (value,)
+            for sub in items:
+                if sub.DESCRIPTOR.name == "Payload":
+                    out.append(sub)
+                else:
+                    stack.append(sub)
+    return out
+
+
+def _repeated(field: Any) -> bool:
+    is_repeated = getattr(field, "is_repeated", None)  # protobuf >= 6 (label() is deprecated there)
+    return bool(is_repeated) if is_repeated is not None else field.label == field.LABEL_REPEATED
+
+
+def _has_metadata(msg: Any) -> bool:
+    return "metadata" in msg.DESCRIPTOR.fields_by_name
+
+
+def _set(msg: Any, p: Payload) -> None:
+    msg.Clear()
+    for k, v in p.metadata.items():
+        msg.metadata[k] = v
+    msg.data = p.data
+
+
+# --- decoding and encoding --------------------------------------------------------------------------------------
+
+async def decode_messages(messages: Iterable[Any], codec: PayloadCodec, *, tolerant: bool = False) -> int:
+    """Decode, in place, every encoded payload inside ``messages``; the number of payloads decoded.
+
+    Args:
+        tolerant: a payload that cannot be decoded keeps its bytes and gets the reason attached (for reading
+            histories) instead of raising ``CodecError`` (for workers and clients, which must not go on with
+            values they cannot read).
+    """
+    groups: list[tuple[Any, list[Payload]]] = []
+    for msg in payload_messages(messages, DECODE_SKIP):
+        if _has_metadata(msg):
+            groups.append((msg, [Payload(dict(msg.metadata), bytes(msg.data))]))
+        elif is_envelope(msg.data):
+            try:
+                groups.append((msg, unwrap(msg.data)[0]))
+            except CodecError:
+                if not tolerant:
+                    raise
+    if not groups:
+        return 0
+    flat = [p for _, ps in groups for p in ps]
+    try:
+        out = await codec.decode(flat)
+        if len(out) != len(flat):
+            raise CodecError(f"the codec decoded {len(flat)} payloads into {len(out)}")
+        results: list[tuple[list[Payload] | None, str | None]] = []
+        i = 0
+        for _, ps in groups:
+            results.append((list(out[i:i + len(ps)]), None))
+            i += len(ps)
+    except CodecUnavailable as exc:
+        if not tolerant:
+            raise
+        results = [(None, str(exc))] * len(groups)
+    except Exception as exc:  # noqa: BLE001 - a codec may raise anything; one by one, to say which payload
+        if not tolerant:
+            raise CodecError(f"payloads could not be decoded: {_reason(exc)}") from None
+        results = []
+        for _, ps in groups:
+            try:
+                results.append((list(await codec.decode(ps)), None))
+            except Exception as one:  # noqa: BLE001 - the reason goes into the frame cell
+                results.append((None, _reason(one)))
+    decoded = 0
+    for (msg, ps), (got, error) in zip(groups, results, strict=True):
+        if got is not None and _has_metadata(msg):
+            if len(got) != 1:
+                error, got = f"the codec decoded one payload into {len(got)}", None
+            else:
+                _set(msg, got[0])
+                decoded += 1
+                continue
+        elif got is not None:
+            try:
+                msg.data = join_values(got)
+                decoded += 1
+                continue
+            except CodecError as exc:
+                if not tolerant:
+                    raise
+                error = str(exc)
+        if _has_metadata(msg):
+            msg.metadata[ERROR_KEY] = (error or "undecodable").encode()
+        else:
+            msg.data = wrap(ps, error or "undecodable")
+    return decoded
+
+
+async def encode_messages(messages: Iterable[Any], codec: PayloadCodec) -> None:
+    """Encode, in place, every payload inside ``messages`` (outside :data:`ENCODE_SKIP`); envelope payloads and
+    empty ones stay as they are."""
+    groups: list[tuple[Any, list[Payload]]] = []
+    for msg in payload_messages(messages, ENCODE_SKIP):
+        if _has_metadata(msg):
+            groups.append((msg, [Payload(dict(msg.metadata), bytes(msg.data))]))
+        elif msg.data and not is_envelope(msg.data):
+            groups.append((msg, split_values(msg.data)))
+    if not groups:
+        return
+    for msg, ps in groups:  # one call per payload message: the output of each is stored on its own
+        try:
+            out = await codec.encode(ps)
+        except CodecError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the codec raised, said as a wfkit error
+            raise CodecError(f"payloads could not be encoded: {_reason(exc)}") from None
+        if _has_metadata(msg):
+            if len(out) != 1:
+                raise CodecError(f"the codec encoded one payload into {len(out)}")
+            _set(msg, out[0])
+        else:
+            msg.data = wrap(out)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, CodecError) else f"{type(exc).__name__}: {text}"
+
+
+def describe_undecodable(metadata: dict[str, bytes], size: int) -> str:
+    """The marker text of a payload that stays encoded: its encoding, key ID and why."""
+    enc = metadata.get("encoding", b"").decode("utf-8", "replace") or "binary"
+    key = metadata.get("encryption-key-id", b"").decode("utf-8", "replace")
+    why = metadata.get(ERROR_KEY, b"").decode("utf-8", "replace")
+    what = "encrypted" if ("encrypted" in enc or key) else enc
+    parts = [what] + ([f"key id {key}"] if key else []) + [f"{size} bytes"]
+    text = ", ".join(parts)
+    return f"<{text}: {why}>" if why else f"<{text}: no codec set>"
