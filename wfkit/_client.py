@@ -475,12 +475,18 @@ class Client:
     # --- workers -------------------------------------------------------------------------------------
     def worker(self, *, task_queue: str, workflows: Sequence[type] = (), activities: Sequence[Any] = (),
                max_concurrent_activities: int | None = None,
-               max_concurrent_workflow_tasks: int | None = None) -> Worker:
+               max_concurrent_workflow_tasks: int | None = None,
+               max_cached_workflows: int | None = None) -> Worker:
         """A worker serving ``workflows`` and ``activities`` on ``task_queue``.
 
         Use it as ``async with client.worker(...)``, ``with client.sync.worker(...)``, or start it in the
         background with ``w = client.worker(...).start()`` and stop it with ``w.stop()`` (it keeps polling
         while other notebook cells run or block).
+
+        ``max_cached_workflows`` bounds how many runs' workflow state the worker keeps between workflow tasks
+        (sticky execution: a cached run's next task applies only its new events instead of replaying the whole
+        history; the least recently used run is evicted first; 0 turns the cache off). The default is the
+        engine's (1000 on the servers; the in-process engine keeps its runs anyway).
         """
         if not task_queue:
             raise WfkitError("worker: task_queue is required")
@@ -492,8 +498,15 @@ class Client:
             dup = {n for n in names if names.count(n) > 1}
             if dup:
                 raise WfkitError(f"worker: two {kind}s share the type name {sorted(dup)[0]!r}")
-        opts = {k: v for k, v in (("max_concurrent_activities", max_concurrent_activities),
-                                  ("max_concurrent_workflow_tasks", max_concurrent_workflow_tasks)) if v}
+        opts: dict[str, Any] = {k: v for k, v in (("max_concurrent_activities", max_concurrent_activities),
+                                                  ("max_concurrent_workflow_tasks", max_concurrent_workflow_tasks))
+                                if v}
+        if max_cached_workflows is not None:
+            if isinstance(max_cached_workflows, bool) or not isinstance(max_cached_workflows, int) \
+                    or max_cached_workflows < 0:
+                raise WfkitError(f"worker: max_cached_workflows must be a whole number >= 0, "
+                                 f"got {max_cached_workflows!r}")
+            opts["max_cached_workflows"] = max_cached_workflows
         return Worker(self, task_queue, wdefs, adefs, opts)
 
     # --- time --------------------------------------------------------------------------------------

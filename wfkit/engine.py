@@ -265,7 +265,8 @@ class EngineClient(Protocol):
     def worker(self, task_queue: str, workflows: builtins.list[WorkflowDefn],
                activities: builtins.list[ActivityDefn], **options: Any) -> EngineWorker:
         """A worker (not started) serving ``workflows`` and ``activities`` on ``task_queue``; ``options`` are
-        ``max_concurrent_activities`` and ``max_concurrent_workflow_tasks`` when given."""
+        ``max_concurrent_activities``, ``max_concurrent_workflow_tasks`` and ``max_cached_workflows`` (the
+        sticky cache's size, 0 = off) when given."""
         ...
 
     async def close(self) -> None: ...

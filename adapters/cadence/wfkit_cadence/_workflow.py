@@ -45,10 +45,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
+from cadence._internal.context import extract_headers
 from cadence._internal.workflow.context import Context
+from cadence._internal.workflow.decision_events_iterator import DecisionEventsIterator, is_decision_event
 from cadence._internal.workflow.deterministic_event_loop import DeterministicEventLoop, FatalDecisionError
 from cadence._internal.workflow.statemachine.decision_state_machine import DecisionType
-from cadence._internal.workflow.workflow_engine import WorkflowEngine
+from cadence._internal.workflow.workflow_engine import DecisionResult, WorkflowEngine
 from cadence.api.v1 import workflow_pb2
 from cadence.api.v1.common_pb2 import ActivityType, Payload, WorkflowType
 from cadence.api.v1.decision_pb2 import (
@@ -565,6 +567,31 @@ class WfkitWorkflowEngine(WorkflowEngine):
 
         future.add_done_callback(fired)
         return _DurableTimerHandle(future, self._workflow_time() + seconds)
+
+    def process_new_events(self, events: list[Any]) -> DecisionResult:
+        """A sticky decision task: apply only the events since the last decision task this engine answered.
+
+        ``events`` start with that task's DecisionTaskCompleted, then the events its decisions recorded
+        (ActivityTaskScheduled, TimerStarted, markers …: they move the decision state machines from requested to
+        recorded, as the outputs of a replayed decision task do), then what happened since (the next inputs) up
+        to this task's DecisionTaskStarted. The workflow code then runs on from where it waited, as it would at
+        the end of a full replay.
+        """
+        if not events or not events[0].HasField("decision_task_completed_event_attributes"):
+            raise ValueError("a sticky decision task's history starts with the last DecisionTaskCompleted")
+        dm = self._decision_manager
+        with self._context._activate() as ctx, extract_headers(self._context_propagators, self._headers):
+            i = 1
+            while i < len(events) and is_decision_event(events[i]):
+                dm.handle_history_event(events[i])
+                i += 1
+            self._process_decision_events(ctx, DecisionEventsIterator(events[i:]))
+            return DecisionResult(decisions=dm.collect_pending_decisions())
+
+    def answer_query(self, query: Any) -> DecisionResult:
+        """A query on this engine's current state (a cached run: nothing is replayed)."""
+        with self._context._activate(), extract_headers(self._context_propagators, self._headers):
+            return self._execute_query(query)
 
     def _maybe_complete_workflow(self) -> Decision | None:
         inst = self._workflow_instance

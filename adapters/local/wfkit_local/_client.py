@@ -261,7 +261,8 @@ class LocalClient:
 
     def worker(self, task_queue: str, workflows: builtins.list[wfe.WorkflowDefn],
                activities: builtins.list[wfe.ActivityDefn], **options: Any) -> LocalWorker:
-        # max_concurrent_workflow_tasks is met as it is: the local engine runs one workflow task at a time
+        # max_concurrent_workflow_tasks is met as it is: the local engine runs one workflow task at a time;
+        # max_cached_workflows too: the engine runs in this process and keeps its runs' state anyway
         return LocalWorker(self._server, task_queue, workflows, activities, identity=f"{os.getpid()}@wfkit-local",
                            max_concurrent_activities=options.get("max_concurrent_activities"))
 

@@ -311,7 +311,7 @@ class TemporalWorker:
 
     def __init__(self, client: temporalio.client.Client, task_queue: str, workflows: list[WorkflowDefn],
                  activities: list[ActivityDefn], *, max_concurrent_activities: int | None = None,
-                 max_concurrent_workflow_tasks: int | None = None):
+                 max_concurrent_workflow_tasks: int | None = None, max_cached_workflows: int | None = None):
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_concurrent_activities or 32,
                                                                thread_name_prefix="wfkit-activity")
         kwargs: dict[str, Any] = {}
@@ -319,6 +319,8 @@ class TemporalWorker:
             kwargs["max_concurrent_activities"] = max_concurrent_activities
         if max_concurrent_workflow_tasks:
             kwargs["max_concurrent_workflow_tasks"] = max_concurrent_workflow_tasks
+        if max_cached_workflows is not None:
+            kwargs["max_cached_workflows"] = max_cached_workflows
         acts = [temporal_activity(a) for a in activities]
         if workflows:
             acts.append(_run_side_effect)
