@@ -11,7 +11,7 @@ from typing import Any
 import temporalio.api.common.v1
 import temporalio.converter as tc
 
-from wfkit.engine import Payload, PayloadCodec
+from wfkit.engine import CodecError, Payload, PayloadCodec
 
 
 class PlainJSONProtoPayloadConverter(tc.JSONProtoPayloadConverter):
@@ -25,6 +25,17 @@ class WfkitPayloadConverter(tc.CompositePayloadConverter):
     def __init__(self) -> None:
         super().__init__(*(PlainJSONProtoPayloadConverter() if isinstance(c, tc.JSONProtoPayloadConverter) else c
                            for c in tc.DefaultPayloadConverter.default_encoding_payload_converters))
+
+    def from_payloads(self, payloads: Any, type_hints: Any = None) -> list[Any]:
+        for p in payloads:  # say what is missing, instead of temporalio's KeyError on the encoding
+            enc = p.metadata.get("encoding", b"")
+            if enc not in self.converters:
+                key = p.metadata.get("encryption-key-id", b"").decode("utf-8", "replace")
+                what = f"encrypted (key id {key})" if key or b"encrypted" in enc else \
+                    f"of encoding {enc.decode('utf-8', 'replace') or '(none)'}"
+                raise CodecError(f"a payload is {what} and this client has no codec that decodes it "
+                                 "(wfkit.connect(..., codec=...) or codec_server=...)")
+        return super().from_payloads(payloads, type_hints)
 
 
 DATA_CONVERTER = dataclasses.replace(tc.DataConverter.default, payload_converter_class=WfkitPayloadConverter)
