@@ -16,6 +16,7 @@ from ._engines import available as available_engines
 from ._errors import (
     ActivityError,
     ApplicationError,
+    AuthenticationFailed,
     Canceled,
     ChildWorkflowError,
     ClientClosed,
@@ -28,6 +29,7 @@ from ._errors import (
     QueryFailed,
     Terminated,
     TimeoutError,
+    TLSError,
     UnsupportedFeature,
     WfkitError,
     WorkflowAlreadyStarted,
@@ -83,7 +85,7 @@ __all__ = [
     "WfkitError", "ConnectionFailed", "ClientClosed", "DevServerError", "WorkflowNotFound", "WorkflowAlreadyStarted",
     "WorkflowFailed", "FailureError", "ApplicationError", "ActivityError", "ChildWorkflowError", "TimeoutError",
     "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError",
-    "NotConvertible",
+    "NotConvertible", "TLSError", "AuthenticationFailed",
     # data
     "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
     # operating

@@ -11,6 +11,7 @@ from typing import Any
 __all__ = [
     "ActivityError",
     "ApplicationError",
+    "AuthenticationFailed",
     "Canceled",
     "ChildWorkflowError",
     "ClientClosed",
@@ -20,6 +21,7 @@ __all__ = [
     "HistoryFormatError",
     "NondeterminismError",
     "QueryFailed",
+    "TLSError",
     "Terminated",
     "TimeoutError",
     "UnsupportedFeature",
@@ -41,6 +43,17 @@ class ConnectionFailed(WfkitError):
 class ClientClosed(ConnectionFailed):
     """The client was closed: every call made after ``Client.close()``, and every call still in flight when it
     closed, raises this."""
+
+
+class TLSError(ConnectionFailed):
+    """TLS with the server could not be set up: its certificate is not trusted (``tls_ca``), not valid for the name
+    (``server_name``) or expired; it wants a client certificate or refused ours (``tls_cert``/``tls_key``); or only
+    one side speaks TLS (``tls``). The message names the setting to fix; never a key."""
+
+
+class AuthenticationFailed(ConnectionFailed):
+    """The server, or the proxy in front of it, refused the credentials: no API key, a wrong one, or one without
+    access to the namespace. The key is never shown."""
 
 
 class DevServerError(WfkitError):

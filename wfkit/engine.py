@@ -40,6 +40,7 @@ from wfkit._definitions import (
 from wfkit._errors import (
     ActivityError,
     ApplicationError,
+    AuthenticationFailed,
     Canceled,
     ChildWorkflowError,
     ConnectionFailed,
@@ -51,6 +52,7 @@ from wfkit._errors import (
     QueryFailed,
     Terminated,
     TimeoutError,
+    TLSError,
     UnsupportedFeature,
     WfkitError,
     WorkflowAlreadyStarted,
@@ -69,7 +71,7 @@ from wfkit._operate import (
     TaskQueueInfo,
     task_stacks,
 )
-from wfkit._probe import probe_endpoint
+from wfkit._probe import check_tls, probe_endpoint, probe_failure, rejection
 from wfkit._query import (
     QueryBoolOp,
     QueryComparison,
@@ -110,14 +112,15 @@ __all__ = [
     "Namespace", "Schedule", "ScheduleSpec",
     # helpers
     "STACK_TRACE_QUERY", "WFKIT_STACK_QUERY", "task_stacks", "ServerProcess", "decode_signal",
-    "ensure_port_free", "free_port", "probe_endpoint",
+    "ensure_port_free", "free_port", "probe_endpoint", "check_tls", "probe_failure", "rejection",
     # the list-query language, for engines that evaluate list queries themselves
     "QueryBoolOp", "QueryComparison", "QuerySyntaxError", "evaluate_query", "parse_query", "query_fields",
     "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
     # payload codecs: the interface, and running one over an engine's protobuf messages
     "CodecError", "ENVELOPE_PREFIX", "Payload", "PayloadCodec", "decode_messages", "encode_messages",
     # errors
-    "ActivityError", "ApplicationError", "Canceled", "ChildWorkflowError", "ConnectionFailed", "DevServerError",
+    "ActivityError", "ApplicationError", "AuthenticationFailed", "Canceled", "ChildWorkflowError", "ConnectionFailed",
+    "DevServerError", "TLSError",
     "FailureError", "HistoryFormatError", "NondeterminismError", "NotConvertible", "QueryFailed", "Terminated",
     "TimeoutError", "UnsupportedFeature", "WfkitError", "WorkflowAlreadyStarted", "WorkflowFailed", "WorkflowNotFound",
 ]

@@ -41,7 +41,16 @@ from google.protobuf.duration_pb2 import Duration
 from grpc.aio import ClientCallDetails, UnaryUnaryClientInterceptor
 
 import wfkit.engine as wfe
-from wfkit.engine import Capability, ConnectConfig, StartOptions, probe_endpoint, tls_material
+from wfkit.engine import (
+    Capability,
+    ConnectConfig,
+    StartOptions,
+    check_tls,
+    probe_endpoint,
+    probe_failure,
+    rejection,
+    tls_material,
+)
 
 from . import CAPABILITIES, _telemetry
 from ._convert import (
@@ -176,26 +185,56 @@ async def connect(cfg: ConnectConfig) -> CadenceClient:
 async def _connect_raw(cfg: ConnectConfig) -> cadence.Client:
     # Say at once what is plainly wrong (a bad key file, no such host, nothing listening, not gRPC, TLS on one
     # side only): the SDK's channel would retry it silently until the timeout.
+    where = f"Cadence at {cfg.address}"
     if cfg.tls:
         tls_material(cfg)
-    started = asyncio.get_running_loop().time()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     reason = await probe_endpoint(cfg.host, cfg.port or 7833, tls=cfg.tls, timeout=min(cfg.connect_timeout / 2, 2.0))
     if reason is not None:
-        raise wfe.ConnectionFailed(f"could not connect to Cadence at {cfg.address}: {reason}")
-    remaining = max(cfg.connect_timeout - (asyncio.get_running_loop().time() - started), 0.1)
+        raise probe_failure(where, reason)
+    if cfg.tls:  # gRPC's channel retries a failed handshake silently until the timeout: say at once why it fails
+        await check_tls(cfg, where=where, timeout=min(cfg.connect_timeout / 2, 2.0))
     raw = _new_raw(cfg)  # on wfkit's loop: the channel belongs to it
     try:
         try:
-            await asyncio.wait_for(raw.ready(), remaining)
+            await asyncio.wait_for(raw.ready(), max(cfg.connect_timeout - (loop.time() - started), 0.1))
         except TimeoutError:
             raise wfe.ConnectionFailed(
                 f"could not reach Cadence at {cfg.address} within {cfg.connect_timeout:g} s (it accepts connections "
                 "but does not answer gRPC)") from None
+        if cfg.tls or cfg.api_key is not None:
+            await _check_access(cfg, where, max(cfg.connect_timeout - (loop.time() - started), 0.1))
         await _ensure_domain(raw, cfg)
     except BaseException:
         await raw.close()
         raise
     return raw
+
+
+async def _check_access(cfg: ConnectConfig, where: str, timeout: float) -> None:
+    """One DescribeDomain on a channel of its own, without the SDK's retries (which retry a proxy's HTTP 400 as
+    INTERNAL until the deadline): a refused API key or client certificate is reported at once."""
+    from cadence.api.v1 import service_domain_pb2_grpc
+
+    creds = _credentials(cfg)
+    options = list(_CHANNEL_ARGUMENTS.items())
+    if cfg.server_name:
+        options.append(("grpc.ssl_target_name_override", cfg.server_name))
+    metadata = [("rpc-service", "cadence-frontend"), ("rpc-caller", "wfkit"), ("rpc-encoding", "proto")]
+    if cfg.api_key is not None:
+        metadata.append(("cadence-authorization", cfg.api_key.text()))
+    channel = (grpc.aio.secure_channel(cfg.address, creds, options=options) if creds is not None else
+               grpc.aio.insecure_channel(cfg.address, options=options))
+    try:
+        await service_domain_pb2_grpc.DomainAPIStub(channel).DescribeDomain(
+            DescribeDomainRequest(name=cfg.namespace), timeout=timeout, metadata=metadata)
+    except grpc.aio.AioRpcError as exc:
+        refused = rejection(cfg, where, str(exc.details() or ""), code=exc.code().name)
+        if refused is not None:
+            raise refused from None
+    finally:
+        await channel.close()
 
 
 async def _ensure_domain(raw: cadence.Client, cfg: ConnectConfig) -> None:
@@ -212,6 +251,9 @@ async def _ensure_domain(raw: cadence.Client, cfg: ConnectConfig) -> None:
         await _register_domain(raw, cfg)
         registered = True
     except cerr.CadenceRpcError as exc:
+        refused = rejection(cfg, f"Cadence at {cfg.address}", str(exc.args[0] if exc.args else ""), code=exc.code.name)
+        if refused is not None:
+            raise refused from None
         raise wfe.ConnectionFailed(f"Cadence at {cfg.address} refused: {exc.code.name}: "
                                      f"{exc.args[0] if exc.args else exc}") from None
     await _wait_domain_usable(raw, cfg, patience=max(cfg.connect_timeout, 30) if registered else cfg.connect_timeout)

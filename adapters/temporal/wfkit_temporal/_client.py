@@ -14,7 +14,15 @@ import temporalio.service
 from temporalio.service import RPCError, RPCStatusCode
 
 import wfkit.engine as wfe
-from wfkit.engine import ConnectConfig, StartOptions, probe_endpoint, tls_material
+from wfkit.engine import (
+    ConnectConfig,
+    StartOptions,
+    check_tls,
+    probe_endpoint,
+    probe_failure,
+    rejection,
+    tls_material,
+)
 
 from . import CAPABILITIES
 from ._convert import execution_from, failure_from_temporal, retry_to_temporal, rpc_error, workflow_failed
@@ -76,6 +84,9 @@ def _interceptors() -> list[Any]:
 
 
 async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
+    where = f"Temporal at {cfg.address}"
+    if cfg.tls:  # one TLS handshake of our own names what is wrong (the SDK's text is rustls' own)
+        await check_tls(cfg, where=where, timeout=min(cfg.connect_timeout / 2, 2.0))
     delay = 0.1
     while True:
         try:
@@ -91,12 +102,16 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
                 delay = min(delay * 2, 1.0)
                 continue
             raw_text = _clean(exc, cfg)
+            refused = rejection(cfg, where, raw_text, code=_status_code(raw_text))
+            if refused is not None:  # credentials, or a TLS front refusing the client certificate
+                raise refused from RuntimeError(raw_text)
             reason = _reason(raw_text)
             if reason == raw_text:  # not a failure the SDK names plainly: probe the endpoint for one
-                reason = await probe_endpoint(cfg.host, cfg.port or 7233, tls=bool(cfg.tls), timeout=2.0) or reason
+                probed = await probe_endpoint(cfg.host, cfg.port or 7233, tls=bool(cfg.tls), timeout=2.0)
+                if probed is not None:
+                    raise probe_failure(where, probed) from RuntimeError(raw_text)
             # the one-line reason; the SDK's transport text (secrets cut out) stays on __cause__
-            raise wfe.ConnectionFailed(
-                f"could not connect to Temporal at {cfg.address}: {reason}") from RuntimeError(raw_text)
+            raise wfe.ConnectionFailed(f"could not connect to {where}: {reason}") from RuntimeError(raw_text)
     try:
         await raw.workflow_service.describe_namespace(wsv1.DescribeNamespaceRequest(namespace=cfg.namespace))
     except RPCError as exc:
@@ -104,6 +119,9 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
             raise wfe.ConnectionFailed(
                 f"namespace {cfg.namespace!r} does not exist on Temporal at {cfg.address} "
                 f"(create it: temporal operator namespace create {cfg.namespace})") from None
+        refused = rejection(cfg, where, _clean(exc, cfg), code=exc.status.name)
+        if refused is not None:
+            raise refused from None
         raise wfe.ConnectionFailed(f"Temporal at {cfg.address} refused: {exc.status.name}: "
                                      f"{_clean(exc, cfg)}") from None
     return raw
@@ -119,6 +137,14 @@ _TRANSPORT_REASONS = (
     ("tls", "TLS handshake failed"),
     ("connection reset", "connection reset by the server"),
 )
+
+
+def _status_code(text: str) -> str | None:
+    """The gRPC status code named in one of the SDK's connect errors (``Status { code: Unauthenticated, …``)."""
+    import re
+
+    m = re.search(r"code: ([A-Za-z]+)", text)
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", m.group(1)).upper() if m else None
 
 
 def _reason(text: str) -> str:
