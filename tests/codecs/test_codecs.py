@@ -4,6 +4,7 @@ between two encrypted clusters, and no key in anything printed."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -274,3 +275,20 @@ async def test_cadence_envelope_is_what_other_readers_see(cadence_server, task_q
     meta = doc["payloads"][0]["metadata"]
     assert base64.b64decode(meta["encoding"]) == b"binary/encrypted"
     assert base64.b64decode(meta["encryption-key-id"]) == b"k1"
+
+
+async def test_history_file_with_a_codec(server, task_queue, tmp_path):
+    """An exported (still encrypted) history read back from a file with the codec, in every JSON dialect."""
+    workflow_id, run_id, url = await _encrypted_run(server.url, task_queue)
+    plain = await wfkit.connect(url)
+    try:
+        encrypted = await plain.handle(workflow_id, run_id=run_id).history()
+    finally:
+        await plain.close()
+    for fmt in ("wfkit", server.url.split("+")[0].split(":")[0]):
+        path = tmp_path / f"h-{fmt}.json"
+        encrypted.to_json(fmt, path=path)
+        assert SECRET not in path.read_text()
+        back = await asyncio.to_thread(wfkit.History.from_json, path, codec=AESGCMCodec({"k1": KEY}))
+        assert SECRET in _texts(back.to_dataframe()), fmt
+        assert len(back.activities()) == 3

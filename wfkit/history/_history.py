@@ -307,7 +307,7 @@ class History:
 
     @classmethod
     def from_json(cls, text_or_path: Any, *, format: str = "auto",
-                  workflow_id: str | None = None, max_bytes: int | None = None) -> History:
+                  workflow_id: str | None = None, max_bytes: int | None = None, codec: Any = None) -> History:
         """A History from JSON in any dialect wfkit knows, detected by content.
 
         Args:
@@ -318,6 +318,9 @@ class History:
             workflow_id: the workflow ID, when the document does not say.
             max_bytes: the largest file read (default 256 MiB, ``wfkit.history._json.MAX_FILE_BYTES``); only
                 regular files are read (never a device or a pipe).
+            codec: a payload codec (``wfkit.codecs``) the payloads are decoded with (``wfkit.codecs.RemoteCodec``
+                for a codec server); a payload it cannot decode stays a marker saying why. In async code,
+                ``await wfkit.codecs.decode_history(h, codec)`` does the same without blocking.
 
         Raises:
             HistoryFormatError: the document cannot be read; ``.index`` is the 0-based position of the
@@ -335,8 +338,14 @@ class History:
                 raise HistoryFormatError(str(e).rsplit(" (", 1)[0], index=e.index, field=wfkit_field(e.field)) from e
         store = _DictStore(get_dialect(parsed.engine), parsed.events, columns.type_code)
         store.raws = parsed.raws
-        return cls(parsed.engine, store, workflow_id=parsed.workflow_id, run_id=parsed.run_id,
-                   source_format=parsed.format, columns=columns)
+        h = cls(parsed.engine, store, workflow_id=parsed.workflow_id, run_id=parsed.run_id,
+                source_format=parsed.format, columns=columns)
+        if codec is None:
+            return h
+        from wfkit._loop import run_sync
+        from wfkit.codecs import decode_history
+
+        return run_sync(decode_history(h, codec))
 
     # -- basics --
 
