@@ -61,6 +61,12 @@ def _demo(args: argparse.Namespace) -> int:
     return demo_main(output=args.output, engines=args.engines, notebooks=not args.no_notebooks)
 
 
+def _codec_server(args: argparse.Namespace) -> int:
+    from .codecs._server import run_forever
+
+    return run_forever(key_file=args.key_file, host=args.host, port=args.port, cors_origins=args.cors_origin)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wfkit", description="Temporal and Cadence from Jupyter and the shell.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -88,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--engines", default=",".join(engines), help="comma-separated engines to use")
     m.add_argument("--no-notebooks", action="store_true", help="skip executing the tour notebooks")
     m.set_defaults(func=_demo)
+
+    c = sub.add_parser("codec-server", help="serve an AES-GCM payload codec over the codec server protocol (Web UI, "
+                                             "CLI, wfkit's codec_server=)")
+    c.add_argument("--key-file", required=True,
+                   help='JSON: {"encrypt_with": "k1", "keys": {"k1": "<base64 key>"}} (never printed)')
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=int, default=8081)
+    c.add_argument("--cors-origin", action="append", default=None,
+                   help="a browser origin allowed to call it (repeatable; default: the local Web UI's)")
+    c.set_defaults(func=_codec_server)
 
     from wfkit.migrate._cli import add_migrate_parser, add_replay_parser, add_worker_parser
 

@@ -292,3 +292,31 @@ async def test_history_file_with_a_codec(server, task_queue, tmp_path):
         back = await asyncio.to_thread(wfkit.History.from_json, path, codec=AESGCMCodec({"k1": KEY}))
         assert SECRET in _texts(back.to_dataframe()), fmt
         assert len(back.activities()) == 3
+
+
+async def test_codec_server_command(tmp_path):
+    """``wfkit codec-server --key-file``: a real process serving the key file's codec; the key never printed."""
+    import json
+    import subprocess
+    import sys
+
+    from wfkit.devserver import free_port
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"encrypt_with": "k1", "keys": {"k1": base64.b64encode(KEY).decode()}}))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "wfkit.cli", "codec-server", "--key-file", str(keys),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)  # type: ignore[union-attr]
+        assert f"codec server on http://127.0.0.1:{port}" in line
+        encoded = await AESGCMCodec({"k1": KEY}).encode([wfkit.codecs.Payload({"encoding": b"json/plain"}, b'"v"')])
+        remote = RemoteCodec(f"http://127.0.0.1:{port}/{{namespace}}", namespace="default")
+        assert (await remote.decode(encoded))[0].data == b'"v"'
+        again = await remote.encode([wfkit.codecs.Payload({"encoding": b"json/plain"}, b'"w"')])
+        assert again[0].metadata["encryption-key-id"] == b"k1"
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    for form in (KEY.hex(), base64.b64encode(KEY).decode()):
+        assert form not in line + out + err

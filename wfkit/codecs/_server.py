@@ -96,29 +96,18 @@ async def serve(codec: Any, *, host: str = "127.0.0.1", port: int = 0,
     return CodecServer(runner, f"http://{host}:{bound}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``wfkit codec-server --key-file keys.json [--port 8081]``: serve an :class:`AESGCMCodec` until interrupted."""
-    import argparse
+def run_forever(*, key_file: str, host: str = "127.0.0.1", port: int = 8081,
+                cors_origins: Sequence[str] | None = None) -> int:
+    """``wfkit codec-server``: serve an :class:`AESGCMCodec` from ``key_file`` until interrupted."""
     import asyncio
 
     from ._aesgcm import AESGCMCodec
 
-    p = argparse.ArgumentParser(prog="wfkit codec-server", description=main.__doc__)
-    p.add_argument("--key-file", required=True, help='JSON: {"encrypt_with": "k1", "keys": {"k1": "<base64>"}}')
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8081)
-    p.add_argument("--cors-origin", action="append", default=None,
-                   help="an origin allowed to call it from a browser (repeatable; default: the local Web UI)")
-    args = p.parse_args(argv)
-    try:
-        codec = AESGCMCodec.from_key_file(args.key_file)
-    except CodecError as exc:
-        p.error(str(exc))
+    codec = AESGCMCodec.from_key_file(key_file)
 
     async def run() -> None:
-        server = await serve(codec, host=args.host, port=args.port,
-                             cors_origins=args.cors_origin or DEFAULT_CORS_ORIGINS)
-        print(f"codec server on {server.url} (POST /encode, /decode, /{{namespace}}/decode)", flush=True)
+        server = await serve(codec, host=host, port=port, cors_origins=cors_origins or DEFAULT_CORS_ORIGINS)
+        print(f"codec server on {server.url} ({codec!r}): POST /encode, /decode, /{{namespace}}/decode", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
@@ -131,4 +120,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["CodecServer", "PayloadCodec", "serve", "main"]
+__all__ = ["CodecServer", "PayloadCodec", "run_forever", "serve"]
