@@ -87,7 +87,7 @@ __all__ = [
     "Canceled", "Terminated", "QueryFailed", "UnsupportedFeature", "HistoryFormatError", "NondeterminismError",
     "NotConvertible", "TLSError", "AuthenticationFailed",
     # data
-    "Execution", "Executions", "History", "histories_frame", "diff", "analytics",
+    "Execution", "Executions", "History", "histories_frame", "diff", "analytics", "read_histories", "ExportResult",
     # operating
     "Diagnosis", "Finding", "PendingActivity", "PendingChild", "PendingWorkflowTask", "Poller", "TaskQueueInfo",
     "ResetPlan", "BatchPlan", "Namespace", "Namespaces", "Schedule", "Schedules", "ScheduleSpec",
@@ -104,6 +104,8 @@ _LAZY = {
     "History": (".history", "History"),
     "histories_frame": (".history", "histories_frame"),
     "diff": (".history", "diff"),
+    "read_histories": (".history._parquet", "read_histories"),
+    "ExportResult": ("._export", "ExportResult"),
     "analytics": (".analytics", None),
     "devserver": (".devserver", None),
     "examples": (".examples", None),

@@ -2,7 +2,9 @@
 
 Every function takes the frame of :func:`wfkit.histories_frame` (or ``client.histories(...)``, or one
 ``History.to_dataframe()``): the canonical event columns, one row per event of every run. They work the same
-for Temporal and Cadence runs, mixed in one frame.
+for Temporal and Cadence runs, mixed in one frame. Each also takes the path of a Parquet dataset written by
+``client.export_histories``: DuckDB then reads only the rows and columns the helper needs (never the payloads,
+the attributes of start events only), and :func:`sql` runs any DuckDB SQL over the dataset's ``events``.
 
 Example::
 
@@ -11,19 +13,25 @@ Example::
     wfkit.analytics.retries(df)            # retried activities per activity type
     wfkit.analytics.failures(df)           # what failed, how often
     wfkit.analytics.slowest(df, n=10)      # the slowest activities, with their run
+    wfkit.analytics.latency("histories/")  # the same over an exported Parquet dataset
+    wfkit.analytics.sql("histories/", "SELECT event_type, count(*) FROM events GROUP BY ALL").df()
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from wfkit.history._history import _CLOSE_STATUS, activities_frame
 
-__all__ = ["activities", "failures", "latency", "retries", "slowest", "workflows"]
+__all__ = ["activities", "failures", "latency", "retries", "slowest", "sql", "workflows"]
+
+#: A history frame, or the path of a Parquet dataset of one (``client.export_histories``).
+Frames: TypeAlias = "pd.DataFrame | str | os.PathLike[str]"
 
 _PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 _RUN = ["workflow_id", "run_id"]
@@ -33,11 +41,76 @@ def _run_keys(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[_RUN].astype(object).fillna("")
 
 
-def workflows(frame: pd.DataFrame) -> pd.DataFrame:
+def _dataset_glob(path: str | os.PathLike[str]) -> str:
+    from wfkit._errors import WfkitError
+
+    root = os.fspath(path)
+    if not os.path.exists(root):
+        raise WfkitError(f"no Parquet dataset at {root!r}")
+    glob = root if os.path.isfile(root) else os.path.join(root, "**", "*.parquet")
+    return glob.replace("'", "''")
+
+
+def _duckdb() -> Any:
+    try:
+        import duckdb
+    except ImportError as e:  # pragma: no cover - the analytics extra installs it
+        from wfkit._errors import WfkitError
+
+        raise WfkitError("analytics over a Parquet dataset needs DuckDB: pip install 'wfkit[analytics]'") from e
+    return duckdb.connect()
+
+
+def sql(dataset: str | os.PathLike[str], query: str) -> Any:
+    """Run DuckDB SQL over a Parquet dataset of history rows (``client.export_histories``), seen as the view
+    ``events`` (the canonical columns, plus the partition keys); returns the DuckDB relation (``.df()``,
+    ``.fetchall()``, ``.arrow()``). Nothing is loaded but what the query reads."""
+    con = _duckdb()
+    con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{_dataset_glob(dataset)}', "
+                "hive_partitioning = true, union_by_name = true)")
+    return con.sql(query)
+
+
+def _needed_events(dataset: str | os.PathLike[str]) -> pd.DataFrame:
+    """The rows and columns of a dataset the helpers use: activity events and the runs' start, close and failure
+    events, without payloads, with only the workflow type of the start events' attributes; the frame's
+    ``attrs["events_per_run"]`` holds every run's event count."""
+    from wfkit.history._history import FRAME_COLUMNS
+    from wfkit.history._parquet import table_to_frame
+
+    wanted = sorted({"WorkflowExecutionStarted", *_CLOSE_STATUS, *_FAILURE_EVENTS})
+    cols = ", ".join(c for c in FRAME_COLUMNS if c not in ("payload", "attributes"))
+    glob = _dataset_glob(dataset)
+    con = _duckdb()
+    types = ", ".join(f"'{t}'" for t in wanted)
+    table = con.sql(
+        f"SELECT {cols}, CASE WHEN event_type = 'WorkflowExecutionStarted' THEN json_object('workflowType', "
+        "json_object('name', json_extract_string(attributes, '$.workflowType.name'))) END::VARCHAR AS attributes "
+        f"FROM read_parquet('{glob}', union_by_name = true) "
+        f"WHERE category = 'activity' OR event_type IN ({types})")
+    table = table.to_arrow_table() if hasattr(table, "to_arrow_table") else table.fetch_arrow_table()
+    frame = table_to_frame(table)
+    counts = con.sql(f"SELECT workflow_id, run_id, count(*) AS events FROM read_parquet('{glob}', "
+                     "union_by_name = true) GROUP BY ALL").df()
+    frame.attrs["events_per_run"] = counts
+    return frame
+
+
+def _events(frame: Frames) -> pd.DataFrame:
+    return _needed_events(frame) if isinstance(frame, (str, os.PathLike)) else frame
+
+
+def workflows(frame: Frames) -> pd.DataFrame:
     """One row per run: ``workflow_id, run_id, workflow_type, task_queue, status, start_time, close_time,
     duration, events``."""
+    frame = _events(frame)
     keys = _run_keys(frame)
-    events = keys.groupby(_RUN, sort=False).size().rename("events").reset_index()
+    counted = frame.attrs.get("events_per_run")
+    if counted is not None:
+        events = pd.DataFrame({c: counted[c].astype(object).fillna("") for c in _RUN})
+        events["events"] = counted["events"].astype("int64").to_numpy()
+    else:
+        events = keys.groupby(_RUN, sort=False).size().rename("events").reset_index()
     started = frame[frame["event_type"] == "WorkflowExecutionStarted"]
     start = pd.DataFrame({
         "workflow_id": keys.loc[started.index, "workflow_id"].to_numpy(),
@@ -75,9 +148,10 @@ def _workflow_type(attrs: Any) -> str | None:
         return None
 
 
-def activities(frame: pd.DataFrame) -> pd.DataFrame:
+def activities(frame: Frames) -> pd.DataFrame:
     """One row per activity of every run (see :meth:`wfkit.History.activities`), with ``workflow_id``,
     ``run_id`` and ``workflow_type`` first."""
+    frame = _events(frame)
     acts = activities_frame(frame, per_run=True)
     wf = workflows(frame)[_RUN + ["workflow_type"]]
     out = acts.merge(wf, on=_RUN, how="left")
@@ -93,7 +167,7 @@ def _describe(groups: pd.core.groupby.SeriesGroupBy, percentiles: Sequence[float
     return pd.DataFrame(parts)
 
 
-def latency(frame: pd.DataFrame, *, percentiles: Sequence[float] = _PERCENTILES) -> pd.DataFrame:
+def latency(frame: Frames, *, percentiles: Sequence[float] = _PERCENTILES) -> pd.DataFrame:
     """Latency percentiles per workflow type and per activity type.
 
     Returns:
@@ -101,6 +175,7 @@ def latency(frame: pd.DataFrame, *, percentiles: Sequence[float] = _PERCENTILES)
         ``activity`` (metrics ``schedule_to_start``, ``run_time``, ``total``) — with ``count, mean, p50,
         p90, p95, p99, max`` as timedeltas.
     """
+    frame = _events(frame)
     rows = []
     wf = workflows(frame)
     wf = wf[wf["duration"].notna()]
@@ -128,11 +203,11 @@ def latency(frame: pd.DataFrame, *, percentiles: Sequence[float] = _PERCENTILES)
     return out.sort_values(["kind", "type", "metric"], kind="stable").reset_index(drop=True)
 
 
-def retries(frame: pd.DataFrame) -> pd.DataFrame:
+def retries(frame: Frames) -> pd.DataFrame:
     """Retries per activity type: ``activities, retried`` (ran more than once), ``extra_attempts``
     (attempts beyond the first), ``max_attempts, retry_rate`` (retried / activities), ``failed`` (closed as
     failed or timed out); sorted by ``extra_attempts``."""
-    acts = activities_frame(frame, per_run=True)
+    acts = activities_frame(_events(frame), per_run=True)
     attempts = acts["attempts"].astype("Float64").fillna(1)
     g = pd.DataFrame({
         "activity_type": acts["activity_type"].fillna("?"),
@@ -161,11 +236,12 @@ _FAILURE_EVENTS = {
 }
 
 
-def failures(frame: pd.DataFrame) -> pd.DataFrame:
+def failures(frame: Frames) -> pd.DataFrame:
     """The failure mix: one row per ``(event_type, type, failure)`` with ``count`` (events), ``runs``
     (distinct runs) and ``first``/``last`` time; ``type`` is the activity type for activity events, else the
     workflow type. Retried attempts that failed before the final one are counted too, under
     ``ActivityTaskStarted`` (their ``failure`` is the previous attempt's)."""
+    frame = _events(frame)
     et = frame["event_type"].astype(str)
     mask = et.isin(list(_FAILURE_EVENTS)) | ((et == "ActivityTaskStarted") & frame["failure"].notna())
     f = frame[mask]
@@ -197,7 +273,7 @@ def failures(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)[cols]
 
 
-def slowest(frame: pd.DataFrame, n: int = 10, *, by: str = "total") -> pd.DataFrame:
+def slowest(frame: Frames, n: int = 10, *, by: str = "total") -> pd.DataFrame:
     """The ``n`` slowest activities across all runs, by ``total`` (scheduled -> closed), ``run_time`` or
     ``schedule_to_start``, with their run, attempts, status and last failure."""
     if by not in ("total", "run_time", "schedule_to_start"):

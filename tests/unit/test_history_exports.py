@@ -26,7 +26,8 @@ HISTORY_DIR = Path(wfkit.history.__file__).parent
 
 def test_history_exports() -> None:
     assert sorted(wfkit.history.__all__) == sorted(
-        ["FRAME_COLUMNS", "FRAME_DTYPES", "Event", "History", "HistoryFormatError", "diff", "histories_frame"])
+        ["FRAME_COLUMNS", "FRAME_DTYPES", "Event", "History", "HistoryFormatError", "diff", "histories_frame",
+         "read_histories", "register_protobuf"])
     for name in wfkit.history.__all__:
         assert getattr(wfkit.history, name) is not None
 

@@ -1,0 +1,203 @@
+"""Histories to Parquet on the real servers: ``client.export_histories`` / ``wfkit export --query``, read back
+with ``wfkit.read_histories``, pandas, pyarrow and DuckDB, resumed after an interruption, and the analytics
+helpers over the dataset."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import wfkit
+from wfkit.testing import eventually
+
+
+@wfkit.activity
+async def shout(text: str) -> str:
+    return text.upper()
+
+
+@wfkit.activity
+async def refuse(text: str) -> str:
+    raise wfkit.ApplicationError(f"no {text}", non_retryable=True)
+
+
+@wfkit.workflow
+class Shouter:
+    @wfkit.run
+    async def run(self, text: str) -> dict:
+        loud = await wfkit.execute_activity(shout, text, start_to_close_timeout=10)
+        return {"text": loud, "n": len(text), "none": None}
+
+
+@wfkit.workflow
+class Refuser:
+    @wfkit.run
+    async def run(self, text: str) -> str:
+        return await wfkit.execute_activity(refuse, text, start_to_close_timeout=10)
+
+
+WORKFLOWS = [Shouter, Refuser]
+ACTIVITIES = [shout, refuse]
+
+
+async def _closed_runs(client: Any, task_queue: str, prefix: str, n: int) -> str:
+    """``n`` Shouters and 2 Refusers run to their end; the query that lists exactly them."""
+    query = f"WorkflowId STARTS_WITH '{prefix}'"
+    async with client.worker(task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES):
+        handles = [await client.start(Shouter, f"hi {i}", id=f"{prefix}s{i:02d}", task_queue=task_queue)
+                   for i in range(n)]
+        handles += [await client.start(Refuser, f"r{i}", id=f"{prefix}r{i}", task_queue=task_queue)
+                    for i in range(2)]
+        for h in handles:
+            try:
+                await h.result(timeout=60)
+            except wfkit.WorkflowFailed:
+                pass
+
+    async def listed() -> bool:
+        execs = await client.list(query, limit=None)
+        return len(execs) == n + 2 and all(not e.is_open for e in execs)
+
+    await eventually(listed, timeout=30)
+    return query
+
+
+def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["workflow_id", "run_id", "event_id"], kind="stable").reset_index(drop=True)
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"pq-{uuid.uuid4().hex[:10]}-"
+
+
+async def test_export_reads_back_as_the_same_frame(client: Any, task_queue: str, prefix: str, tmp_path: Any) -> None:
+    query = await _closed_runs(client, task_queue, prefix, 5)
+    out = tmp_path / "ds"
+    result = await client.export_histories(query, out, partition_by=["workflow_type", "date"], progress=False,
+                                           histories_per_file=2)
+    assert (result.matched, result.written, result.skipped) == (7, 7, 0)
+    assert result.files >= 4  # 2 histories a file, per partition
+    assert sorted(os.listdir(out)) == ["_wfkit_export.json", "_wfkit_export.lock", "workflow_type=Refuser",
+                                       "workflow_type=Shouter"]
+
+    expected = _canonical(await client.histories(query, limit=None, progress=False))
+    back = wfkit.read_histories(out)
+    pd.testing.assert_frame_equal(back, expected)
+    assert back.dtypes.to_dict() == expected.dtypes.to_dict()
+    # payloads and attributes come back as the same values (a dict result, a None inside it, an input string)
+    closes = back[back["event_type"] == "WorkflowExecutionCompleted"]["payload"].tolist()
+    assert sorted(c["n"] for c in closes) == [4, 4, 4, 4, 4] and all(c["none"] is None for c in closes)
+    assert back["payload"].tolist() == expected["payload"].tolist()
+    assert back["attributes"].tolist() == expected["attributes"].tolist()
+    assert back["failure"].notna().sum() == expected["failure"].notna().sum() > 0
+
+    # pandas / pyarrow read the same rows and types (partition keys come as extra columns, the rest as written)
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == len(expected)
+    assert set(table.column_names) == set(wfkit.history.FRAME_COLUMNS) | {"workflow_type", "date"}
+    assert str(table.schema.field("time").type) == "timestamp[ns, tz=UTC]"
+    plain = pd.read_parquet(out, columns=list(wfkit.history.FRAME_COLUMNS))
+    assert len(plain) == len(expected)
+
+    # DuckDB SQL over the dataset, and its rows turned into the frame again
+    import duckdb
+
+    from wfkit.history._parquet import table_to_frame
+
+    glob = os.path.join(out, "**", "*.parquet")
+    per_type = duckdb.sql(f"SELECT workflow_type, count(DISTINCT run_id) AS runs FROM read_parquet('{glob}', "
+                          "hive_partitioning = true) GROUP BY ALL ORDER BY 1").fetchall()
+    assert per_type == [("Refuser", 2), ("Shouter", 5)]
+    cols = ", ".join(wfkit.history.FRAME_COLUMNS)
+    rel = duckdb.sql(f"SELECT {cols} FROM read_parquet('{glob}') ORDER BY workflow_id, run_id, event_id")
+    via_duckdb = table_to_frame(rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table())
+    pd.testing.assert_frame_equal(via_duckdb, expected)
+
+    # the analytics helpers take the dataset's path (DuckDB reads only the rows and columns they need)
+    for helper in ("workflows", "activities", "latency", "retries", "failures"):
+        got = getattr(wfkit.analytics, helper)(out)
+        want = getattr(wfkit.analytics, helper)(expected)
+        sort = [c for c in ("kind", "type", "metric", "workflow_id", "run_id", "activity_id", "activity_type",
+                            "event_type", "failure") if c in want.columns]
+        pd.testing.assert_frame_equal(got.sort_values(sort).reset_index(drop=True),
+                                      want.sort_values(sort).reset_index(drop=True), check_like=False)
+    assert wfkit.analytics.sql(out, "SELECT count(*) FROM events").fetchall() == [(len(expected),)]
+
+
+async def test_export_resumes_without_duplicates(client: Any, task_queue: str, prefix: str, tmp_path: Any) -> None:
+    query = await _closed_runs(client, task_queue, prefix, 4)
+    out = tmp_path / "ds"
+    first = await client.export_histories(query, out, limit=3, progress=False, histories_per_file=1)
+    assert first.written == 3
+    # an export interrupted mid-file leaves a hidden temporary file behind: never read, removed by the rerun
+    stale = out / ".part-crashed.parquet.tmp"
+    stale.write_bytes(b"PAR1 half a file")
+    again = await client.export_histories(query, out, progress=False)
+    assert (again.matched, again.written, again.skipped) == (6, 3, 3)
+    assert not stale.exists()
+    nothing = await client.export_histories(query, out, progress=False)
+    assert (nothing.written, nothing.skipped, nothing.files) == (0, 6, 0)
+    back = wfkit.read_histories(out)
+    expected = _canonical(await client.histories(query, limit=None, progress=False))
+    pd.testing.assert_frame_equal(back, expected)  # every run once
+    with pytest.raises(wfkit.WfkitError, match="partitioned by"):
+        await client.export_histories(query, out, partition_by="workflow_type", progress=False)
+
+
+async def test_export_bad_input(client: Any, tmp_path: Any) -> None:
+    with pytest.raises(wfkit.WfkitError, match="cannot partition by 'colour'.*workflow_type"):
+        await client.export_histories(None, tmp_path / "x", partition_by="colour", progress=False)
+    with pytest.raises(wfkit.WfkitError, match="concurrency must be >= 1"):
+        await client.export_histories(None, tmp_path / "x", concurrency=0, progress=False)
+    f = tmp_path / "file"
+    f.write_text("")
+    with pytest.raises(wfkit.WfkitError, match="is a file"):
+        await client.export_histories(None, f, progress=False)
+    with pytest.raises(wfkit.WfkitError, match="no Parquet dataset"):
+        wfkit.read_histories(tmp_path / "nowhere")
+    with pytest.raises(wfkit.WfkitError, match="no column 'colour'"):
+        wfkit.read_histories(tmp_path, columns=["colour"])
+
+
+async def test_export_empty_query_and_empty_read(client: Any, tmp_path: Any) -> None:
+    result = await client.export_histories(f"WorkflowId = 'none-{uuid.uuid4().hex}'", tmp_path / "e",
+                                           progress=False)
+    assert (result.matched, result.written, result.files) == (0, 0, 0)
+    empty = wfkit.read_histories(tmp_path / "e")
+    pd.testing.assert_frame_equal(empty, wfkit.histories_frame([]))
+
+
+@pytest.mark.parametrize("engine_name", ["temporal", "cadence"])
+def test_export_cli(server_for: Any, engine_name: str, tmp_path: Any, capsys: Any) -> None:
+    from wfkit.cli import main
+
+    url = server_for(engine_name).url
+    prefix = f"pqcli-{uuid.uuid4().hex[:8]}-"
+    client = wfkit.connect_sync(url)
+    try:
+        query = wfkit._loop.run_sync(_closed_runs(client, f"tq-{uuid.uuid4().hex[:8]}", prefix, 2))
+        out = tmp_path / "cli"
+        capsys.readouterr()
+        assert main(["export", url, "--query", query, "--format", "parquet", "-o", str(out),
+                     "--partition-by", "workflow_type,engine"]) == 0
+        assert "wrote 4 histories" in capsys.readouterr().out
+        assert (out / "workflow_type=Shouter" / f"engine={engine_name}").is_dir()
+        assert main(["export", url, "--query", query, "--format", "parquet", "-o", str(out),
+                     "--partition-by", "workflow_type,engine"]) == 0
+        said = capsys.readouterr().out
+        assert "wrote 0 histories" in said and "4 were there already" in said
+        expected = _canonical(client.sync.histories(query, limit=None, progress=False))
+        pd.testing.assert_frame_equal(wfkit.read_histories(out), expected)
+        assert main(["export", url, "--query", query, "-o", str(out)]) == 1
+        assert "give --format parquet" in capsys.readouterr().err
+        assert main(["export", url, "--format", "parquet"]) == 1
+        assert "-o DIR" in capsys.readouterr().err
+    finally:
+        client.sync.close()

@@ -1,0 +1,235 @@
+"""History frames as Parquet: the Arrow schema of the canonical frame, frame <-> table, and reading a dataset back.
+
+The Arrow schema follows :data:`~wfkit.history.FRAME_COLUMNS` and :data:`~wfkit.history._schema.COLUMN_KINDS`
+(so a new frame column is written without a change here): text columns are ``string``, ``event_id`` ``int64``,
+``attempt``/``related_event_id`` nullable ``int64``, ``time`` ``timestamp[ns, UTC]``, ``event_type``/``category``
+``string`` (categories again when read back: the known event types, then the unknown ones sorted, as
+``histories_frame`` does), and the lazy ``payload``/``attributes`` columns JSON text (null where the event has
+none; the text ``null`` where it has a payload whose value is None). A payload wfkit could not decode (its
+marker, e.g. ``<binary 12 bytes>``, a ``wfkit.history._payload.Opaque``) is written as that JSON string after
+one space, so any JSON reader gets the marker text and wfkit tells it from a payload that is that text. Read
+back, ``payload``/``attributes`` are lazy again: a cell is JSON-decoded when looked at.
+
+pyarrow is imported only here, and only when a function of this module runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from wfkit._errors import WfkitError
+from wfkit.history._history import (
+    _STR,
+    CATEGORY_DTYPE,
+    EVENT_TYPE_DTYPE,
+    FRAME_COLUMNS,
+    FRAME_DTYPES,
+)
+from wfkit.history._lazy import LazyArray
+from wfkit.history._payload import Opaque
+from wfkit.history._schema import COLUMN_KINDS, KNOWN_EVENT_TYPES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["arrow_schema", "frame_to_table", "read_histories", "table_to_frame"]
+
+#: Written in each file's schema metadata; ``read_histories`` refuses files of another format version.
+PARQUET_FORMAT_VERSION = 1
+_META_KEY = b"wfkit.history"
+
+_JSON_COLUMNS = tuple(c for c, k in COLUMN_KINDS.items() if k == "flag") + ("attributes",)
+_FIXED = {"workflow_id": "string", "run_id": "string", "event_id": "int64", "time": "time",
+          "event_type": "string", "engine_event_type": "string", "category": "string", "attributes": "json"}
+_KIND_TYPE = {"str": "string", "failure": "string", "int": "int64?", "attempt": "int64?", "flag": "json"}
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.decode
+
+
+def _kinds() -> dict[str, str]:
+    kinds = {}
+    for col in FRAME_COLUMNS:
+        kind = _FIXED.get(col) or _KIND_TYPE.get(COLUMN_KINDS.get(col, ""))
+        if kind is None:  # pragma: no cover - a new column kind must say how it is stored
+            raise WfkitError(f"no Parquet type for the frame column {col!r} (kind {COLUMN_KINDS.get(col)!r})")
+        kinds[col] = kind
+    return kinds
+
+
+def _pa() -> Any:
+    try:
+        import pyarrow as pa
+        import pyarrow.compute  # noqa: F401 - pa.compute
+    except ImportError as e:  # pragma: no cover - the analytics extra installs it
+        raise WfkitError("Parquet needs pyarrow: pip install 'wfkit[analytics]'") from e
+    return pa
+
+
+def arrow_schema() -> pa.Schema:
+    """The Arrow schema of a history frame (the same for an empty frame)."""
+    pa = _pa()
+    types = {"string": pa.string(), "json": pa.string(), "int64": pa.int64(), "int64?": pa.int64(),
+             "time": pa.timestamp("ns", tz="UTC")}
+    fields = [pa.field(c, types[k], nullable=k != "int64" and c not in ("time", "event_type", "category"))
+              for c, k in _kinds().items()]
+    meta = {_META_KEY: msgspec.json.encode({"version": PARQUET_FORMAT_VERSION, "columns": list(FRAME_COLUMNS),
+                                            "json_columns": list(_JSON_COLUMNS)})}
+    return pa.schema(fields, metadata=meta)
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, Opaque):
+        return " " + _encode(str(value)).decode()
+    try:
+        return _encode(value).decode()
+    except (TypeError, ValueError, OverflowError):  # not a JSON value: kept as a marker, like undecodable payloads
+        return " " + _encode(f"<{type(value).__name__}, not JSON>").decode()
+
+
+def frame_to_table(frame: pd.DataFrame) -> pa.Table:
+    """A history frame (``History.to_dataframe``, ``histories_frame``) as an Arrow table of :func:`arrow_schema`.
+
+    Raises:
+        WfkitError: the frame lacks a canonical column.
+    """
+    pa = _pa()
+    missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
+    if missing:
+        raise WfkitError(f"not a history frame: it has no {', '.join(missing)} column")
+    schema = arrow_schema()
+    kinds = _kinds()
+    arrays = []
+    for field in schema:
+        col, kind = field.name, kinds[field.name]
+        s = frame[col]
+        if kind == "json":
+            present = ~s.isna().to_numpy()
+            cells = s.array
+            values = [_json_text(cells[i]) if p else None for i, p in enumerate(present.tolist())]
+            arrays.append(pa.array(values, type=pa.string()))
+        elif kind == "string":
+            arrays.append(pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.string()))
+        elif kind == "time":
+            arrays.append(pa.array(s.array, type=field.type))
+        else:
+            arrays.append(pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.int64()))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+class _JsonCells:
+    """Resolver of a lazy column read from Parquet: cell i is the JSON text ``texts[i]`` decoded."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, texts: np.ndarray):
+        self.texts = texts
+
+    def __call__(self, i: int) -> Any:
+        text = self.texts[i]
+        if text.startswith(" "):
+            return Opaque(_decode(text))
+        return _decode(text)
+
+
+def _lazy_json(col: Any) -> LazyArray:
+    texts = col.to_numpy(zero_copy_only=False)
+    n = len(texts)
+    present = np.fromiter((t is not None for t in texts), dtype=bool, count=n)
+    res = np.empty(n, dtype=object)
+    res.fill(_JsonCells(texts))
+    return LazyArray(res, np.arange(n, dtype=np.int64), present)
+
+
+def _text(col: Any) -> Any:
+    arr = col.to_numpy(zero_copy_only=False)
+    return pd.array(np.where(pd.isna(arr), np.nan, arr) if len(arr) else arr.astype(object), dtype=_STR)
+
+
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of history rows (any subset of the canonical columns, in any order) as the frame
+    ``histories_frame`` gives: the canonical dtypes, columns in canonical order.
+
+    Raises:
+        WfkitError: a column is not canonical (partition columns are dropped by :func:`read_histories`).
+    """
+    extra = [c for c in table.column_names if c not in FRAME_DTYPES]
+    if extra:
+        raise WfkitError(f"not history rows: unknown column(s) {', '.join(extra)}")
+    kinds = _kinds()
+    data: dict[str, Any] = {}
+    for col in FRAME_COLUMNS:
+        if col not in table.column_names:
+            continue
+        kind = kinds[col]
+        c = table.column(col)
+        if kind == "json":
+            data[col] = _lazy_json(c)
+        elif col == "event_type":
+            values = c.to_numpy(zero_copy_only=False).astype(object)
+            extra_types = sorted(set(pd.unique(values)) - set(KNOWN_EVENT_TYPES) - {None})
+            dtype = pd.CategoricalDtype(list(KNOWN_EVENT_TYPES) + extra_types) if extra_types else EVENT_TYPE_DTYPE
+            data[col] = pd.Categorical(values, dtype=dtype)
+        elif col == "category":
+            data[col] = pd.Categorical(c.to_numpy(zero_copy_only=False).astype(object), dtype=CATEGORY_DTYPE)
+        elif kind == "string":
+            data[col] = _text(c)
+        elif kind == "time":
+            data[col] = pd.DatetimeIndex(c.to_pandas()).tz_convert("UTC").as_unit("ns")
+        elif kind == "int64":
+            data[col] = c.to_numpy(zero_copy_only=False).astype(np.int64)
+        else:
+            pc = _pa().compute
+            values = pc.fill_null(c, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+            data[col] = pd.arrays.IntegerArray(values, c.is_null().to_numpy(zero_copy_only=False))
+    if not data:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in FRAME_DTYPES.items()})
+    return pd.DataFrame(data, copy=False)
+
+
+def _dataset(path: str | os.PathLike[str]) -> Any:
+    import pyarrow.dataset as ds
+
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise WfkitError(f"no Parquet dataset at {p!r}")
+    return ds.dataset(p, format="parquet", partitioning="hive",
+                      exclude_invalid_files=False, ignore_prefixes=[".", "_"])
+
+
+def read_histories(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None,
+                   filter: Any = None) -> pd.DataFrame:
+    """A Parquet dataset of history rows (``client.export_histories``) as one frame, the frame
+    ``histories_frame`` gives for the same histories: the canonical columns and dtypes, rows ordered by
+    ``workflow_id``, ``run_id``, ``event_id``.
+
+    Args:
+        path: the dataset's directory (or one ``.parquet`` file).
+        columns: read only these canonical columns (default: all).
+        filter: a ``pyarrow.dataset`` expression over the columns and the partition keys, pushed down to the
+            files, e.g. ``pyarrow.dataset.field("workflow_type") == "Order"``.
+
+    Raises:
+        WfkitError: there is no dataset at ``path``, or ``columns`` names a column a frame does not have.
+    """
+    cols = list(FRAME_COLUMNS if columns is None else columns)
+    bad = [c for c in cols if c not in FRAME_DTYPES]
+    if bad:
+        raise WfkitError(f"read_histories: no column {', '.join(map(repr, bad))} (columns: {', '.join(FRAME_COLUMNS)})")
+    dataset = _dataset(path)
+    if not dataset.files:
+        return pd.DataFrame({c: pd.Series(dtype=FRAME_DTYPES[c]) for c in cols})
+    table = dataset.to_table(columns=cols, filter=filter)
+    keys = [k for k in ("workflow_id", "run_id", "event_id") if k in cols]
+    if keys and table.num_rows:
+        table = table.sort_by([(k, "ascending") for k in keys])
+    if not table.num_rows:
+        empty = pd.DataFrame({c: pd.Series(dtype=FRAME_DTYPES[c]) for c in cols})
+        return empty
+    frame = table_to_frame(table)
+    return frame[cols]
