@@ -15,8 +15,19 @@ def connect(ctx: Context, args: list[Any]) -> Any:
     p.add_argument("url", nargs="?", default=None)
     p.add_argument("--as", dest="alias", default=None)
     p.add_argument("--api-key", default=None)
+    p.add_argument("--codec-server", default=None,
+                   help="decode (and encode) payloads through this codec server (the one the Web UI uses)")
+    p.add_argument("--codec-key-file", default=None,
+                   help='encrypt payloads with AES-GCM keys from this JSON file ({"keys": {"k1": "<base64>"}})')
     ns = parse(p, args)
-    return ctx.connections.connect(ns.url, name=ns.alias, api_key=ns.api_key)
+    options: dict[str, Any] = {}
+    if ns.codec_server:
+        options["codec_server"] = ns.codec_server
+    if ns.codec_key_file:
+        from wfkit.codecs import AESGCMCodec
+
+        options["codec"] = AESGCMCodec.from_key_file(ns.codec_key_file)
+    return ctx.connections.connect(ns.url, name=ns.alias, api_key=ns.api_key, **options)
 
 
 def connections(ctx: Context, args: list[Any]) -> Any:
