@@ -49,8 +49,8 @@ def event_args(history: Any, index: int, field: str = "input") -> list[Any]:
     bad = [v for v in out if isinstance(v, Opaque)]
     if bad:
         raise WfkitError(f"event {index} of {history.workflow_id!r}: {field} is {bad[0]}: wfkit can only move "
-                         "JSON payloads: connect the source with the codec that encoded them (wfkit.connect(..., codec=...) "
-                         "or codec_server=...)")
+                         "JSON payloads: connect the source with the codec that encoded them "
+                         "(wfkit.connect(..., codec=...) or codec_server=...)")
     return out
 
 
