@@ -443,6 +443,18 @@ class Client:
                                         progress=progress)
         return histories_frame(hs)
 
+    async def _decoded(self, history: Any) -> Any:
+        """``history`` with its payloads decoded by this client's codec (as it is when there is none)."""
+        codec = self._config.codec
+        if codec is None:
+            return history
+        from .codecs import decode_history
+
+        return await decode_history(history, codec)
+
+    async def _history(self, workflow_id: str, run_id: str | None) -> Any:
+        return await self._decoded(await self._inner.history(workflow_id, run_id))
+
     async def fetch_histories(self, ids: Iterable[tuple[str, str | None]], *, concurrency: int = 16,
                               progress: bool = True) -> builtins.list[History]:
         """Histories of the given (workflow_id, run_id) pairs, in order, at most ``concurrency`` at a time."""
@@ -460,7 +472,7 @@ class Client:
 
             async def one(wid: str, rid: str | None) -> Any:
                 async with sem:
-                    h = await self._inner.history(wid, rid)
+                    h = await self._decoded(await self._inner.history(wid, rid))
                 if bar is not None:
                     bar.update()
                 return h
@@ -707,13 +719,7 @@ class WorkflowHandle:
     async def history(self) -> History:
         """The run's full event history as a ``wfkit.History`` (payloads decoded by the client's codec, if it has
         one; a payload it cannot decode stays a marker saying why)."""
-        h = await self.client._call(self._inner.history(self.workflow_id, self.run_id))
-        codec = self.client._config.codec
-        if codec is None:
-            return h
-        from .codecs import decode_history
-
-        return await self.client._call(decode_history(h, codec))
+        return await self.client._call(self.client._history(self.workflow_id, self.run_id))
 
     async def diagnose(self) -> Diagnosis:
         """Why the workflow is where it is: findings with evidence (no worker polls its task queue, the workflow
@@ -728,7 +734,7 @@ class WorkflowHandle:
 
             tq, hist = await asyncio.gather(  # the two together: a diagnosis costs two round trips, not three
                 self._inner.task_queue(ex.task_queue) if ex.is_open and ex.task_queue else nothing(),
-                self._inner.history(ex.workflow_id, ex.run_id) if ex.is_open else nothing())
+                self.client._history(ex.workflow_id, ex.run_id) if ex.is_open else nothing())
             served = _served.get(ex.workflow_type)  # a worker of this process runs it: name its signals
             names = sorted(n for n in served.signals if not n.startswith("__")) if served is not None else []
             return diagnose(ex, tq, hist, signal_names=names)

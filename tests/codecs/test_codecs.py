@@ -202,6 +202,15 @@ async def test_migration_between_encrypted_clusters(path, server_for, task_queue
                 return len(await source.list(f"ExecutionStatus='Running' AND ({query})", limit=None)) == 1
 
             await eventually(listed, timeout=30)
+            # readiness: a source client without the codec cannot read the inputs; with it, nothing blocks
+            plain_source = await wfkit.connect(server_for(src_engine).url)
+            try:
+                blocked = await migrate.readiness(plain_source, query=query, workflows=[mw.Cart])
+                assert "cannot decode" in " ".join(blocked["blockers"].iloc[0])
+            finally:
+                await plain_source.close()
+            ready = await migrate.readiness(source, query=query, workflows=[mw.Cart])
+            assert ready["ready"].iloc[0], ready["blockers"].iloc[0]
             plan = await migrate.plan(source, target, query=query, strategy="restart", workflows=[mw.Cart])
             report = await plan.run(progress=False)
             assert report.stats.successful == 1, report.frame

@@ -16,7 +16,7 @@ Signal = tuple[int, str, list[Any]]
 
 def _payload_args(value: Any) -> list[Any]:
     """The argument list of one payload field's native JSON value; raises ValueError when it is not JSON."""
-    from wfkit.history._payload import _temporal_payload_json, b64
+    from wfkit.history._payload import _ENVELOPE_PREFIX, _envelope_marker, _temporal_payload_json, b64
 
     # dialect: the two native shapes of a payload field — a Payloads object ({"payloads": [...]}, one payload
     # per argument) and one base64 blob of whitespace-delimited JSON values — are per-engine knowledge; this is
@@ -26,7 +26,10 @@ def _payload_args(value: Any) -> list[Any]:
     if isinstance(value, dict):
         return [_temporal_payload_json(p) for p in value.get("payloads") or []]
     if isinstance(value, str):
-        return json_values(b64(value))
+        data = b64(value)
+        if data[:len(_ENVELOPE_PREFIX)] == _ENVELOPE_PREFIX:  # codec-encoded, and not decoded: never JSON values
+            return [_envelope_marker(data)]
+        return json_values(data)
     return []
 
 

@@ -147,7 +147,8 @@ def _blockers(fs: list[dict[str, Any]], open_fs: list[dict[str, Any]], state: bo
         blockers.append(f"{kids} open with running child workflows: a restart does not move children")
     undecodable = sum(not f["decodable"] for f in fs)
     if undecodable:
-        blockers.append(f"{undecodable} with inputs wfkit cannot decode (custom codec/encryption)")
+        blockers.append(f"{undecodable} with inputs wfkit cannot decode (encrypted or a custom codec: connect the "
+                        "source with its codec, codec= or codec_server=)")
     return blockers
 
 
