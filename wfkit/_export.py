@@ -180,7 +180,8 @@ def _partition_values(history: Any, keys: list[str], namespace: str) -> dict[str
         elif k == "engine":
             out[k] = history.engine
         else:  # date
-            out[k] = history[0].time.strftime("%Y-%m-%d") if len(history) else None
+            t = history._columns().time_ns
+            out[k] = time.strftime("%Y-%m-%d", time.gmtime(int(t[0]) // 1_000_000_000)) if len(t) else None
     return out
 
 
@@ -218,12 +219,11 @@ class _Writer:
         """One Parquet file of ``histories`` in ``folder`` (written to a hidden name, then renamed)."""
         import pyarrow.parquet as pq
 
-        from wfkit.history._history import histories_frame
-        from wfkit.history._parquet import frame_to_table
+        from wfkit.history._parquet import histories_to_table
 
         if not histories:
             return
-        table = frame_to_table(histories_frame(histories))
+        table = histories_to_table(histories)
         os.makedirs(folder, exist_ok=True)
         name = f"part-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}.parquet"
         tmp = os.path.join(folder, f".{name}.tmp")
