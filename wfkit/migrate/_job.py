@@ -240,7 +240,8 @@ async def migrate_batch(spec: dict, batch: list) -> dict:
                          allow_reexecution=bool(spec.get("allow_reexecution")), definitions={},
                          task_queue=spec.get("task_queue"), archive_dir=None, concurrency=16)
     plan._hooks.update(_hooks)
-    details = wf.activity_info().heartbeat_details
+    info = wf.activity_info()
+    details, retry = info.heartbeat_details, info.attempt > 1
     earlier = details[0] if details and isinstance(details[0], dict) else {}
     rows: dict[str, dict[str, Any]] = dict(earlier.get("rows") or {})
     ck = NullCheckpoint()
@@ -255,6 +256,10 @@ async def migrate_batch(spec: dict, batch: list) -> dict:
         if key in rows:
             return
         row = await run_item(plan, item, ck, timeout)
+        if retry and row["status"] == "skipped" and str(row["outcome"]).endswith("already on the target"):
+            # moved by an earlier attempt of this batch after its last heartbeat (a worker that died): this job
+            # migrated it
+            row.update(status="successful", outcome="migrated (by an earlier attempt of this batch)")
         row["finished_at"] = datetime.now(UTC)
         rows[key] = _plain_row(row)
         beat()

@@ -1,0 +1,231 @@
+"""Benchmark of migration as a durable job on an engine (issue 16, item 2): ``plan.run(on=temporal, ...)`` with
+its batches run by 1 and by 2 ``wfkit worker migrate`` processes, against the in-process ``plan.run()`` measured
+in the same run, and a kill run (one of 2 worker processes SIGKILLed mid-run).
+
+For each run, N carts (``BenchCart``: open, restarted from their ``@wfkit.migration_state``) are started on an
+embedded Cadence server and migrated Cadence → Temporal; the job runs on the Temporal server. The workers that
+answer the carts' state query (on Cadence) and run their copies (on Temporal) live in this process, the same for
+every run; the job's worker processes only connect to both servers. The in-process baseline migrates as many
+workflows at once as the job has under way (``batch_size x parallel``). Timed: from ``plan.run`` to the job's end
+(the plan's preview is built before, and reported apart). Checked after each run: 0 lost (every source run
+terminated, exactly one copy of ours running on the target) and 0 duplicated (one run per workflow ID on the
+target).
+
+Run: ``python benchmarks/migrate_job.py [--workflows 2000] [--batch-size 50] [--parallel 8]
+[--max-concurrent-batches 4] [--no-inprocess] [--no-kill]``.
+
+Figures: see the issue note (the machine has 2 cores shared with other jobs: the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import wfkit
+from wfkit import migrate
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+@dataclasses.dataclass
+class CartState:
+    customer: str
+    items: list[str] = dataclasses.field(default_factory=list)
+
+
+@wfkit.activity
+async def total(items: list[str]) -> int:
+    return 10 * len(items)
+
+
+@wfkit.workflow
+class BenchCart:
+    def __init__(self) -> None:
+        self.state: CartState | None = None
+        self.early: list[str] = []
+        self.done = False
+
+    @wfkit.run
+    async def run(self, state: CartState) -> dict:
+        self.state = state
+        self.state.items += self.early
+        await wfkit.wait_condition(lambda: self.done)
+        amount = await wfkit.execute_activity(total, self.state.items, start_to_close_timeout=timedelta(seconds=30))
+        return {"items": self.state.items, "total": amount}
+
+    @wfkit.signal
+    def add(self, item: str) -> None:
+        (self.state.items if self.state is not None else self.early).append(item)
+
+    @wfkit.signal
+    def checkout(self) -> None:
+        self.done = True
+
+    @wfkit.migration_state
+    def snapshot(self) -> CartState | None:
+        return self.state
+
+
+async def bounded(fn, items, limit: int = 32) -> list:
+    sem = asyncio.Semaphore(limit)
+
+    async def one(x):
+        async with sem:
+            return await fn(x)
+
+    return list(await asyncio.gather(*(one(x) for x in items)))
+
+
+async def start_carts(client, n: int, prefix: str, task_queue: str) -> list[str]:
+    ids = [f"{prefix}{i:05d}" for i in range(n)]
+    await bounded(lambda wid: client.start(BenchCart, CartState(wid, ["apple"]), id=wid, task_queue=task_queue), ids)
+    query = f"ExecutionStatus='Running' AND WorkflowId STARTS_WITH '{prefix}'"
+    deadline = time.monotonic() + 300
+    while len(await client.list(query, limit=None)) < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{n} carts did not show up as running")
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1.0)  # their first workflow tasks done: a state to take
+    return ids
+
+
+async def lost_and_duplicated(source, target, ids: list[str]) -> tuple[int, int]:
+    async def one(wid: str) -> tuple[int, int]:
+        src = await source.handle(wid).describe()
+        runs = await target.list(f"WorkflowId='{wid}'", limit=None)
+        try:
+            tex = await target.handle(wid).describe()
+        except wfkit.WorkflowNotFound:
+            return 1, 0
+        ours = (tex.memo.get(migrate.MIGRATION_MEMO_KEY) or {}).get("source_run_id") == src.run_id
+        lost = int(src.status != "terminated" or not ours or tex.status != "running")
+        return lost, int(len(runs) > 1)
+
+    found = await bounded(one, ids, 16)
+    return sum(a for a, _ in found), sum(b for _, b in found)
+
+
+def spawn_workers(k: int, on_url: str, queue: str, max_batches: int) -> list[subprocess.Popen]:
+    argv = [sys.executable, "-m", "wfkit.cli", "worker", "migrate", "--on", on_url, "--task-queue", queue,
+            "--max-concurrent-batches", str(max_batches)]
+    procs = [subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(k)]
+    for p in procs:  # each says when it serves
+        line = p.stdout.readline() if p.stdout else ""
+        if "serving" not in line:
+            raise RuntimeError(f"worker did not start: {line}")
+    return procs
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+async def one_run(kind: str, cadence, temporal, n: int, tq: str, args) -> dict:
+    prefix = f"job-{kind}-{uuid.uuid4().hex[:6]}-"
+    ids = await start_carts(cadence, n, prefix, tq)
+    t0 = time.monotonic()
+    plan = await migrate.plan(cadence, temporal, query=f"WorkflowId STARTS_WITH '{prefix}'", workflows=[BenchCart])
+    planned = time.monotonic() - t0
+    load0 = os.getloadavg()[0]
+    killed = None
+    if kind == "in-process":
+        t0 = time.monotonic()
+        # as many workflows at once as the job has under way (batch size x parallel batches)
+        report = await plan.run(batch_size=args.batch_size * args.parallel, checkpoint=None, progress=False)
+        elapsed = time.monotonic() - t0
+        counts = (report.stats.successful, report.stats.failed, report.stats.skipped)
+    else:
+        workers = 1 if kind == "1 worker" else 2
+        queue = f"jobs-{uuid.uuid4().hex[:8]}"
+        procs = await asyncio.to_thread(spawn_workers, workers, temporal.url, queue, args.max_concurrent_batches)
+        try:
+            t0 = time.monotonic()
+            job = await plan.run(on=temporal, task_queue=queue, batch_size=args.batch_size, parallel=args.parallel,
+                                 heartbeat_timeout=5, job_id=f"bench-{prefix}")
+            if kind == "kill":
+                while True:
+                    p = await job.progress()
+                    if p.done >= n // 3 and p.in_flight >= 2:
+                        break
+                    await asyncio.sleep(0.2)
+                os.kill(procs[0].pid, signal.SIGKILL)
+                killed = p.done
+            p = await job.wait(progress=False)
+            elapsed = time.monotonic() - t0
+            counts = (p.successful, p.failed, p.skipped)
+        finally:
+            await asyncio.to_thread(stop_workers, procs)
+    load1 = os.getloadavg()[0]
+    lost, dup = await lost_and_duplicated(cadence, temporal, ids)
+    return {"kind": kind, "n": n, "plan_s": planned, "run_s": elapsed, "rate": n / elapsed, "counts": counts,
+            "lost": lost, "dup": dup, "load": (load0 + load1) / 2, "killed_at": killed}
+
+
+async def main(args) -> None:
+    from wfkit.devserver import start
+
+    cserver = start("cadence")
+    tserver = start("temporal")
+    try:
+        cadence = await wfkit.connect(cserver.url)
+        temporal = await wfkit.connect(tserver.url)
+        tq = f"bench-{uuid.uuid4().hex[:8]}"
+        ws = [c.worker(task_queue=tq, workflows=[BenchCart], activities=[total],
+                       max_concurrent_workflow_tasks=64).start() for c in (cadence, temporal)]
+        kinds = (["in-process"] if args.inprocess else []) + ["1 worker", "2 workers"] + (["kill"] if args.kill else [])
+        results = []
+        for kind in kinds:
+            r = await one_run(kind, cadence, temporal, args.workflows, tq, args)
+            results.append(r)
+            print(f"  {kind:11s} {r['n']} workflows: plan {r['plan_s']:.1f} s, run {r['run_s']:.1f} s, "
+                  f"{r['rate']:.1f} wf/s, (successful, failed, skipped) {r['counts']}, lost {r['lost']}, "
+                  f"duplicated {r['dup']}, load {r['load']:.2f}"
+                  + (f", killed after {r['killed_at']} done" if r["killed_at"] is not None else ""), flush=True)
+        for w in ws:
+            w.stop()
+        await cadence.close()
+        await temporal.close()
+    finally:
+        cserver.stop()
+        tserver.stop()
+    by = {r["kind"]: r for r in results}
+    print(f"\nCadence -> Temporal, job on Temporal, batch {args.batch_size}, parallel {args.parallel}, "
+          f"{args.max_concurrent_batches} batches per worker process, {os.cpu_count()} cores")
+    print(f"{'run':12s} {'n':>6s} {'run s':>8s} {'wf/s':>7s} {'vs 1 worker':>12s} {'vs in-process':>14s} "
+          f"{'lost':>5s} {'dup':>4s} {'load':>5s}")
+    for r in results:
+        one = by["1 worker"]["rate"]
+        base = by["in-process"]["rate"] if "in-process" in by else None
+        print(f"{r['kind']:12s} {r['n']:6d} {r['run_s']:8.1f} {r['rate']:7.1f} {r['rate'] / one:11.2f}x "
+              + (f"{r['rate'] / base:13.2f}x" if base else f"{'-':>14s}")
+              + f" {r['lost']:5d} {r['dup']:4d} {r['load']:5.2f}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workflows", type=int, default=2000)
+    ap.add_argument("--batch-size", type=int, default=50)
+    ap.add_argument("--parallel", type=int, default=8)
+    ap.add_argument("--max-concurrent-batches", type=int, default=4)
+    ap.add_argument("--no-inprocess", dest="inprocess", action="store_false")
+    ap.add_argument("--no-kill", dest="kill", action="store_false")
+    asyncio.run(main(ap.parse_args()))
