@@ -51,6 +51,9 @@ class Capability(enum.StrEnum):
     ADVANCED_VISIBILITY = "advanced_visibility"
     """The server itself evaluates the full list-query language; without it wfkit evaluates a query client-side
     over at most ``max_scan`` executions."""
+    CLIENT_PROFILES = "client_profiles"
+    """The engine has client configuration profiles of its own (Temporal: ``temporal.toml``, shared with its CLI and
+    SDKs): ``wfkit.connect(url, profile=NAME)`` and ``%wf connect --profile NAME`` read one."""
     PAYLOAD_CODEC = "payload_codec"
     """A payload codec (``wfkit.connect(url, codec=...)``, ``wfkit.codecs``) runs in the engine's client and
     workers: inputs, results, signals, queries and activity data are encoded on the wire and in histories."""

@@ -66,6 +66,7 @@ async def connect(
     max_scan: int | None = None,
     codec: Any = None,
     codec_server: str | None = None,
+    profile: str | None = None,
 ) -> Client:
     """Connect to a Temporal or Cadence server (or start an embedded one).
 
@@ -85,23 +86,55 @@ async def connect(
             its workers encode inputs, results, signals and queries with it, and histories are decoded with it.
         codec_server: the URL of a codec server (the one the Web UI and CLI use), as the codec:
             ``wfkit.codecs.RemoteCodec(codec_server, namespace=<this namespace>)``.
+        profile: a profile of the engine's own client configuration (Temporal: ``temporal.toml``, shared with its
+            CLI); without it, a URL that names no server (``temporal://``) reads the engine's default profile and
+            environment variables (``TEMPORAL_*``; Cadence: wfkit's ``CADENCE_*``). The URL and keyword
+            arguments win over them, environment variables over the file. With no URL, the one installed engine
+            that has profiles.
 
     Raises:
         ConnectionFailed: the server could not be reached, or the namespace/domain does not exist.
     """
+    if url is None and profile is not None:
+        url = _profile_url()
     cfg = parse_url(url if url is not None else url_from_env())
     for key, value in (("namespace", namespace), ("domain", domain), ("api_key", api_key), ("tls", tls),
                        ("tls_cert", tls_cert), ("tls_key", tls_key), ("tls_ca", tls_ca),
                        ("server_name", server_name), ("register_domain", register_domain),
                        ("connect_timeout", connect_timeout), ("identity", identity), ("max_scan", max_scan)):
         apply_option(cfg, key, value)
+    engine = engine_for_scheme(cfg.engine)
+    if profile is not None:
+        if Capability.CLIENT_PROFILES not in engine.capabilities:
+            raise UnsupportedFeature(engine.name, Capability.CLIENT_PROFILES.value,
+                                     "give its settings in the URL, as keyword arguments or in its environment "
+                                     "variables")
+        cfg.profile = profile
     if cfg.api_key is None:
         cfg.api_key = api_key_from_env(cfg.engine)
-    engine = engine_for_scheme(cfg.engine)
+        if cfg.api_key is not None:
+            cfg.explicit.add("api_key")  # an environment variable wins over a profile's file
+    engine.apply_client_config(cfg)
     if codec is not None or codec_server is not None:
         cfg.codec = _codec_for(engine, cfg, codec, codec_server)
     inner = await on_loop(_connect_engine(engine, cfg))
     return Client(inner, cfg)
+
+
+def _profile_url() -> str | None:
+    """``<engine>://`` for ``connect(profile=...)`` without a URL: the URL the environment names, else the one
+    installed engine with client profiles."""
+    import os
+
+    from ._engines import available, get_engine
+
+    if os.environ.get("WFKIT_URL") or os.environ.get("WORKFLOW_ENGINE_TYPE"):
+        return None
+    names = [n for n in available() if Capability.CLIENT_PROFILES in get_engine(n).capabilities]
+    if len(names) != 1:
+        raise WfkitError(f"a profile without a URL needs the one installed engine with client profiles; found "
+                         f"{names or 'none'}: give the URL (e.g. <engine>://) too")
+    return f"{names[0]}://"
 
 
 def _codec_for(engine: Any, cfg: ConnectConfig, codec: Any, codec_server: str | None) -> Any:

@@ -123,6 +123,14 @@ class ConnectConfig:
     codec: Any = None
     """The payload codec (a ``wfkit.codecs.PayloadCodec``) the client and its workers encode and decode with;
     None: payloads go as they are."""
+    profile: str | None = None
+    """A profile of the engine's own client configuration (Temporal: ``temporal.toml``, as its CLI reads it);
+    None: the engine's default (``TEMPORAL_PROFILE``, else ``default``)."""
+    grpc_metadata: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    """Headers sent with every call (Temporal's ``grpc_meta`` / ``TEMPORAL_GRPC_META_*``); never shown."""
+    explicit: set[str] = dataclasses.field(default_factory=set, repr=False)
+    """The settings the URL or keyword arguments gave: the engine's own client configuration (environment
+    variables, profiles) fills only the others."""
 
     @property
     def address(self) -> str:
@@ -166,6 +174,8 @@ def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes 
     def read(path: str | None) -> bytes | None:
         if path is None:
             return None
+        if path.lstrip().startswith("-----BEGIN"):  # the PEM text itself (a profile's ``*_data``)
+            return path.encode()
         try:
             with open(path, "rb") as f:
                 return f.read()
@@ -176,12 +186,17 @@ def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes 
     if isinstance(key, str):
         key = key.encode() if key.startswith("-----") else read(key)
     ca, cert = read(cfg.tls_ca), read(cfg.tls_cert)
-    for data, label, what in ((ca, "CERTIFICATE", f"tls_ca {cfg.tls_ca}"),
-                              (cert, "CERTIFICATE", f"tls_cert {cfg.tls_cert}"),
+    for data, label, what in ((ca, "CERTIFICATE", f"tls_ca {_shown_path(cfg.tls_ca)}"),
+                              (cert, "CERTIFICATE", f"tls_cert {_shown_path(cfg.tls_cert)}"),
                               (key, "PRIVATE KEY", "tls_key (the key is not shown)")):
         if data is not None and not _is_pem(data, label):
             raise ConnectionFailed(f"bad key or certificate: {what} is not a PEM {label.lower()}")
     return ca, cert, key
+
+
+def _shown_path(value: str | None) -> str:
+    """A TLS setting as messages show it: its path, or ``(PEM text)`` for the text itself."""
+    return "(PEM text)" if value is not None and value.lstrip().startswith("-----BEGIN") else str(value)
 
 
 def _is_pem(data: bytes, label: str) -> bool:
@@ -252,9 +267,12 @@ def parse_url(url: str) -> ConnectConfig:
                          "default)")
     if parts.hostname:
         cfg.host = parts.hostname
+        cfg.explicit.add("host")
     elif parts.netloc.startswith("[") or ("[" in parts.netloc or "]" in parts.netloc):
         raise WfkitError(f"malformed host in {shown}")
     cfg.port = port
+    if port is not None:
+        cfg.explicit.add("port")
     if parts.fragment or url.endswith("#"):
         raise WfkitError(f"a URL fragment (#…) means nothing to wfkit: {shown}")
     if parts.path not in ("", "/"):
@@ -303,10 +321,14 @@ def redact_url(url: Any) -> str:
     return f"{scheme}://{head}{sep}{'&'.join(shown)}{'#***' if hashed else ''}"
 
 
+_OPTION_FIELDS = {"domain": "namespace", "register": "register_domain", "db": "dev_db", "port": "dev_port"}
+
+
 def apply_option(cfg: ConnectConfig, key: str, value: Any) -> None:
     """Set one option on ``cfg`` from a URL query value or a keyword argument."""
     if value is None:
         return
+    cfg.explicit.add(_OPTION_FIELDS.get(key, key))
     if key in ("namespace", "domain"):
         cfg.namespace = str(value)
     elif key in ("register", "register_domain"):

@@ -13,6 +13,8 @@ import ssl
 import tempfile
 from typing import TYPE_CHECKING
 
+from ._config import _shown_path, tls_material
+
 if TYPE_CHECKING:
     from ._config import ConnectConfig
     from ._errors import ConnectionFailed
@@ -108,8 +110,6 @@ async def check_tls(cfg: ConnectConfig, *, where: str, timeout: float) -> None:
     misnamed server certificate, a client certificate the server wants or refuses, a server that does not speak
     TLS. Returns quietly when the handshake works (or the server did not answer within ``timeout``, which the
     channel will report); errors never hold a key."""
-    from ._config import tls_material
-
     ca, cert, key = tls_material(cfg)
     if cert is not None and key is None or key is not None and cert is None:
         missing = "tls_key" if key is None else "tls_cert"
@@ -121,7 +121,8 @@ async def check_tls(cfg: ConnectConfig, *, where: str, timeout: float) -> None:
         _load_client_pair(ctx, cert, key, where)
     name = cfg.server_name or cfg.host
     port = cfg.port or 0
-    fix_ca = (f"the CA in tls_ca ({cfg.tls_ca}) did not sign it: set tls_ca to the CA that did" if cfg.tls_ca else
+    fix_ca = (f"the CA in tls_ca {_shown_path(cfg.tls_ca)} did not sign it: set tls_ca to the CA that did"
+              if cfg.tls_ca else
               "set tls_ca to the CA certificate that signed it (a private CA is not in the system's trust store)")
     try:
         reader, writer = await asyncio.wait_for(
@@ -132,18 +133,18 @@ async def check_tls(cfg: ConnectConfig, *, where: str, timeout: float) -> None:
             raise _tls_error(where, f"the server's certificate is not trusted ({text}): {fix_ca}") from None
         if code == _EXPIRED:
             raise _tls_error(where, "the server's certificate has expired: the server must present a renewed "
-                           "certificate (wfkit never skips verification)") from None
+                                    "certificate (wfkit never skips verification)") from None
         if code == _NOT_YET_VALID:
             raise _tls_error(where, "the server's certificate is not valid yet (check this machine's clock)") from None
         if code == _HOSTNAME:
             raise _tls_error(where, f"the server's certificate is not valid for the name {name!r}: set server_name "
-                           "to a name the certificate holds (it is also sent as SNI)") from None
+                                    "to a name the certificate holds (it is also sent as SNI)") from None
         raise _tls_error(where, f"the server's certificate was refused ({text}): {fix_ca}") from None
     except ssl.SSLError as exc:
         raise _handshake_error(where, exc, cert is not None) from None
     except (ConnectionResetError, asyncio.IncompleteReadError):
         raise _tls_error(where, "TLS mismatch: the server closed the connection during the TLS handshake (does it "
-                       "speak TLS? connect without tls)") from None
+                                "speak TLS? connect without tls)") from None
     except (TimeoutError, OSError):
         return  # unreachable or slow: the channel's own connect says what
     try:  # TLS 1.3 servers refuse a client certificate (or its absence) after the handshake: read their answer
@@ -159,7 +160,6 @@ async def check_tls(cfg: ConnectConfig, *, where: str, timeout: float) -> None:
 
 
 def _handshake_error(where: str, exc: ssl.SSLError, sent_cert: bool) -> ConnectionFailed:
-
     text = f"{exc.reason or exc}".lower()
     if "wrong_version" in text or "record" in text or "packet_length" in text or "http_request" in text:
         return _tls_error(where, "TLS mismatch: the server does not speak TLS (connect without tls)")
@@ -168,7 +168,7 @@ def _handshake_error(where: str, exc: ssl.SSLError, sent_cert: bool) -> Connecti
         return _tls_error(where, "the server requires a client certificate: set tls_cert and tls_key")
     if sent_cert and ("certificate" in text or "unknown_ca" in text or "alert" in text):
         return _tls_error(where, f"the server refused the client certificate ({exc.reason or 'TLS alert'}): it may "
-                        "have expired or not be signed by a CA the server trusts: check tls_cert and tls_key")
+                                 "have expired or not be signed by a CA the server trusts: check tls_cert and tls_key")
     return _tls_error(where, f"TLS handshake failed ({exc.reason or type(exc).__name__})")
 
 
@@ -187,7 +187,7 @@ def _load_client_pair(ctx: ssl.SSLContext, cert: bytes, key: bytes, where: str) 
         except ssl.SSLError as exc:
             mismatch = "mismatch" in f"{exc.reason or exc}".lower()
             raise _tls_error(where, ("tls_key is not the private key of tls_cert" if mismatch else
-                                           "tls_cert/tls_key could not be loaded (the key is not shown)")) from None
+                                    "tls_cert/tls_key could not be loaded (the key is not shown)")) from None
 
 
 def _check_not_expired(cfg: ConnectConfig, cert: bytes | None, where: str) -> None:
@@ -207,11 +207,11 @@ def _check_not_expired(cfg: ConnectConfig, cert: bytes | None, where: str) -> No
         parsed = x509.load_pem_x509_certificate(first.group(0) if first else cert)
         now = datetime.datetime.now(datetime.UTC)
         if parsed.not_valid_after_utc < now:
-            raise _tls_error(where, f"the client certificate tls_cert {cfg.tls_cert} expired on "
-                           f"{parsed.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: renew it")
+            raise _tls_error(where, f"the client certificate tls_cert {_shown_path(cfg.tls_cert)} expired on "
+                                    f"{parsed.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: renew it")
         if parsed.not_valid_before_utc > now:
-            raise _tls_error(where, f"the client certificate tls_cert {cfg.tls_cert} is not valid before "
-                           f"{parsed.not_valid_before_utc:%Y-%m-%d %H:%M} UTC (check this machine's clock)")
+            raise _tls_error(where, f"the client certificate tls_cert {_shown_path(cfg.tls_cert)} is not valid before "
+                                    f"{parsed.not_valid_before_utc:%Y-%m-%d %H:%M} UTC (check this machine's clock)")
 
 
 _HTTP_STATUS = re.compile(r"(?:status:? |status code:? )(\d{3})\b", re.IGNORECASE)
@@ -240,9 +240,10 @@ def rejection(cfg: ConnectConfig, where: str, text: str, *, code: str | None = N
     if status in (400, 495, 496) and cfg.tls:
         if cfg.tls_cert is None:
             return _tls_error(where, f"its TLS front refused the request (HTTP {status}): it requires a client "
-                            "certificate: set tls_cert and tls_key")
-        return _tls_error(where, f"its TLS front refused the client certificate tls_cert {cfg.tls_cert} (HTTP "
-                        f"{status}): it may have expired or not be signed by a CA the server trusts")
+                                     "certificate: set tls_cert and tls_key")
+        return _tls_error(where, f"its TLS front refused the client certificate tls_cert "
+                                 f"{_shown_path(cfg.tls_cert)} (HTTP {status}): it may have expired or not be signed "
+                                 "by a CA the server trusts")
     return None
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from wfkit import telemetry
 from wfkit._capability import Capability
-from wfkit._config import TAGS_MEMO_KEY, ConnectConfig, Secret, tls_material
+from wfkit._config import TAGS_MEMO_KEY, ConnectConfig, Secret, check_api_key, tls_material
 from wfkit._converter import from_json_value, json_values, to_json_value
 from wfkit._definitions import (
     DEFAULT_RETRY_POLICY,
@@ -116,6 +116,7 @@ __all__ = [
     # the list-query language, for engines that evaluate list queries themselves
     "QueryBoolOp", "QueryComparison", "QuerySyntaxError", "evaluate_query", "parse_query", "query_fields",
     "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
+    "check_api_key",
     # payload codecs: the interface, and running one over an engine's protobuf messages
     "CodecError", "ENVELOPE_PREFIX", "Payload", "PayloadCodec", "decode_messages", "encode_messages",
     # errors
@@ -315,6 +316,13 @@ class Engine(Protocol):
 
     async def connect(self, config: ConnectConfig) -> EngineClient:
         """Connect within ``config.connect_timeout``; ``ConnectionFailed`` (never a secret in it) otherwise."""
+        ...
+
+    def apply_client_config(self, config: ConnectConfig) -> None:
+        """Before ``connect``: fill the settings ``config`` leaves unset (those not in ``config.explicit``) from
+        the engine's own client configuration: environment variables, and a profiles file for engines with
+        ``Capability.CLIENT_PROFILES`` (``config.profile`` names one). ``WfkitError`` names a bad file, profile or
+        variable, never a secret."""
         ...
 
     def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,

@@ -53,6 +53,11 @@ class CadenceEngine:
 
         return await connect(config)
 
+    def apply_client_config(self, config: ConnectConfig) -> None:
+        from ._envconfig import apply_client_config
+
+        apply_client_config(config)
+
     def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
                    namespace: str = "default") -> CadenceDevServer:
         from .devserver import CadenceDevServer

@@ -43,6 +43,9 @@ class LocalEngine:
 
         return await connect(config, self.capabilities)
 
+    def apply_client_config(self, config: ConnectConfig) -> None:
+        """Nothing to read: the local engine takes its settings from the URL alone."""
+
     def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
                    namespace: str = "default") -> LocalDevServer:
         from .devserver import LocalDevServer

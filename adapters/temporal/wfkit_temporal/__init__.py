@@ -27,6 +27,7 @@ CAPABILITIES = frozenset({
     Capability.SIGNAL_WITH_START, Capability.SEARCH_ATTRIBUTES, Capability.SCHEDULES,
     Capability.UPDATE,
     Capability.PAYLOAD_CODEC,
+    Capability.CLIENT_PROFILES,
 })
 
 
@@ -40,6 +41,11 @@ class TemporalEngine:
         from ._client import connect
 
         return await connect(config)
+
+    def apply_client_config(self, config: ConnectConfig) -> None:
+        from ._envconfig import apply_client_config
+
+        apply_client_config(config)
 
     def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
                    namespace: str = "default") -> TemporalDevServer:

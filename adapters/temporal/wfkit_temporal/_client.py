@@ -94,6 +94,7 @@ async def _connect_raw(cfg: ConnectConfig) -> temporalio.client.Client:
                 cfg.address, namespace=cfg.namespace, tls=_tls(cfg), interceptors=_interceptors(),
                 api_key=cfg.api_key.text() if cfg.api_key is not None else None,
                 identity=cfg.identity or None, data_converter=data_converter(cfg.codec),
+                rpc_metadata=dict(cfg.grpc_metadata),
             )
             break
         except RuntimeError as exc:  # temporalio reports connect failures as RuntimeError

@@ -15,6 +15,9 @@ def connect(ctx: Context, args: list[Any]) -> Any:
     p.add_argument("url", nargs="?", default=None)
     p.add_argument("--as", dest="alias", default=None)
     p.add_argument("--api-key", default=None)
+    p.add_argument("--profile", default=None,
+                   help="a profile of the engine's own client configuration (Temporal: temporal.toml, as its CLI "
+                        "reads it); without a URL, the engine that has profiles")
     p.add_argument("--codec-server", default=None,
                    help="decode (and encode) payloads through this codec server (the one the Web UI uses)")
     p.add_argument("--codec-key-file", default=None,
@@ -27,6 +30,8 @@ def connect(ctx: Context, args: list[Any]) -> Any:
         from wfkit.codecs import AESGCMCodec
 
         options["codec"] = AESGCMCodec.from_key_file(ns.codec_key_file)
+    if ns.profile:
+        options["profile"] = ns.profile
     return ctx.connections.connect(ns.url, name=ns.alias, api_key=ns.api_key, **options)
 
 
