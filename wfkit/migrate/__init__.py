@@ -37,7 +37,8 @@ starts the migration as a workflow there whose batches are activities, run by an
 Blocking twins: ``wfkit.migrate.sync.plan(...)``, ``wfkit.migrate.sync.readiness(...)``, ``plan.sync.run(...)``.
 """
 
-# Inside: _plan (plan(), MigrationPlan: the preview, and runs that journal, bound, time and report), _strategies/
+# Inside: _plan (plan(), MigrationPlan: the preview, and runs that journal, bound, time and report), _job (the run as
+# a durable job on an engine: its workflow, the batch activity, worker(), MigrationJob), _strategies/
 # (one class per strategy — restart, drain, archive — and the table that picks one by name), _checkpoint (the
 # journal: a Checkpoint protocol and its JSONL file),
 # _status (what a journal says: the workflows in flight), _report, _readiness, _history_args (what a migration reads
