@@ -179,3 +179,34 @@ def test_replay_and_migrate(ip, magic, connected, cadence_server, tmp_path, caps
     assert connected.sync.handle(open_id).sync.describe().status == "terminated"
     magic.connections["cad"].sync.handle(open_id).sync.terminate()
     assert "Error" not in capsys.readouterr().err   # (the progress bar writes to stderr too)
+
+
+def test_migrate_on_an_engine(ip, magic, connected, cadence_server):
+    """``%wf migrate … --on NAME --wait`` runs the migration as a job on that connection's engine."""
+    import asyncio
+
+    from wfkit import migrate
+
+    tq, jobs = f"tq-{uuid.uuid4().hex[:8]}", f"jobs-{uuid.uuid4().hex[:8]}"
+    wf(ip, f"connect {cadence_server.url} --as cad")
+    wf(ip, "use t")
+    cad = magic.connections["cad"]
+    open_id = f"mig-{uuid.uuid4().hex[:8]}"
+    query = f"WorkflowId = '{open_id}'"
+    with connected.sync.worker(task_queue=tq, workflows=[w.Waiter], activities=[w.echo]), \
+            cad.sync.worker(task_queue=tq, workflows=[w.Waiter], activities=[w.echo]), \
+            migrate.worker(cad, jobs, connections=[connected, cad]):
+        connected.sync.start(w.Waiter, 1, id=open_id, task_queue=tq)
+
+        async def listed():
+            return len(await connected.list(query)) == 1
+
+        asyncio.run(eventually(listed))
+        ip.user_ns["wfs"] = [w.Waiter]
+        job = wf(ip, f'migrate --from t --to cad --query "{query}" --workflows {{{{wfs}}}} --allow-reexecution '
+                     f'--on cad --job-task-queue {jobs} --wait')
+        assert isinstance(job, migrate.MigrationJob)
+        p = job.sync.progress()
+        assert (p.state, p.successful) == ("completed", 1)
+        assert cad.sync.handle(open_id).sync.describe().status == "running"
+        cad.sync.handle(open_id).sync.terminate()

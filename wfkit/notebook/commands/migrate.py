@@ -22,6 +22,12 @@ def migrate(ctx: Context, args: list[Any]) -> Any:
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--plan-only", action="store_true", help="return the plan (see its .preview)")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--on", default=None, metavar="CONNECTION",
+                   help="run it as a durable job on this connection's engine (restart); returns the MigrationJob "
+                        "(its workers: wfkit worker migrate --on URL --task-queue Q)")
+    p.add_argument("--job-task-queue", default="wfkit-migrations", help="with --on: the job's task queue")
+    p.add_argument("--parallel", type=int, default=4, help="with --on: batches under way at once")
+    p.add_argument("--wait", action="store_true", help="with --on: watch the job to its end (a progress bar)")
     ns = parse(p, args)
     source = ctx.connections.get_or_connect(ns.source)
     target = ctx.connections.get_or_connect(ns.target)
@@ -30,4 +36,10 @@ def migrate(ctx: Context, args: list[Any]) -> Any:
                              archive_dir=ns.archive_dir)
     if ns.plan_only:
         return plan
+    if ns.on is not None:
+        on = ctx.connections.get_or_connect(ns.on)
+        job = plan.sync.run(batch_size=ns.batch_size, on=on, task_queue=ns.job_task_queue, parallel=ns.parallel)
+        if ns.wait:
+            job.sync.wait()
+        return job
     return plan.sync.run(batch_size=ns.batch_size, checkpoint=ns.checkpoint, dry_run=ns.dry_run)
