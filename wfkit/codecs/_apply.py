@@ -14,6 +14,7 @@ A payload that cannot be decoded while reading a history keeps its encoded bytes
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -85,29 +86,90 @@ def join_values(payloads: Sequence[Payload]) -> bytes:
 # --- finding payload messages -----------------------------------------------------------------------------------
 
 def payload_messages(messages: Iterable[Any], skip: frozenset[str]) -> list[Any]:
-    """Every ``Payload`` message inside ``messages`` (set fields only), outside fields named in ``skip``."""
+    """Every ``Payload`` message inside ``messages`` (set fields only), outside fields named in ``skip``. Only
+    the fields whose types can hold a payload are visited (a plan per message type, computed once)."""
     out: list[Any] = []
     stack = list(messages)
     while stack:
         msg = stack.pop()
-        for field, value in msg.ListFields():
-            if field.message_type is None or field.name in skip:
-                continue
-            if field.message_type.GetOptions().map_entry:
-                vt = field.message_type.fields_by_name["value"]
-                if vt.message_type is None:
+        for name, mode, is_payload in _plan(msg.DESCRIPTOR, skip):
+            if mode == "single":
+                if not msg.HasField(name):
                     continue
-                items: Iterable[Any] = value.values()
-            elif _repeated(field):
-                items = value
-            else:
-                items = (value,)
-            for sub in items:
-                if sub.DESCRIPTOR.name == "Payload":
-                    out.append(sub)
+                items: Iterable[Any] = (getattr(msg, name),)
+            elif mode == "oneof":  # one lookup for a oneof of many message fields (a history event's attributes)
+                which = msg.WhichOneof(name)
+                entry = _oneof_fields(msg.DESCRIPTOR, skip).get(which) if which else None
+                if entry is None:
+                    continue
+                if entry:
+                    out.append(getattr(msg, which))
                 else:
-                    stack.append(sub)
+                    stack.append(getattr(msg, which))
+                continue
+            elif mode == "map":
+                items = getattr(msg, name).values()
+            else:
+                items = getattr(msg, name)
+            if is_payload:
+                out.extend(items)
+            else:
+                stack.extend(items)
     return out
+
+
+def _is_payload(desc: Any) -> bool:
+    return bool(desc.name == "Payload")
+
+
+@functools.cache
+def _reaches_payload(desc: Any) -> bool:
+    """Whether messages of this type can hold a ``Payload`` (recursive types: through their other fields)."""
+    _visiting.add(desc)
+    try:
+        for field in desc.fields:
+            sub = _value_type(field)
+            if sub is not None and sub not in _visiting and (_is_payload(sub) or _reaches_payload(sub)):
+                return True
+        return False
+    finally:
+        _visiting.discard(desc)
+
+
+_visiting: set[Any] = set()
+
+
+def _value_type(field: Any) -> Any:
+    mt = field.message_type
+    if mt is not None and mt.GetOptions().map_entry:
+        return mt.fields_by_name["value"].message_type
+    return mt
+
+
+def _relevant(desc: Any, field: Any, skip: frozenset[str]) -> bool:
+    sub = _value_type(field)
+    return sub is not None and field.name not in skip and (_is_payload(sub) or sub is desc or _reaches_payload(sub))
+
+
+@functools.cache
+def _oneof_fields(desc: Any, skip: frozenset[str]) -> dict[str, bool]:
+    """The relevant singular message fields that belong to a oneof: name -> whether it is a payload."""
+    return {f.name: _is_payload(f.message_type) for o in desc.oneofs for f in o.fields if _relevant(desc, f, skip)}
+
+
+@functools.cache
+def _plan(desc: Any, skip: frozenset[str]) -> tuple[tuple[str, str, bool], ...]:
+    plan = []
+    in_oneof = _oneof_fields(desc, skip)
+    for o in desc.oneofs:
+        if any(f.name in in_oneof for f in o.fields):
+            plan.append((o.name, "oneof", False))
+    for field in desc.fields:
+        if field.name in in_oneof or not _relevant(desc, field, skip):
+            continue
+        mode = "map" if field.message_type.GetOptions().map_entry else ("repeated" if _repeated(field) else "single")
+        plan.append((field.name, mode, _is_payload(_value_type(field))))
+    return tuple(plan)
 
 
 def _repeated(field: Any) -> bool:
