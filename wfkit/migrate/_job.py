@@ -429,7 +429,7 @@ class MigrationJob:
                 if bar is not None:
                     if p.total and bar.total != p.total:
                         bar.total = p.total
-                    bar.update(p.done - bar.n)
+                    bar.update(p.done + (await self._under_way() if p.in_flight else 0) - bar.n)
                     bar.set_postfix({"state": p.state, "ok": p.successful, "failed": p.failed,
                                      "skipped": p.skipped}, refresh=True)
                 if p.finished:
@@ -442,6 +442,15 @@ class MigrationJob:
         finally:
             if bar is not None:
                 bar.close()
+
+    async def _under_way(self) -> int:
+        """Workflows the batches under way have finished (their last heartbeats say), for the progress bar."""
+        try:
+            ex = await self.handle.describe()
+        except WfkitError:
+            return 0
+        return sum(len(a.heartbeat_details.get("rows") or {}) for a in ex.pending_activities
+                   if isinstance(a.heartbeat_details, dict))
 
     async def rows(self) -> list[dict[str, Any]]:
         """One row per workflow of the batches finished so far, read from the job's history (the checkpoint)."""
