@@ -47,7 +47,7 @@ def _export(args: argparse.Namespace) -> int:
         return _export_many(args)
     if args.workflow_id is None:
         raise WfkitError("export: give a WORKFLOW_ID, or --query (with --format parquet) for many histories")
-    with connect_sync(args.url) as client:
+    with connect_sync(args.url, codec_server=args.codec_server) as client:
         hist = client.sync.handle(args.workflow_id, args.run_id).sync.history()
     text = hist.to_json(format=args.format)
     if args.output in (None, "-"):
@@ -69,7 +69,7 @@ def _export_many(args: argparse.Namespace) -> int:
     if args.output in (None, "-"):
         raise WfkitError("export --format parquet: give the dataset's directory with -o DIR")
     partition_by = [k for k in (args.partition_by or "").split(",") if k]
-    with connect_sync(args.url) as client:
+    with connect_sync(args.url, codec_server=args.codec_server) as client:
         result = client.sync.export_histories(args.query or None, args.output, partition_by=partition_by or None,
                                               limit=args.limit, concurrency=args.concurrency,
                                               progress=sys.stderr.isatty())
@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an engine's own JSON, wfkit's portable JSON (default), or parquet (with --query)")
     e.add_argument("-o", "--output", default=None, help="file to write (default: stdout); the dataset's directory "
                                                         "for parquet")
+    e.add_argument("--codec-server", default=None,
+                   help="decode the payloads through this codec server (the one the Web UI and CLI use)")
     e.set_defaults(func=_export)
 
     m = sub.add_parser("demo", help="run the tour on embedded servers and write a report")

@@ -53,7 +53,7 @@ def _texts(frame: Any) -> str:
     return repr(list(frame["payload"]))
 
 
-async def test_history_through_a_codec_server(server, task_queue):
+async def test_history_through_a_codec_server(server, task_queue, tmp_path):
     workflow_id, run_id, url = await _encrypted_run(server.url, task_queue)
     codec_server = await serve(AESGCMCodec({"k1": KEY}))
     try:
@@ -69,6 +69,13 @@ async def test_history_through_a_codec_server(server, task_queue):
             assert SECRET in exported  # exports carry the decoded values
         finally:
             await remote.close()
+        # the shell's export, through the same codec server
+        from wfkit.cli import main as cli
+
+        out = tmp_path / "export.json"
+        assert await asyncio.to_thread(cli, ["export", url, workflow_id, "--run-id", run_id, "--codec-server",
+                                             codec_server.url, "-o", str(out)]) == 0
+        assert SECRET in out.read_text()
         # {namespace} templating (the CLI's --codec-endpoint form) reaches the same routes
         templated = RemoteCodec(codec_server.url + "/{namespace}", namespace="default")
         plain = await wfkit.connect(url)
