@@ -178,3 +178,21 @@ async def test_migrate_command_on_an_engine(cadence, temporal, task_queue, prefi
         assert "started <wfkit.MigrationJob restart" in out and "job completed: 3 total, 3 successful" in out
         assert report_csv.read_text().count("successful") == 3
         assert await _moved(cadence, temporal, ids) == (0, 0)
+
+
+async def test_job_history_holds_no_secret(cadence_server, temporal):
+    """The job's input names the source and target by URL without their credentials."""
+    keyed = await wfkit.connect(cadence_server.url, api_key="sekret-key-4711")
+    try:
+        plan = migrate.MigrationPlan(keyed, temporal, query="WorkflowId='none'", strategy="restart",
+                                     allow_reexecution=False, definitions={}, task_queue=None, archive_dir=None,
+                                     concurrency=1)
+        job = await plan.run(on=temporal, task_queue=f"jobs-{uuid.uuid4().hex[:8]}", job_id=f"job-{uuid.uuid4()}")
+        try:
+            text = (await job.handle.history()).to_json()
+            assert keyed.url in text and "sekret-key-4711" not in text
+            assert "sekret" not in repr(job)
+        finally:
+            await job.handle.terminate("test over")
+    finally:
+        await keyed.close()
