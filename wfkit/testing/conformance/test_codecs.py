@@ -69,3 +69,27 @@ async def test_codec_round_trip(client, task_queue):
         assert len(acts) == 3
     finally:
         await enc.close()
+
+
+async def test_codec_through_children_continue_as_new_side_effects_and_failures(client, task_queue):
+    codec = _codec_or_skip(client)
+    enc = await wfkit.connect(client.url, codec=codec)
+    try:
+        async with enc.worker(task_queue=task_queue, workflows=[w.Parent, w.Child, w.Looping, w.Deterministic,
+                                                                w.Failing],
+                              activities=[w.echo, w.fail_with]):
+            parent = await enc.start(w.Parent, 4, id=f"codec-p-{uuid.uuid4().hex[:8]}", task_queue=task_queue)
+            loop = await enc.start(w.Looping, 3, 0, id=f"codec-l-{uuid.uuid4().hex[:8]}", task_queue=task_queue)
+            det = await enc.start(w.Deterministic, id=f"codec-d-{uuid.uuid4().hex[:8]}", task_queue=task_queue)
+            assert await parent.result(timeout=60) == 41
+            assert await loop.result(timeout=60) == 6
+            out = await det.result(timeout=60)
+            assert out["side_effect"] == 42 and out["timed_out"]
+            failing = await enc.start(w.Failing, "Custom", True, True, id=f"codec-f-{uuid.uuid4().hex[:8]}",
+                                      task_queue=task_queue)
+            with pytest.raises(wfkit.WorkflowFailed):
+                await failing.result(timeout=60)
+        frame = (await parent.history()).to_dataframe()
+        assert 40 in list(frame["payload"])  # the child's result, decoded
+    finally:
+        await enc.close()
