@@ -102,7 +102,7 @@ async def test_job_pause_resume_cancel(cadence, temporal, task_queue, prefix):
         assert await _statuses(source, ids2) == {"running"}
 
 
-def test_job_refuses_what_it_cannot_run(cadence, temporal):
+def test_job_refuses_what_it_cannot_run(cadence, temporal, tmp_path, monkeypatch):
     plan = migrate.MigrationPlan(cadence, temporal, query=None, strategy="archive", allow_reexecution=False,
                                  definitions={}, task_queue=None, archive_dir=None, concurrency=1)
     with pytest.raises(wfkit.WfkitError, match="runs in-process"):
@@ -113,6 +113,16 @@ def test_job_refuses_what_it_cannot_run(cadence, temporal):
         plan.sync.run(on=temporal, dry_run=True)
     with pytest.raises(wfkit.WfkitError, match="history is its checkpoint"):
         plan.sync.run(on=temporal, checkpoint="x.jsonl")
+    # an in-process run of the same migration left a workflow in flight: it finishes in-process first
+    from wfkit.migrate._checkpoint import default_checkpoint_path, open_checkpoint
+
+    monkeypatch.setenv("WFKIT_STATE_DIR", str(tmp_path))
+    ck = open_checkpoint(default_checkpoint_path(plan._header()), plan._header())
+    ck.write("wf-1", "state", source_run_id="r1", token="t")
+    ck.write("wf-1", "started", target_run_id="r2")
+    ck.close()
+    with pytest.raises(wfkit.WfkitError, match=r"1 workflow\(s\) are in flight .* finish them with plan.run\(\) first"):
+        plan.sync.run(on=temporal)
 
 
 @pytest.mark.parametrize("way", ["cadence->temporal", "temporal->cadence"])

@@ -500,6 +500,10 @@ async def start_job(plan: MigrationPlan, on: Client, *, task_queue: str, batch_s
         if c._config.dev:
             raise WfkitError(f"the plan's {role} is an embedded server ({c.engine}+dev://), which worker processes "
                              "cannot reach by URL: connect to a server they can reach")
+    flight = plan.status().in_flight
+    if flight:  # the in-process run's journal knows steps a job would not see (a source terminated, say)
+        raise WfkitError(f"{len(flight)} workflow(s) are in flight from an earlier in-process run of this migration "
+                         f"(journal {plan.status().checkpoint}): finish them with plan.run() first")
     rows = [[getattr(it, f) for f in _ITEM_FIELDS] for it in plan.items]
     packed = pack_items(rows)
     if len(packed) > _MAX_PACKED:
