@@ -17,6 +17,7 @@ from ._config import (
     api_key_from_env,
     apply_option,
     parse_url,
+    secret_texts,
     url_from_env,
 )
 from ._converter import from_json_value, to_json_value
@@ -176,6 +177,7 @@ class Client:
     def __init__(self, inner: EngineClient, config: ConnectConfig):
         self._inner = inner
         self._config = config
+        self._secrets = secret_texts(config)  # now: a key file may be gone when the SDK client is shown
         self._closed = False
         self.sync = SyncProxy(self)
         self._recent_ids: list[str] = []
@@ -216,8 +218,7 @@ class Client:
         raw = getattr(self._inner, "raw", None)
         if raw is None:
             return None
-        secrets = tuple(s.text() for s in (self._config.api_key, self._config.tls_key) if s is not None)
-        return Redacted(raw, secrets)
+        return Redacted(raw, self._secrets)
 
     @property
     def recent_workflow_ids(self) -> tuple[str, ...]:

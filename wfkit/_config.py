@@ -164,6 +164,26 @@ def _plugin_default_port(engine: str) -> int:
         return 0
 
 
+def secret_texts(cfg: ConnectConfig) -> tuple[str, ...]:
+    """Every text of ``cfg``'s secrets to cut out of what is shown: the API key, the ``tls_key`` setting and each
+    line of the key's PEM body (given as text, or read from its file now: an SDK's repr shows the key's bytes
+    with escaped newlines, so the whole text would not match), and the values of extra gRPC headers."""
+    texts = [cfg.api_key.text()] if cfg.api_key is not None else []
+    if cfg.tls_key is not None:
+        text = cfg.tls_key.text()
+        texts.append(text)
+        pem = text
+        if not text.lstrip().startswith("-----"):
+            try:
+                with open(text, encoding="ascii", errors="replace") as f:
+                    pem = f.read()
+            except OSError:
+                pem = ""
+        texts += [line.strip() for line in pem.splitlines() if line.strip() and not line.startswith("-----")]
+    texts += [v for v in cfg.grpc_metadata.values() if v]
+    return tuple(texts)
+
+
 def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes | None]:
     """(CA certificate, client certificate, client private key) as bytes, read from the configured paths.
 

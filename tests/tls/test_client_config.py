@@ -94,7 +94,7 @@ async def _connected(url: str | None, front: Front, scan: list[str], **kwargs: o
     try:
         assert c.address == front.address("full"), c.address
         await c.namespaces()
-        scan += _everything_shown(None, c, c._config, c.engine_client)
+        scan += _everything_shown(None, c, c._config)
     finally:
         await c.close()
 

@@ -42,8 +42,11 @@ def _secret_scan(pki: Pki, texts: list[str]) -> list[str]:
 
 
 def _everything_shown(exc: BaseException | None, *objects: Any) -> list[str]:
-    """Every text a user may see of an error and of objects: str, repr and the whole chained traceback."""
-    texts = []
+    """Every text a user may see of an error and of objects: str, repr and the whole chained traceback; for a
+    client, the reprs of its SDK client's attributes too, four levels deep (``client.engine_client.…``)."""
+    from wfkit.testing.conformance.test_connect import _walk
+
+    texts: list[str] = []
     if exc is not None:
         texts += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
         cause = exc.__cause__ or exc.__context__
@@ -52,6 +55,8 @@ def _everything_shown(exc: BaseException | None, *objects: Any) -> list[str]:
             cause = cause.__cause__ or cause.__context__
     for obj in objects:
         texts += [repr(obj), str(obj)]
+        if isinstance(obj, wfkit.Client):
+            _walk(obj.engine_client, 4, texts)
     return texts
 
 
@@ -93,7 +98,7 @@ async def test_connects(engine: str, front: Front, pki: Pki, scan: list[str], ca
     try:
         assert c.engine == engine and c.address == front.address(_variant(front, url))
         await c.namespaces()  # a real call through the front
-        scan += _everything_shown(None, c, c._config, c.engine_client)
+        scan += _everything_shown(None, c, c._config)
     finally:
         await c.close()
 
