@@ -20,12 +20,14 @@ XSS = "<script>alert('x')</script>"
 
 def test_exports():
     assert migrate.__all__ == [
+        "JobProgress",
         "MIGRATION_MEMO_KEY",
         "PREVIEW_COLUMNS",
         "READINESS_COLUMNS",
         "REPORT_COLUMNS",
         "STATUS_COLUMNS",
         "STRATEGIES",
+        "MigrationJob",
         "MigrationPlan",
         "MigrationReport",
         "MigrationStats",
@@ -34,6 +36,7 @@ def test_exports():
         "readiness",
         "read_status",
         "sync",
+        "worker",
     ]
     for name in migrate.__all__:
         assert getattr(migrate, name) is not None
