@@ -141,7 +141,7 @@ class MigrationJobWorkflow:
             self.state = "canceling"
         await wf.wait_condition(lambda: self.in_flight == 0)
         for t in tasks:
-            t.result()  # a batch that failed for good fails the job (batches retry without limit: it was canceled)
+            t.result()  # a batch that failed for good (a worker refused its spec) fails the job
         self.state = "canceled" if self.canceled else "completed"
         return self.progress()
 
