@@ -116,6 +116,11 @@ async def check_tls(cfg: ConnectConfig, *, where: str, timeout: float) -> None:
         raise _tls_error(where, f"a client certificate needs both tls_cert and tls_key ({missing} is not set)")
     _check_not_expired(cfg, cert, where)
     ctx = ssl.create_default_context(cadata=ca.decode("ascii", "replace") if ca is not None else None)
+    if ca is None:  # the SDKs bring CA bundles of their own: trust certifi's as well as the system's, when present
+        with contextlib.suppress(ImportError, OSError, ssl.SSLError):
+            import certifi
+
+            ctx.load_verify_locations(certifi.where())
     ctx.set_alpn_protocols(["h2"])
     if cert is not None and key is not None:
         _load_client_pair(ctx, cert, key, where)

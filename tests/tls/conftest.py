@@ -12,8 +12,8 @@ One nginx process per engine, started by a session fixture, serves every variant
 - ``full``: all at once: a certificate for ``tls.wfkit.test`` only (so the client must override the server name),
   client certificates required, and the API key checked.
 
-``bash tests/tls/setup.sh`` (``make setup``) installs nginx; without it these tests skip outside CI and fail
-under ``CI=true``, naming that command.
+``make tls-setup`` (part of ``make setup``; ``bash tests/tls/setup.sh``) installs nginx; without it these tests
+skip outside CI and fail under ``CI=true``, naming that command.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import pytest
 
 from wfkit.devserver import free_port, port_open
 
-SETUP = "bash tests/tls/setup.sh (or make setup)"
+SETUP = "make tls-setup"
 SNI_NAME = "tls.wfkit.test"
 ENGINES = ("temporal", "cadence")
 AUTH_HEADER = {"temporal": ("authorization", "Bearer "), "cadence": ("cadence-authorization", "")}
@@ -50,7 +50,7 @@ def _require_nginx() -> str:
     found = nginx_binary()
     if found is not None:
         return found
-    msg = f"the TLS tests need Debian's nginx (package nginx-light): run `{SETUP}`"
+    msg = f"the TLS tests need Debian's nginx (package nginx-light): run `{SETUP}` (bash tests/tls/setup.sh)"
     if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
         pytest.fail(f"CI=true and {msg}", pytrace=False)
     pytest.skip(msg)
