@@ -201,3 +201,15 @@ def test_export_cli(server_for: Any, engine_name: str, tmp_path: Any, capsys: An
         assert "-o DIR" in capsys.readouterr().err
     finally:
         client.sync.close()
+
+
+async def test_fetched_history_run_id_read_from_the_proto(client: Any, task_queue: str, prefix: str) -> None:
+    """``History`` reads a fetched run's IDs straight from the start event's proto field (what made a fetched
+    history cost a whole event's proto-JSON conversion): the same value the event's JSON holds."""
+    query = await _closed_runs(client, task_queue, prefix, 1)
+    execs = await client.list(query, limit=None)
+    for e in execs:
+        h = await client.handle(e.workflow_id, None).history()
+        assert h.run_id == e.run_id
+        assert h.run_id == h._store.native_attrs(0)["originalExecutionRunId"]
+        assert h.workflow_id == e.workflow_id

@@ -171,6 +171,20 @@ class _ProtoStore:
         a = ev.get(attributes_key(_type_of_kind(kind)))
         return a if isinstance(a, dict) else {}
 
+    def start_string(self, key: str) -> str | None:
+        """The text field ``key`` (its proto-JSON name) of the first event's attributes when that event is a
+        workflow start and the field is a string (``""`` when unset); None when that cannot be read this way."""
+        kind = self._kind(0)
+        if kind is None or _type_of_kind(kind) != "WorkflowExecutionStarted":
+            return None
+        msg = getattr(self.events[0], kind)
+        field = _json_fields(msg.DESCRIPTOR).get(key)
+        repeated = field.is_repeated if field is not None and hasattr(field, "is_repeated") else (
+            field is not None and field.label == field.LABEL_REPEATED)
+        if field is None or field.type != field.TYPE_STRING or repeated:
+            return None
+        return getattr(msg, field.name)
+
     def payload_value(self, i: int) -> Any:
         kind = self._kind(i)
         if kind is None:
@@ -184,6 +198,17 @@ class _ProtoStore:
         for part in src.split("."):
             msg = getattr(msg, snake(part))
         return self.dialect.decode_proto_payload(msg)
+
+
+_JSON_FIELDS: dict[Any, dict[str, Any]] = {}
+
+
+def _json_fields(descriptor: Any) -> dict[str, Any]:
+    """A message type's fields by proto-JSON name (cached per type)."""
+    fields = _JSON_FIELDS.get(descriptor)
+    if fields is None:
+        fields = _JSON_FIELDS[descriptor] = {f.json_name: f for f in descriptor.fields}
+    return fields
 
 
 def _parse_history_bytes(data: bytes, dialect: HistoryDialect) -> Any:
@@ -387,6 +412,10 @@ class History:
     def _start_field(self, key: str) -> str | None:
         if not len(self):
             return None
+        if isinstance(self._store, _ProtoStore):
+            direct = self._store.start_string(key)
+            if direct is not None:  # read from the proto field (the whole event as JSON costs more than its fetch)
+                return direct or None
         try:
             a = self._store.native_attrs(0) if self._first_type() == "WorkflowExecutionStarted" else {}
         except Exception:  # noqa: BLE001 - a missing start event just leaves the field unknown
