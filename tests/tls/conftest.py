@@ -7,7 +7,8 @@ One nginx process per engine, started by a session fixture, serves every variant
   ``tls.wfkit.test`` with a certificate for that name only);
 - ``mtls``: the same plus ``ssl_verify_client on`` (client certificates signed by our CA);
 - ``apikey``: TLS plus a check of the engine's API key header (Temporal ``authorization: Bearer …``, Cadence
-  ``cadence-authorization: …``): HTTP 401 otherwise, which gRPC reads as UNAUTHENTICATED;
+  ``cadence-authorization: …``): HTTP 401 otherwise, which gRPC reads as UNAUTHENTICATED (403, PERMISSION_DENIED,
+  for ``FORBIDDEN_KEY``);
 - ``expired``: a server certificate that expired yesterday;
 - ``full``: all at once: a certificate for ``tls.wfkit.test`` only (so the client must override the server name),
   client certificates required, and the API key checked.
@@ -38,6 +39,7 @@ from wfkit.devserver import free_port, port_open
 SETUP = "make tls-setup"
 SNI_NAME = "tls.wfkit.test"
 ENGINES = ("temporal", "cadence")
+FORBIDDEN_KEY = "wfk-known-but-without-access"
 AUTH_HEADER = {"temporal": ("authorization", "Bearer "), "cadence": ("cadence-authorization", "")}
 
 
@@ -205,7 +207,9 @@ def _nginx_conf(root: Path, pki: Pki, engine: str, ports: dict[str, int], backen
     }}"""
 
     tls, mtls = (pki.server_cert, pki.server_key), f"ssl_client_certificate {pki.ca}; ssl_verify_client on;"
-    check = f'if ({variable} != "{prefix}{pki.api_key}") {{ return 401; }}'
+    # a key the proxy knows but that has no access (403, which gRPC reads as PERMISSION_DENIED), else 401
+    check = (f'if ({variable} = "{prefix}{FORBIDDEN_KEY}") {{ return 403; }}\n'
+             f'            if ({variable} != "{prefix}{pki.api_key}") {{ return 401; }}')
     blocks = [
         server("tls", *tls), server("tls", pki.sni_cert, pki.sni_key, names=SNI_NAME),
         server("mtls", *tls, extra=mtls),

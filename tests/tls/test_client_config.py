@@ -168,6 +168,8 @@ async def test_bad_profiles_say_which(profiles: Path, env: pytest.MonkeyPatch, p
     with pytest.raises(wfkit.WfkitError, match="TOML parse error") as info:
         await wfkit.connect("temporal://")
     assert not _secret_scan(pki, _everything_shown(info.value))
+    with pytest.raises(wfkit.WfkitError, match="embedded server"):
+        await wfkit.connect("temporal+dev://", profile="prod")
     with pytest.raises(wfkit.UnsupportedFeature, match="cadence does not support client_profiles"):
         await wfkit.connect("cadence://", profile="prod")
 

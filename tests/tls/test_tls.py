@@ -13,7 +13,7 @@ import pytest
 
 import wfkit
 
-from .conftest import SNI_NAME, Front, Pki
+from .conftest import FORBIDDEN_KEY, SNI_NAME, Front, Pki
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -129,6 +129,8 @@ def _fail_cases(pki: Pki, front: Front, plain: str) -> dict[str, tuple[str, dict
         "wrong API key": (front.url("apikey"), {**ca, "api_key": "wfk-wrong-" + pki.api_key[::-1]},
                           wfkit.AuthenticationFailed, "check api_key"),
         "missing API key": (front.url("apikey"), ca, wfkit.AuthenticationFailed, "set api_key"),
+        "API key without access": (front.url("apikey"), {**ca, "api_key": FORBIDDEN_KEY}, wfkit.AuthenticationFailed,
+                                   "denied access (PERMISSION_DENIED): the API key has no access"),
         "plaintext client, TLS server": (front.url("tls"), {}, wfkit.TLSError, "connect with tls=1"),
         "TLS client, plaintext server": (plain, ca, wfkit.TLSError, "connect without tls"),
     }
@@ -136,7 +138,8 @@ def _fail_cases(pki: Pki, front: Front, plain: str) -> dict[str, tuple[str, dict
 
 FAIL_CASES = ["wrong CA", "private CA not given", "wrong server name", "missing client cert", "expired client cert",
               "client cert of another CA", "client key not the cert's", "expired server cert", "wrong API key",
-              "missing API key", "plaintext client, TLS server", "TLS client, plaintext server"]
+              "missing API key", "API key without access", "plaintext client, TLS server",
+              "TLS client, plaintext server"]
 
 
 @pytest.mark.parametrize("case", FAIL_CASES)
