@@ -66,6 +66,13 @@ address = "{full}"
 api_key = {_toml(pki.api_key)}
 [profile.inline.tls]
 {tls_data}
+[profile.headers]
+address = "127.0.0.1:{front.ports['apikey']}"
+[profile.headers.tls]
+server_ca_cert_path = {_toml(str(pki.ca))}
+[profile.headers.grpc_meta]
+authorization = {_toml("Bearer " + pki.api_key)}
+
 [profile.elsewhere]
 address = "127.0.0.1:{_dead_port()}"
 namespace = "no-such-namespace"
@@ -105,6 +112,19 @@ async def test_a_temporal_toml_profile_connects(profiles: Path, front_for: Calla
     """Address, namespace, API key, CA, client certificate and key, server name: all from the profile (paths, or
     the PEM data inline)."""
     await _connected("temporal://", front_for("temporal"), scan, profile=profile)
+
+
+async def test_a_profiles_grpc_headers_are_sent(profiles: Path, front_for: Callable[[str], Front],
+                                               scan: list[str]) -> None:
+    """``grpc_meta`` (here the API key's header itself, which the front checks) goes with every call, unshown."""
+    front = front_for("temporal")
+    c = await wfkit.connect("temporal://", profile="headers", connect_timeout=5)
+    try:
+        assert c.address == front.address("apikey")
+        await c.namespaces()
+        scan += _everything_shown(None, c, c._config)
+    finally:
+        await c.close()
 
 
 async def test_temporal_profile_and_variables_from_the_environment(
