@@ -180,7 +180,6 @@ def _handshake_error(where: str, exc: ssl.SSLError, sent_cert: bool) -> Connecti
 def _load_client_pair(ctx: ssl.SSLContext, cert: bytes, key: bytes, where: str) -> None:
     """Load a client certificate and key given as bytes (``ssl`` reads only files: a private temporary folder,
     removed at once)."""
-
     with tempfile.TemporaryDirectory(prefix="wfkit-tls-") as folder:
         cert_path, key_path = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
         for path, data in ((cert_path, cert), (key_path, key)):
@@ -205,7 +204,6 @@ def _check_not_expired(cfg: ConnectConfig, cert: bytes | None, where: str) -> No
     except ImportError:
         return
     import datetime
-
 
     with contextlib.suppress(ValueError):
         first = re.search(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", cert, re.DOTALL)
