@@ -95,6 +95,8 @@ __all__ = [
     "migrate", "replay", "Router", "FailoverClient",
     # observability
     "telemetry",
+    # payload codecs (encryption)
+    "codecs",
     # notebook
     "load_ipython_extension",
 ]
@@ -110,6 +112,7 @@ _LAZY = {
     "devserver": (".devserver", None),
     "examples": (".examples", None),
     "telemetry": (".telemetry", None),
+    "codecs": (".codecs", None),
     "migrate": (".migrate", None),
     "replay": ("._replay", "replay"),
     "Router": ("._router", "Router"),
