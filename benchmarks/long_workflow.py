@@ -40,7 +40,7 @@ async def measure(env: WorkflowEnvironment, steps: int, block: int, **worker_opt
         total = time.perf_counter() - t0
         cache = getattr(getattr(worker, "_engine_worker", None), "cache", None)
         stats = dict(cache.stats) if cache is not None else None
-    events = (await h.history()).events()
+    events = (await h.history()).events
     start = events[0].time
     done = [e.time for e in events if e.event_type == "ActivityTaskCompleted"]
     marks = [start] + [done[i - 1] for i in range(block, len(done) + 1, block)]
@@ -51,7 +51,7 @@ async def measure(env: WorkflowEnvironment, steps: int, block: int, **worker_opt
 def report(name: str, r: dict[str, Any], block: int) -> None:
     b = r["blocks"]
     print(f"\n{name}: {r['total']:.1f} s in all, {r['events']} events"
-          + (f", cache {r['stats']}" if r["stats"] else ""))
+          + (f", cache {r['stats']}" if r["stats"] else ""), flush=True)
     print(f"  seconds per {block} steps: " + " ".join(f"{x:.2f}" for x in b))
     if b:
         print(f"  last {block} / first {block}: {b[-1] / b[0]:.2f}x   (mean {sum(b) / len(b):.2f} s)")
@@ -63,13 +63,13 @@ async def main(steps: int, block: int, baseline_steps: int) -> None:
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
     async with WorkflowEnvironment("cadence") as env:
         sticky = await measure(env, steps, block)
+        report("Cadence, sticky cache on", sticky, block)
         off = await measure(env, baseline_steps, block, max_cached_workflows=0) if baseline_steps else None
+        if off is not None:
+            report(f"Cadence, cache off (baseline, {baseline_steps} steps)", off, block)
     async with WorkflowEnvironment("temporal") as env:
         temporal = await measure(env, steps, block)
-    report("Cadence, sticky cache on", sticky, block)
     report("Temporal", temporal, block)
-    if off is not None:
-        report(f"Cadence, cache off (baseline, {baseline_steps} steps)", off, block)
     print("\nratios")
     b = sticky["blocks"]
     if b:

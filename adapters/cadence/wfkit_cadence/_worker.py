@@ -334,7 +334,7 @@ class CadenceWorker:
         events, whole = await self._events(task)
         if not whole:
             cached = self.cache.get(run_id)
-            if cached is not None and events[0].event_id == cached.started_event_id + 1:
+            if cached is not None and events and events[0].event_id == cached.started_event_id + 1:
                 async with cached.lock:
                     result = await loop.run_in_executor(self._decision_executor, cached.engine.process_new_events,
                                                         events)

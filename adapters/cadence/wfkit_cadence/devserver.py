@@ -11,7 +11,8 @@ Cadence's schema files (``schema/sqlite/...``) and config files (``config/base.y
 ``config/development.yaml``, ``config/dynamicconfig/development.yaml``) are read from the Go module cache
 (``go env GOMODCACHE``), where the build put the ``github.com/uber/cadence@v1.4.1`` source. Each run gets a
 config dir with links to those files plus a zone file of ours that moves every port to a free one, points the
-SQLite stores at the run's files and turns archival off, so several servers can run at once.
+SQLite stores at the run's files and turns archival off, so several servers can run at once, and a copy of the
+dynamic config with ``DYNAMIC_CONFIG_OVERRIDES`` added (the transfer queue polled without a 20/s cap).
 
 This module uses only the standard library at import time; the gRPC stubs of cadence-python-client are
 imported when a server is started.
@@ -387,6 +388,15 @@ def _zone_config(ports: dict[str, int], main_db: Path, vis_db: Path, rundir: Pat
     }
 
 
+DYNAMIC_CONFIG_OVERRIDES = {
+    # The history service polls its transfer queue (which hands new decision and activity tasks to matching) at
+    # most 20 times a second by default: a sequential workflow then waits ~50 ms per task, 100 ms per activity
+    # step, whatever the worker does. A single-process dev server has the headroom to poll at once.
+    "history.transferProcessorMaxPollRPS": 1000,
+}
+"""Dynamic config keys the dev server sets on top of Cadence's ``config/dynamicconfig/development.yaml``."""
+
+
 def write_config_dir(rundir: Path, source: Path, zone_cfg: dict) -> Path:
     confdir = rundir / "config"
     confdir.mkdir(parents=True, exist_ok=True)
@@ -395,6 +405,13 @@ def write_config_dir(rundir: Path, source: Path, zone_cfg: dict) -> Path:
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(source / "config" / name)
+    dynamic = confdir / "dynamicconfig.yaml"
+    text = (source / "config" / "dynamicconfig" / "development.yaml").read_text()
+    dynamic.write_text(text.rstrip("\n") + "\n" + "".join(
+        f"{key}:\n- value: {json.dumps(value)}\n  constraints: {{}}\n"
+        for key, value in DYNAMIC_CONFIG_OVERRIDES.items()))
+    zone_cfg = {**zone_cfg, "dynamicconfig": {"client": "filebased",
+                                              "filebased": {"filepath": str(dynamic), "pollInterval": "10s"}}}
     # JSON is YAML; `$` would be read as an environment variable by Cadence's loader.
     (confdir / f"development_{ZONE}.yaml").write_text(json.dumps(zone_cfg, indent=1).replace("$", "$$"))
     return confdir

@@ -11,6 +11,7 @@ from wfkit.testing.conformance.test_core import *  # noqa: F403
 from wfkit.testing.conformance.test_main_module import *  # noqa: F403
 from wfkit.testing.conformance.test_operate import *  # noqa: F403
 from wfkit.testing.conformance.test_telemetry import *  # noqa: F403
+from wfkit.testing.conformance.test_worker_cache import *  # noqa: F403
 
 
 @pytest.fixture(scope="session")
