@@ -50,6 +50,10 @@ async def test_codec_round_trip(client, task_queue):
             assert await waiter.query("peek", 0) == "first-secret"
             await waiter.signal("add", "second-secret")
             assert await waiter.result(timeout=30) == ["first-secret", "second-secret"]
+            if wfkit.Capability.SIGNAL_WITH_START.value in enc.capabilities:
+                sws = await enc.signal_with_start(w.Waiter, 1, signal="add", signal_args=["sws-secret"],
+                                                  id=f"codec-s-{uuid.uuid4().hex[:8]}", task_queue=task_queue)
+                assert await sws.result(timeout=30) == ["sws-secret"]
 
         decoded = (await h.history()).to_dataframe()
         assert {"secret": "ü-plaintext"} in [v for v in decoded["payload"] if isinstance(v, dict)] or \
