@@ -4,6 +4,8 @@ each other out of a cache of one) complete as they do with a large cache, and th
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import wfkit
@@ -21,7 +23,11 @@ async def test_runs_interleave_whatever_the_cache_size(client, task_queue, size)
         for i in range(3):
             for name, h in runs.items():
                 await h.signal("add", f"{name}{i}")
-                await eventually(lambda h=h, i=i: query_answers(h, "count", i + 1), timeout=30)
+
+                def counted(h: wfkit.WorkflowHandle = h, n: int = i + 1) -> Any:
+                    return query_answers(h, "count", n)
+
+                await eventually(counted, timeout=30)
         for name, h in runs.items():
             assert await h.result(timeout=30) == [f"{name}{i}" for i in range(3)]
 
