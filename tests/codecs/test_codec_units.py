@@ -89,3 +89,33 @@ def test_key_file_and_bad_input(tmp_path):
         RemoteCodec("codec.example.com")
     assert repr(Payload({"encoding": b"binary/encrypted"}, b"secret-bytes")) == \
         "Payload(encoding='binary/encrypted', 12 bytes)"
+
+
+async def test_a_codec_server_that_never_answers_is_a_marker_within_its_timeout():
+    import asyncio
+    import time
+
+    from temporalio.api.common.v1 import Payloads
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accepts, reads nothing back, never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    enc = await AESGCMCodec({"k1": os.urandom(32)}).encode([Payload({"encoding": b"json/plain"}, b'"x"')] * 3)
+    msg = Payloads()
+    for p in enc:
+        msg.payloads.add(metadata=dict(p.metadata), data=p.data)
+    try:
+        t0 = time.monotonic()
+        assert await decode_messages([msg], RemoteCodec(f"http://127.0.0.1:{port}", timeout=1), tolerant=True) == 0
+        assert time.monotonic() - t0 < 5  # one request for the batch, not one per payload
+        reasons = {p.metadata["wfkit-codec-error"] for p in msg.payloads}
+        assert reasons == {f"codec server http://127.0.0.1:{port}/decode did not answer within 1 s".encode()}
+    finally:
+        for w in held:
+            w.close()
+        server.close()
+        await server.wait_closed()
