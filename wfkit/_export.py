@@ -287,7 +287,7 @@ async def _stream(client: Client, todo: list[tuple[str, str]], writer: _Writer, 
     async def fetcher() -> None:
         for wid, rid in pending:
             try:
-                h = await client._call(client._inner.history(wid, rid))
+                h = await client._call(client._history(wid, rid))  # decoded by the client's codec, if any
             except Exception as e:  # noqa: BLE001 - one run that cannot be read must not stop the others: named at the end
                 failed.append((wid, rid, e))
                 await queue.put(None)
