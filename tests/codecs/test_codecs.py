@@ -233,20 +233,32 @@ async def test_migration_between_encrypted_clusters(path, server_for, task_queue
             await c.close()
 
 
-async def test_no_key_in_anything_printed(temporal_server, task_queue, caplog, capsys):
-    """Reprs, errors and logs of codecs, clients and failures never show the key (raw, hex or base64)."""
+async def test_no_key_in_anything_printed(server, task_queue, caplog, capsys):
+    """Reprs, errors and logs of codecs, clients and failures (a worker holding the wrong key, whose workflow
+    tasks fail) never show a key (raw, hex or base64)."""
     caplog.set_level(logging.DEBUG)
     codec = AESGCMCodec({"k1": KEY})
+    wrong_key = os.urandom(32)
     texts = [repr(codec), str(codec)]
-    enc = await wfkit.connect(temporal_server.url, codec=codec)
+    enc = await wfkit.connect(server.url, codec=codec)
+    wrong = await wfkit.connect(server.url, codec=AESGCMCodec({"k1": wrong_key}))
     try:
         texts += [repr(enc), str(enc.engine_client)]
         async with enc.worker(task_queue=task_queue, workflows=[w.Hello], activities=[w.echo]):
             h = await enc.start(w.Hello, "x", id=wid("scan"), task_queue=task_queue)
             await h.result(timeout=30)
         texts.append(repr(await h.history()))
+        other_tq = task_queue + "-wrong"
+        stuck = await enc.start(w.Hello, "y", id=wid("scan-wrong"), task_queue=other_tq)
+        async with wrong.worker(task_queue=other_tq, workflows=[w.Hello], activities=[w.echo]):
+            async def failed_task_logged() -> bool:
+                return "does not decrypt with this key" in caplog.text
+
+            await eventually(failed_task_logged, timeout=30)
+        await stuck.terminate(reason="scan done")
     finally:
         await enc.close()
+        await wrong.close()
     for bad in (lambda: AESGCMCodec({"k1": KEY[:7]}), lambda: AESGCMCodec({"k1": KEY}, encrypt_with="nope")):
         with pytest.raises(wfkit.WfkitError) as e:
             bad()
@@ -258,8 +270,9 @@ async def test_no_key_in_anything_printed(temporal_server, task_queue, caplog, c
     out = capsys.readouterr()
     texts += [out.out, out.err, caplog.text]
     blob = "\n".join(texts)
-    for form in (KEY.hex(), base64.b64encode(KEY).decode(), repr(KEY)[2:-1]):
-        assert form not in blob
+    for key in (KEY, wrong_key):
+        for form in (key.hex(), base64.b64encode(key).decode(), repr(key)[2:-1]):
+            assert form not in blob
     assert "key_ids=['k1']" in repr(codec)
 
 
