@@ -213,3 +213,29 @@ async def test_fetched_history_run_id_read_from_the_proto(client: Any, task_queu
         assert h.run_id == e.run_id
         assert h.run_id == h._store.native_attrs(0)["originalExecutionRunId"]
         assert h.workflow_id == e.workflow_id
+
+
+@pytest.mark.parametrize("engine_name", ["temporal", "cadence"])
+async def test_export_decodes_with_the_clients_codec(server_for: Any, engine_name: str, prefix: str,
+                                                     task_queue: str, tmp_path: Any) -> None:
+    """A client with a payload codec exports decoded payloads, as its ``histories`` frame has them."""
+    from wfkit.codecs import AESGCMCodec
+
+    url = server_for(engine_name).url
+    secret = f"secret-{uuid.uuid4().hex[:6]}"
+    enc = await wfkit.connect(url, codec=AESGCMCodec({"k1": os.urandom(32)}))
+    try:
+        query = await _closed_runs(enc, task_queue, prefix, 1)
+        async with enc.worker(task_queue=task_queue, workflows=WORKFLOWS, activities=ACTIVITIES):
+            await (await enc.start(Shouter, secret, id=f"{prefix}secret", task_queue=task_queue)).result(timeout=60)
+        await eventually(lambda: _count(enc, query, 4), timeout=30)
+        await enc.export_histories(query, tmp_path / "enc", progress=False)
+        back = wfkit.read_histories(tmp_path / "enc")
+        assert secret.upper() in repr(back["payload"].tolist())
+        pd.testing.assert_frame_equal(back, _canonical(await enc.histories(query, limit=None, progress=False)))
+    finally:
+        await enc.close()
+
+
+async def _count(client: Any, query: str, n: int) -> bool:
+    return len(await client.list(query, limit=None)) == n
