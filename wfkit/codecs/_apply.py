@@ -125,18 +125,16 @@ def _is_payload(desc: Any) -> bool:
 @functools.cache
 def _reaches_payload(desc: Any) -> bool:
     """Whether messages of this type can hold a ``Payload`` (recursive types: through their other fields)."""
-    _visiting.add(desc)
-    try:
-        for field in desc.fields:
-            sub = _value_type(field)
-            if sub is not None and sub not in _visiting and (_is_payload(sub) or _reaches_payload(sub)):
-                return True
-        return False
-    finally:
-        _visiting.discard(desc)
+    return _search(desc, set())
 
 
-_visiting: set[Any] = set()
+def _search(desc: Any, visiting: set[Any]) -> bool:
+    visiting.add(desc)
+    for field in desc.fields:
+        sub = _value_type(field)
+        if sub is not None and sub not in visiting and (_is_payload(sub) or _search(sub, visiting)):
+            return True
+    return False
 
 
 def _value_type(field: Any) -> Any:
