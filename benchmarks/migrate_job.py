@@ -11,8 +11,9 @@ workflows at once as the job has under way (``batch_size x parallel``). Timed: f
 terminated, exactly one copy of ours running on the target) and 0 duplicated (one run per workflow ID on the
 target).
 
-Run: ``python benchmarks/migrate_job.py [--workflows 2000] [--batch-size 50] [--parallel 8]
-[--max-concurrent-batches 4] [--no-inprocess] [--no-kill]``.
+Run: ``python benchmarks/migrate_job.py [--workflows 2000] [--batch-size 10] [--parallel 6]
+[--max-concurrent-batches 3] [--no-inprocess] [--no-kill]``. One worker process runs at most
+``max-concurrent-batches`` batches at once, two run all ``parallel`` of them.
 
 Figures: see the issue note (the machine has 2 cores shared with other jobs: the load average is printed).
 """
@@ -96,7 +97,15 @@ async def start_carts(client, n: int, prefix: str, task_queue: str) -> list[str]
         if time.monotonic() > deadline:
             raise RuntimeError(f"{n} carts did not show up as running")
         await asyncio.sleep(0.5)
-    await asyncio.sleep(1.0)  # their first workflow tasks done: a state to take
+    from wfkit._definitions import MIGRATION_STATE_QUERY
+
+    for wid in (ids[0], ids[-1]):  # their first workflow tasks done: a state to take
+        while True:
+            try:
+                await client.handle(wid).query(MIGRATION_STATE_QUERY, timeout=10)
+                break
+            except wfkit.QueryFailed:
+                await asyncio.sleep(0.5)
     return ids
 
 
@@ -229,12 +238,11 @@ async def main(args) -> None:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers and worker processes on the way out
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workflows", type=int, default=2000)
-    ap.add_argument("--batch-size", type=int, default=50)
-    ap.add_argument("--parallel", type=int, default=8)
-    ap.add_argument("--max-concurrent-batches", type=int, default=4)
+    ap.add_argument("--batch-size", type=int, default=10)
+    ap.add_argument("--parallel", type=int, default=6)
+    ap.add_argument("--max-concurrent-batches", type=int, default=3)
     ap.add_argument("--no-inprocess", dest="inprocess", action="store_false")
     ap.add_argument("--no-kill", dest="kill", action="store_false")
     asyncio.run(main(ap.parse_args()))
