@@ -65,8 +65,7 @@ class RemoteCodec(PayloadCodec):
             return []
         url = self.url(op)
         headers = {"Content-Type": "application/json", "X-Namespace": self.namespace or "default"}
-        headers.update({k: str(v.get() if not isinstance(v.get(), bytes) else v.text()) for k, v in
-                        self._headers.items()})
+        headers.update({k: v.text() for k, v in self._headers.items()})
         body = json.dumps({"payloads": [p.to_json() for p in payloads]})
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session, \

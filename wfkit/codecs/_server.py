@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ._payload import CodecError, Payload, PayloadCodec, as_codec
+from ._payload import CodecError, Payload, as_codec
 
 logger = logging.getLogger("wfkit.codecs")
 
@@ -53,7 +53,8 @@ async def serve(codec: Any, *, host: str = "127.0.0.1", port: int = 0,
     from aiohttp import web
 
     inner = as_codec(codec)
-    assert inner is not None
+    if inner is None:
+        raise CodecError("serve: a codec is required")
     origins = set(cors_origins)
 
     def cors(request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
@@ -120,4 +121,4 @@ def run_forever(*, key_file: str, host: str = "127.0.0.1", port: int = 8081,
     return 0
 
 
-__all__ = ["CodecServer", "PayloadCodec", "run_forever", "serve"]
+__all__ = ["CodecServer", "run_forever", "serve"]
