@@ -67,6 +67,12 @@ async def test_history_through_a_codec_server(server, task_queue, tmp_path):
             assert "dataframe" in type(acts).__name__.lower()
             exported = h.to_json("wfkit")
             assert SECRET in exported  # exports carry the decoded values
+
+            async def many() -> bool:  # the frame of many histories (client.histories) decodes too
+                frame = await remote.histories(f"WorkflowId = '{workflow_id}'", progress=False)
+                return SECRET in _texts(frame)
+
+            await eventually(many, timeout=30)
         finally:
             await remote.close()
         # the shell's export, through the same codec server
