@@ -331,3 +331,18 @@ def test_module_imports_no_sdk():
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": ""})
     assert importlib.util.find_spec("wfkit_cadence.devserver") is not None
+
+
+def test_config_dir_lifts_the_transfer_queue_poll_cap(tmp_path):
+    """The dev server's dynamic config is Cadence's development one plus our overrides (the history transfer queue
+    polled without the 20/s cap that added ~50 ms to every task dispatch), and the zone file points at it."""
+    import json
+
+    source = devserver.cadence_source_dir()
+    confdir = devserver.write_config_dir(tmp_path, source, {"log": {"level": "warn"}})
+    zone = json.loads((confdir / f"development_{devserver.ZONE}.yaml").read_text())
+    dynamic = Path(zone["dynamicconfig"]["filebased"]["filepath"])
+    text = dynamic.read_text()
+    assert text.startswith((source / "config" / "dynamicconfig" / "development.yaml").read_text().rstrip("\n"))
+    assert "history.transferProcessorMaxPollRPS:\n- value: 1000\n" in text
+    assert zone["log"] == {"level": "warn"}
