@@ -212,3 +212,49 @@ async def test_max_cached_workflows_is_checked(cclient, tq):
     for bad in (-1, 1.5, True):
         with pytest.raises(wfkit.WfkitError, match="max_cached_workflows"):
             cclient.worker(task_queue=tq, workflows=[Collector], max_cached_workflows=bad)
+
+
+_BOOM = {"left": 1}
+
+
+@wfkit.workflow
+class FailsOnce:
+    """Its signal handler raises the first time in this process (a bug fixed while the run waits): the decision
+    task fails and the worker drops the run's cached state (half-applied events); the server clears the run's
+    stickiness too, so the retried task comes from the normal task list with the whole history and replays it."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    @wfkit.run
+    async def run(self) -> list[str]:
+        await wfkit.execute_activity(w.echo, "before", start_to_close_timeout=10)
+        await wfkit.wait_condition(lambda: len(self.items) >= 2)
+        return self.items
+
+    @wfkit.signal
+    def add(self, item: str) -> None:
+        if item == "boom" and _BOOM["left"]:
+            _BOOM["left"] -= 1
+            raise RuntimeError("a bug in the signal handler")
+        self.items.append(item)
+
+    @wfkit.query
+    def count(self) -> int:
+        return len(self.items)
+
+
+async def test_a_failed_decision_task_evicts_the_run(cclient, tq):
+    _BOOM["left"] = 1
+    async with cclient.worker(task_queue=tq, workflows=[FailsOnce], activities=[w.echo]) as worker:
+        cache = _cadence_worker(worker).cache
+        h = await cclient.start(FailsOnce, task_queue=tq, id=f"{tq}-f")
+        await h.signal("add", "first")
+        await eventually(lambda: query_answers(h, "count", 1), timeout=30)
+        full_before = cache.stats["full_replays"]
+        await h.signal("add", "boom")
+        assert await h.result(timeout=60) == ["first", "boom"]
+        # the retry replayed the whole history, and applied the signal once
+        assert _BOOM["left"] == 0 and cache.stats["full_replays"] > full_before, cache.stats
+    assert await on_loop(wfkit_cadence.engine.replay([await h.history()], [workflow_defn(FailsOnce)])) == [None]
+
