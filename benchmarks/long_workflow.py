@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import time
 import uuid
 from typing import Any
@@ -45,7 +46,11 @@ async def measure(env: WorkflowEnvironment, steps: int, block: int, **worker_opt
     done = [e.time for e in events if e.event_type == "ActivityTaskCompleted"]
     marks = [start] + [done[i - 1] for i in range(block, len(done) + 1, block)]
     blocks = [(b - a).total_seconds() for a, b in zip(marks, marks[1:], strict=False)]
-    return {"total": total, "blocks": blocks, "events": len(events), "stats": stats}
+    # the worker's own share: workflow task started -> completed (the server's times), median per block
+    decide = [(b.time - a.time).total_seconds() * 1000 for a, b in zip(events, events[1:], strict=False)
+              if a.event_type == "WorkflowTaskStarted" and b.event_type == "WorkflowTaskCompleted"]
+    decide_blocks = [statistics.median(decide[i:i + block]) for i in range(0, len(decide) - block + 1, block)]
+    return {"total": total, "blocks": blocks, "events": len(events), "stats": stats, "decide": decide_blocks}
 
 
 def report(name: str, r: dict[str, Any], block: int) -> None:
@@ -55,6 +60,10 @@ def report(name: str, r: dict[str, Any], block: int) -> None:
     print(f"  seconds per {block} steps: " + " ".join(f"{x:.2f}" for x in b))
     if b:
         print(f"  last {block} / first {block}: {b[-1] / b[0]:.2f}x   (mean {sum(b) / len(b):.2f} s)")
+    d = r["decide"]
+    if d:
+        print(f"  workflow task started->completed, median ms per {block}: " + " ".join(f"{x:.0f}" for x in d)
+              + f"   (last/first {d[-1] / d[0]:.2f}x)")
 
 
 async def main(steps: int, block: int, baseline_steps: int) -> None:
