@@ -15,7 +15,26 @@ Run: ``python benchmarks/migrate_job.py [--workflows 2000] [--batch-size 10] [--
 [--max-concurrent-batches 3] [--no-inprocess] [--no-kill]``. One worker process runs at most
 ``max-concurrent-batches`` batches at once, two run all ``parallel`` of them.
 
-Figures: see the issue note (the machine has 2 cores shared with other jobs: the load average is printed).
+Figures (2-vCPU VM shared with other engineers' test runs — load average 6 to 10 throughout; both servers, the
+carts' workers and the job's worker processes on the same 2 cores; batch 10, 6 batches under way, at most 3 per
+worker process; the in-process run has 60 workflows under way, one worker process 30, two 60):
+
+    run          n      run s   wf/s  vs 1 worker  vs in-process  lost  dup  load
+    in-process   2000   158.7   12.6  0.89x        1.00x          0     0    10.4
+    1 worker     2000   140.8   14.2  1.00x        1.13x          0     0     8.7
+    2 workers    2000   127.5   15.7  1.10x        1.24x          0     0     7.9
+    kill         2000   177.4   11.3  0.79x        0.89x          0     0     7.9   (one of 2 SIGKILLed at 680 done)
+
+    in-process    400    15.0   26.7  1.58x        1.00x          0     0     5.6
+    1 worker      400    23.6   16.9  1.00x        0.63x          0     0     5.5
+    2 workers     400    16.5   24.2  1.43x        0.91x          0     0     6.1
+    kill          400    23.8   16.8  0.99x        0.63x          0     0     6.0   (one of 2 SIGKILLed at 160 done)
+
+    cores used during the 400 runs: the two servers 0.9-1.2, the carts' workers 0.1-0.2 (0.6 in-process, which
+    also migrates), the job's worker processes 0.46 (one) and 0.75 (two). The machine is the bound: with the
+    servers taking a core and other jobs running, a second worker process adds capacity (workflows under way)
+    more than CPU; the job costs the servers about 20 ms of CPU per workflow more than the in-process run (the
+    job's workflow tasks, activity tasks and heartbeats).
 """
 
 from __future__ import annotations
@@ -137,6 +156,16 @@ def spawn_workers(k: int, on_url: str, queue: str, max_batches: int) -> list[sub
     return procs
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process and its waited-for children used so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def stop_workers(procs: list[subprocess.Popen]) -> None:
     for p in procs:
         if p.poll() is None:
@@ -148,7 +177,7 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
-async def one_run(kind: str, cadence, temporal, n: int, tq: str, args) -> dict:
+async def one_run(kind: str, cadence, temporal, n: int, tq: str, args, server_pids: list[int]) -> dict:
     prefix = f"job-{kind}-{uuid.uuid4().hex[:6]}-"
     ids = await start_carts(cadence, n, prefix, tq)
     t0 = time.monotonic()
@@ -164,6 +193,8 @@ async def one_run(kind: str, cadence, temporal, n: int, tq: str, args) -> dict:
     planned = time.monotonic() - t0
     load0 = os.getloadavg()[0]
     killed = None
+    cpu0 = {"servers": sum(cpu_seconds(p) for p in server_pids), "this process": time.process_time()}
+    worker_cpu = 0.0
     if kind == "in-process":
         t0 = time.monotonic()
         # as many workflows at once as the job has under way (batch size x parallel batches)
@@ -189,12 +220,16 @@ async def one_run(kind: str, cadence, temporal, n: int, tq: str, args) -> dict:
             p = await job.wait(progress=False)
             elapsed = time.monotonic() - t0
             counts = (p.successful, p.failed, p.skipped)
+            worker_cpu = sum(cpu_seconds(pr.pid) for pr in procs)  # (the killed one's is lost)
         finally:
             await asyncio.to_thread(stop_workers, procs)
     load1 = os.getloadavg()[0]
+    cpu = {"servers": sum(cpu_seconds(p) for p in server_pids) - cpu0["servers"],
+           "this process": time.process_time() - cpu0["this process"], "job workers": worker_cpu}
     lost, dup = await lost_and_duplicated(cadence, temporal, ids)
     return {"kind": kind, "n": n, "plan_s": planned, "run_s": elapsed, "rate": n / elapsed, "counts": counts,
-            "lost": lost, "dup": dup, "load": (load0 + load1) / 2, "killed_at": killed}
+            "lost": lost, "dup": dup, "load": (load0 + load1) / 2, "killed_at": killed,
+            "cpu": ", ".join(f"{k} {v / elapsed:.2f}" for k, v in cpu.items())}
 
 
 async def main(args) -> None:
@@ -211,12 +246,13 @@ async def main(args) -> None:
         kinds = (["in-process"] if args.inprocess else []) + ["1 worker", "2 workers"] + (["kill"] if args.kill else [])
         results = []
         for kind in kinds:
-            r = await one_run(kind, cadence, temporal, args.workflows, tq, args)
+            r = await one_run(kind, cadence, temporal, args.workflows, tq, args, [cserver.pid, tserver.pid])
             results.append(r)
             print(f"  {kind:11s} {r['n']} workflows: plan {r['plan_s']:.1f} s, run {r['run_s']:.1f} s, "
                   f"{r['rate']:.1f} wf/s, (successful, failed, skipped) {r['counts']}, lost {r['lost']}, "
                   f"duplicated {r['dup']}, load {r['load']:.2f}"
-                  + (f", killed after {r['killed_at']} done" if r["killed_at"] is not None else ""), flush=True)
+                  + (f", killed after {r['killed_at']} done" if r["killed_at"] is not None else "")
+                  + f"; cores used: {r['cpu']}", flush=True)
         for w in ws:
             w.stop()
         await cadence.close()
