@@ -172,10 +172,25 @@ async def test_worker_killed_mid_batch(way, cadence, temporal, task_queue, prefi
 
 
 async def test_migrate_command_on_an_engine(cadence, temporal, task_queue, prefix, tmp_path, capsys):
-    """``wfkit migrate --on URL`` starts the job there and watches it to the end."""
+    """``wfkit migrate --on URL`` starts the job there and watches it to the end; with ``--detach`` it only
+    starts it (and says how to run its workers)."""
+    import re
+
     from wfkit.cli import main
 
     jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    async with carts_running(cadence, temporal, task_queue, prefix + "d-", 2) as detached:
+        argv = ["migrate", "--from", cadence.url, "--to", temporal.url, "--query", query_for(prefix + "d-"), "--yes",
+                "--on", temporal.url, "--job-task-queue", jobs_queue, "--detach"]
+        assert await asyncio.to_thread(main, argv) == 0
+        out = capsys.readouterr().out
+        assert f"its workers: wfkit worker migrate --on {temporal.url} --task-queue {jobs_queue}" in out
+        job_id = re.search(r"MigrationJob restart \S+ id='([^']+)'", out).group(1)
+        async with migrate.worker(temporal, jobs_queue, connections=[cadence, temporal]):
+            p = await migrate.MigrationJob.attach(None, temporal, job_id).wait(progress=False, timeout=60)
+        assert (p.state, p.successful) == ("completed", 2)
+        assert await _moved(cadence, temporal, detached) == (0, 0)
+
     async with carts_running(cadence, temporal, task_queue, prefix, 3) as ids, \
             migrate.worker(temporal, jobs_queue, connections=[cadence, temporal]):
         base = ["migrate", "--from", cadence.url, "--to", temporal.url, "--query", query_for(prefix), "--yes",
