@@ -239,3 +239,47 @@ async def test_export_decodes_with_the_clients_codec(server_for: Any, engine_nam
 
 async def _count(client: Any, query: str, n: int) -> bool:
     return len(await client.list(query, limit=None)) == n
+
+
+KILLED_EXPORT = r"""
+import sys
+import wfkit
+client = wfkit.connect_sync(sys.argv[1])
+client.sync.export_histories(sys.argv[2], sys.argv[3], concurrency=1, histories_per_file=1, progress=False)
+"""
+
+
+@pytest.mark.parametrize("engine_name", ["temporal", "cadence"])
+async def test_export_killed_midway_then_resumed(server_for: Any, engine_name: str, prefix: str, task_queue: str,
+                                                 tmp_path: Any) -> None:
+    """An export process SIGKILLed while it writes: no partial file is visible, and the rerun completes the
+    dataset with every run exactly once."""
+    import asyncio
+    import signal
+    import subprocess
+    import sys
+
+    url = server_for(engine_name).url
+    client = await wfkit.connect(url)
+    try:
+        query = await _closed_runs(client, task_queue, prefix, 18)
+        out = tmp_path / "killed"
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_EXPORT, url, query, str(out)])
+        try:
+            async def some_files() -> bool:
+                return out.exists() and len(list(out.rglob("*.parquet"))) >= 3
+
+            await eventually(some_files, timeout=60, interval=0.01)
+            proc.send_signal(signal.SIGKILL)
+        finally:
+            await asyncio.to_thread(proc.wait)
+        written = len(list(out.rglob("*.parquet")))
+        assert 3 <= written < 20, written  # killed midway (18 + 2 histories, one a file)
+        partial = wfkit.read_histories(out)  # what is visible is whole files only
+        assert len(partial[["workflow_id", "run_id"]].drop_duplicates()) == written
+        again = await client.export_histories(query, out, progress=False)
+        assert (again.skipped, again.written) == (written, 20 - written)
+        expected = _canonical(await client.histories(query, limit=None, progress=False))
+        pd.testing.assert_frame_equal(wfkit.read_histories(out), expected)
+    finally:
+        await client.close()
