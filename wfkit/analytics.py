@@ -51,6 +51,14 @@ def _dataset_glob(path: str | os.PathLike[str]) -> str:
     return glob.replace("'", "''")
 
 
+def _has_files(path: str | os.PathLike[str]) -> bool:
+    root = os.fspath(path)
+    if os.path.isfile(root):
+        return True
+    return any(name.endswith(".parquet") and not name.startswith((".", "_"))
+               for _, _, names in os.walk(root) for name in names)
+
+
 def _duckdb() -> Any:
     try:
         import duckdb
@@ -65,8 +73,13 @@ def sql(dataset: str | os.PathLike[str], query: str) -> Any:
     """Run DuckDB SQL over a Parquet dataset of history rows (``client.export_histories``), seen as the view
     ``events`` (the canonical columns, plus the partition keys); returns the DuckDB relation (``.df()``,
     ``.fetchall()``, ``.arrow()``). Nothing is loaded but what the query reads."""
+    glob = _dataset_glob(dataset)
+    if not _has_files(dataset):
+        from wfkit._errors import WfkitError
+
+        raise WfkitError(f"{os.fspath(dataset)!r} holds no Parquet file yet (an export that matched nothing?)")
     con = _duckdb()
-    con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{_dataset_glob(dataset)}', "
+    con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{glob}', "
                 "hive_partitioning = true, union_by_name = true)")
     return con.sql(query)
 
@@ -81,6 +94,12 @@ def _needed_events(dataset: str | os.PathLike[str]) -> pd.DataFrame:
     wanted = sorted({"WorkflowExecutionStarted", *_CLOSE_STATUS, *_FAILURE_EVENTS})
     cols = ", ".join(c for c in FRAME_COLUMNS if c not in ("payload", "attributes"))
     glob = _dataset_glob(dataset)
+    if not _has_files(dataset):
+        from wfkit.history._history import histories_frame
+
+        empty = histories_frame([])
+        empty.attrs["events_per_run"] = pd.DataFrame({"workflow_id": [], "run_id": [], "events": []})
+        return empty
     con = _duckdb()
     types = ", ".join(f"'{t}'" for t in wanted)
     table = con.sql(

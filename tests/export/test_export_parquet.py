@@ -172,6 +172,10 @@ async def test_export_empty_query_and_empty_read(client: Any, tmp_path: Any) -> 
     assert (result.matched, result.written, result.files) == (0, 0, 0)
     empty = wfkit.read_histories(tmp_path / "e")
     pd.testing.assert_frame_equal(empty, wfkit.histories_frame([]))
+    for helper in ("workflows", "activities", "latency", "retries", "failures", "slowest"):
+        assert len(getattr(wfkit.analytics, helper)(tmp_path / "e")) == 0, helper
+    with pytest.raises(wfkit.WfkitError, match="holds no Parquet file"):
+        wfkit.analytics.sql(tmp_path / "e", "SELECT count(*) FROM events")
 
 
 @pytest.mark.parametrize("engine_name", ["temporal", "cadence"])
