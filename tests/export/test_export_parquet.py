@@ -103,13 +103,16 @@ async def test_export_reads_back_as_the_same_frame(client: Any, task_queue: str,
     assert table.num_rows == len(expected)
     assert set(table.column_names) == set(wfkit.history.FRAME_COLUMNS) | {"workflow_type", "date"}
     assert str(table.schema.field("time").type) == "timestamp[ns, tz=UTC]"
-    plain = pd.read_parquet(out, columns=list(wfkit.history.FRAME_COLUMNS))
+    plain = pd.read_parquet(out)  # every column as pandas reads it, the partition keys too
     assert len(plain) == len(expected)
+    ordered = plain.sort_values(["workflow_id", "run_id", "event_id"], kind="stable")
+    pd.testing.assert_frame_equal(wfkit.read_histories(ordered), expected)
+    pd.testing.assert_frame_equal(wfkit.read_histories(table.sort_by([("workflow_id", "ascending"),
+                                                                       ("run_id", "ascending"),
+                                                                       ("event_id", "ascending")])), expected)
 
     # DuckDB SQL over the dataset, and its rows turned into the frame again
     import duckdb
-
-    from wfkit.history._parquet import table_to_frame
 
     glob = os.path.join(out, "**", "*.parquet")
     per_type = duckdb.sql(f"SELECT workflow_type, count(DISTINCT run_id) AS runs FROM read_parquet('{glob}', "
@@ -117,8 +120,7 @@ async def test_export_reads_back_as_the_same_frame(client: Any, task_queue: str,
     assert per_type == [("Refuser", 2), ("Shouter", 5)]
     cols = ", ".join(wfkit.history.FRAME_COLUMNS)
     rel = duckdb.sql(f"SELECT {cols} FROM read_parquet('{glob}') ORDER BY workflow_id, run_id, event_id")
-    via_duckdb = table_to_frame(rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table())
-    pd.testing.assert_frame_equal(via_duckdb, expected)
+    pd.testing.assert_frame_equal(wfkit.read_histories(rel), expected)
 
     # the analytics helpers take the dataset's path (DuckDB reads only the rows and columns they need)
     for helper in ("workflows", "activities", "latency", "retries", "failures"):
@@ -164,6 +166,10 @@ async def test_export_bad_input(client: Any, tmp_path: Any) -> None:
         wfkit.read_histories(tmp_path / "nowhere")
     with pytest.raises(wfkit.WfkitError, match="no column 'colour'"):
         wfkit.read_histories(tmp_path, columns=["colour"])
+    with pytest.raises(wfkit.WfkitError, match="cannot read history rows from a int"):
+        wfkit.read_histories(42)
+    with pytest.raises(wfkit.WfkitError, match="the rows have no 'run_id', 'event_id'"):
+        wfkit.read_histories(pd.DataFrame({"workflow_id": ["a"]}))
 
 
 async def test_export_empty_query_and_empty_read(client: Any, tmp_path: Any) -> None:

@@ -262,34 +262,60 @@ def _dataset(path: str | os.PathLike[str]) -> Any:
                       exclude_invalid_files=False, ignore_prefixes=[".", "_"])
 
 
-def read_histories(path: str | os.PathLike[str], *, columns: Sequence[str] | None = None,
-                   filter: Any = None) -> pd.DataFrame:
-    """A Parquet dataset of history rows (``client.export_histories``) as one frame, the frame
-    ``histories_frame`` gives for the same histories: the canonical columns and dtypes, rows ordered by
-    ``workflow_id``, ``run_id``, ``event_id``.
+def read_histories(source: Any, *, columns: Sequence[str] | None = None, filter: Any = None) -> pd.DataFrame:
+    """History rows written to Parquet (``client.export_histories``) as the frame ``histories_frame`` gives for
+    the same histories: the canonical columns and dtypes (``payload``/``attributes`` decoded again, lazily).
 
     Args:
-        path: the dataset's directory (or one ``.parquet`` file).
-        columns: read only these canonical columns (default: all).
-        filter: a ``pyarrow.dataset`` expression over the columns and the partition keys, pushed down to the
-            files, e.g. ``pyarrow.dataset.field("workflow_type") == "Order"``.
+        source: the dataset's directory (or one ``.parquet`` file): its rows are ordered by ``workflow_id``,
+            ``run_id``, ``event_id``. Or rows another engine read from it, in their order: a pyarrow ``Table``, a
+            DuckDB relation (``duckdb.sql("SELECT … FROM read_parquet('dir/**/*.parquet')")``) or the frame of
+            ``pandas.read_parquet`` (columns that are not the frame's, such as partition keys, are left out).
+        columns: only these canonical columns (default: all).
+        filter: for a path, a ``pyarrow.dataset`` expression over the columns and the partition keys, pushed
+            down to the files, e.g. ``pyarrow.dataset.field("workflow_type") == "Order"``.
 
     Raises:
-        WfkitError: there is no dataset at ``path``, or ``columns`` names a column a frame does not have.
+        WfkitError: there is no dataset at the path, ``columns`` names a column a frame does not have, or the
+            source is none of the above.
     """
     cols = list(FRAME_COLUMNS if columns is None else columns)
     bad = [c for c in cols if c not in FRAME_DTYPES]
     if bad:
         raise WfkitError(f"read_histories: no column {', '.join(map(repr, bad))} (columns: {', '.join(FRAME_COLUMNS)})")
-    dataset = _dataset(path)
-    if not dataset.files:
-        return pd.DataFrame({c: pd.Series(dtype=FRAME_DTYPES[c]) for c in cols})
-    table = dataset.to_table(columns=cols, filter=filter)
-    keys = [k for k in ("workflow_id", "run_id", "event_id") if k in cols]
-    if keys and table.num_rows:
-        table = table.sort_by([(k, "ascending") for k in keys])
+    if isinstance(source, (str, os.PathLike)):
+        dataset = _dataset(source)
+        if not dataset.files:
+            return pd.DataFrame({c: pd.Series(dtype=FRAME_DTYPES[c]) for c in cols})
+        table = dataset.to_table(columns=cols, filter=filter)
+        keys = [k for k in ("workflow_id", "run_id", "event_id") if k in cols]
+        if keys and table.num_rows:
+            table = table.sort_by([(k, "ascending") for k in keys])
+    else:
+        if filter is not None:
+            raise WfkitError("read_histories: filter= applies to a dataset path; filter the rows in their engine")
+        table = _arrow_table(source)
+        missing = [c for c in cols if c not in table.column_names]
+        if missing:
+            raise WfkitError(f"read_histories: the rows have no {', '.join(map(repr, missing))} column (give columns= "
+                             "to read fewer)")
+        table = table.select(cols)
     if not table.num_rows:
-        empty = pd.DataFrame({c: pd.Series(dtype=FRAME_DTYPES[c]) for c in cols})
-        return empty
-    frame = table_to_frame(table)
-    return frame[cols]
+        return pd.DataFrame({c: pd.Series(dtype=FRAME_DTYPES[c]) for c in cols})
+    return table_to_frame(table)[cols]
+
+
+def _arrow_table(source: Any) -> pa.Table:
+    """Rows from pyarrow, DuckDB or pandas as an Arrow table."""
+    pa = _pa()
+    if isinstance(source, pa.Table):
+        return source
+    if isinstance(source, pd.DataFrame):
+        return pa.Table.from_pandas(source, preserve_index=False)
+    for method in ("to_arrow_table", "fetch_arrow_table", "arrow"):  # DuckDB relations (newest name first)
+        fn = getattr(source, method, None)
+        if callable(fn):
+            out = fn()
+            return out.read_all() if hasattr(out, "read_all") else out
+    raise WfkitError(f"read_histories: cannot read history rows from a {type(source).__name__} (give a dataset "
+                     "path, a pyarrow Table, a DuckDB relation or a pandas frame)")
