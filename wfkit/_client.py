@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import uuid
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -357,6 +357,29 @@ class Client:
         for e in reversed(executions[:200]):  # the listing's first rows end up the most recent
             self._remember(e.workflow_id, e.workflow_type)
         return executions
+
+    async def iter_list(self, query: str | None = None, *, limit: int | None = None,
+                        page_size: int = 500) -> AsyncIterator[Execution]:
+        """Executions matching ``query``, newest first, fetched ``page_size`` at a time as they are consumed:
+        a listing of any size in bounded memory (``list`` collects one into memory; this never does)."""
+        if limit is not None and limit < 0:
+            raise WfkitError(f"limit must be >= 0, got {limit}")
+        if page_size < 1:
+            raise WfkitError(f"page_size must be >= 1, got {page_size}")
+        rows = self._inner.executions(query or None)   # advanced only on wfkit's loop, a page per hop
+        given = 0
+        try:
+            while limit is None or given < limit:
+                want = page_size if limit is None else min(page_size, limit - given)
+                page = await self._call(_take(rows, want))
+                for e in page:
+                    yield e
+                given += len(page)
+                if len(page) < want:
+                    return
+        finally:
+            if not self._closed:
+                await self._call(rows.aclose())
 
     async def count(self, query: str | None = None) -> int:
         """How many executions match ``query``."""
@@ -883,3 +906,13 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+async def _take(rows: AsyncIterator[Execution], n: int) -> builtins.list[Execution]:
+    """The next ``n`` rows of ``rows`` (fewer at its end)."""
+    out: builtins.list[Execution] = []
+    async for e in rows:
+        out.append(e)
+        if len(out) >= n:
+            break
+    return out

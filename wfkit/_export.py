@@ -19,14 +19,16 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ._capability import Capability
 from ._errors import WfkitError
 
 if TYPE_CHECKING:
     from ._client import Client
+    from ._execution import Execution
 
 #: The keys ``partition_by`` accepts, and what each one is.
 PARTITION_KEYS = {
@@ -261,31 +263,71 @@ async def export_histories(client: Client, query: str | None, path: str | os.Pat
         _check_state(root, keys)
         _clean_temp_files(root)
         done = await asyncio.to_thread(_written_digests, root)
-        listed = await client.list(query, limit=limit)
-        pairs = list(dict.fromkeys((e.workflow_id, e.run_id) for e in listed))
-        del listed
-        todo = [p for p in pairs if not _contains(done, _digest(*p))]
-        skipped = len(pairs) - len(todo)
+        total = None
+        if progress and Capability.COUNT in client.capabilities:
+            total = await client.count(query)
+            total = total if limit is None else min(total, limit)
+        listing = _Listing(client.iter_list(query, limit=limit), done)
         writer = _Writer(root, histories_per_file, rows_per_file, max_buffered_rows)
-        await _stream(client, todo, writer, keys, concurrency, progress, len(pairs), skipped)
-    return ExportResult(path=root, matched=len(pairs), written=writer.histories, skipped=skipped,
+        await _stream(client, listing, writer, keys, concurrency, progress, total)
+    return ExportResult(path=root, matched=listing.matched, written=writer.histories, skipped=listing.skipped,
                         events=writer.events, files=writer.files, seconds=time.perf_counter() - started)
 
 
-async def _stream(client: Client, todo: list[tuple[str, str]], writer: _Writer, keys: list[str],
-                  concurrency: int, progress: bool, total: int, skipped: int) -> None:
+class _Listing:
+    """The runs to fetch, as the listing pages them: runs the dataset holds are skipped, and a run listed twice
+    (one that closed while the listing went from open to closed runs) is fetched once. Only open runs are
+    remembered for that, so the memory is bounded by the open runs, not by the listing's size."""
+
+    def __init__(self, rows: AsyncIterator[Execution], done: Any) -> None:
+        self.rows, self.done = rows, done
+        self.matched = self.skipped = 0
+        self._open: set[bytes] = set()
+
+    async def __aiter__(self) -> AsyncIterator[tuple[str, str]]:
+        async for e in self.rows:
+            d = _digest(e.workflow_id, e.run_id)
+            if d in self._open:
+                continue
+            if e.status == "running":
+                self._open.add(d)
+            self.matched += 1
+            if _contains(self.done, d):
+                self.skipped += 1
+                continue
+            yield e.workflow_id, e.run_id
+
+
+async def _stream(client: Client, listing: _Listing, writer: _Writer, keys: list[str],
+                  concurrency: int, progress: bool, total: int | None) -> None:
     namespace = client.namespace
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, initial=skipped, desc="export", unit="wf")
+        bar = tqdm(total=total, desc="export", unit="wf")
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * concurrency)
-    pending = iter(todo)
+    pending: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * concurrency)
     failed: list[tuple[str, str, BaseException]] = []
+    skipped = 0
+
+    async def lister() -> None:
+        nonlocal skipped
+        try:
+            async for pair in listing:
+                if bar is not None and listing.skipped != skipped:
+                    bar.update(listing.skipped - skipped)
+                    skipped = listing.skipped
+                await pending.put(pair)
+            if bar is not None:
+                bar.update(listing.skipped - skipped)
+        finally:   # the fetchers end with the listing, also when it failed part way (its error is raised below)
+            for _ in range(concurrency):
+                await pending.put(_DONE)
 
     async def fetcher() -> None:
-        for wid, rid in pending:
+        while (pair := await pending.get()) is not _DONE:
+            wid, rid = pair
             try:
                 h = await client._call(client._history(wid, rid))  # decoded by the client's codec, if any
             except Exception as e:  # noqa: BLE001 - one run that cannot be read must not stop the others: named at the end
@@ -300,9 +342,11 @@ async def _stream(client: Client, todo: list[tuple[str, str]], writer: _Writer, 
             batch = writer.take(folder)
             await asyncio.to_thread(writer.write, folder, batch)
 
-    fetchers = [asyncio.create_task(fetcher()) for _ in range(min(concurrency, max(1, len(todo))))]
+    fetchers = [asyncio.create_task(fetcher()) for _ in range(concurrency)]
+    listed = asyncio.create_task(lister())
+    fetchers.append(listed)
     try:
-        running = len(fetchers)
+        running = len(fetchers) - 1
         while running:
             item = await queue.get()
             if item is _DONE:
@@ -316,6 +360,7 @@ async def _stream(client: Client, todo: list[tuple[str, str]], writer: _Writer, 
             due = writer.add(folder, item)
             if due:
                 await write(due)
+        await listed   # its error (a listing that failed part way) is the export's
         await write(list(writer.buffers))
     finally:
         for t in fetchers:
@@ -325,7 +370,8 @@ async def _stream(client: Client, todo: list[tuple[str, str]], writer: _Writer, 
             bar.close()
     if failed:
         wid, rid, err = failed[0]
-        raise WfkitError(f"export: {len(failed)} of {len(todo)} histories could not be fetched (first: {wid} "
+        raise WfkitError(f"export: {len(failed)} of {listing.matched - listing.skipped} histories could not be "
+                         f"fetched (first: {wid} "
                          f"run {rid}: {err}); the others are written: run the same export again to retry "
                          "only the missing ones")
 

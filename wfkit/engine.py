@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -260,6 +260,11 @@ class EngineClient(Protocol):
 
     async def list(self, query: str | None, limit: int | None) -> Executions:
         """Executions matching ``query`` (wfkit's list-query language), at most ``limit``."""
+        ...
+
+    def executions(self, query: str | None) -> AsyncGenerator[Execution, None]:
+        """Executions matching ``query``, newest first, as the server pages them: a listing of any size in
+        bounded memory (``list`` is this, collected up to a limit)."""
         ...
 
     async def count(self, query: str | None) -> int: ...

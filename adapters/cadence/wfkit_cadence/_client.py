@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -534,6 +535,11 @@ class CadenceClient:
         from ._visibility import list_executions
 
         return await list_executions(self, query, limit)
+
+    def executions(self, query: str | None) -> AsyncGenerator[wfe.Execution, None]:
+        from ._visibility import executions
+
+        return executions(self, query)
 
     async def count(self, query: str | None) -> int:
         from ._visibility import count_executions

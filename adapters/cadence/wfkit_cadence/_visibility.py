@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -187,8 +187,8 @@ def _streams(client: Any, p: Plan) -> list[AsyncIterator[Any]]:
     return streams
 
 
-async def _scan(client: Any, query: str | None, on_match: Callable[[wfe.Execution], bool]) -> None:
-    """Feed matching executions, newest first, to ``on_match`` until it returns False."""
+async def _scan(client: Any, query: str | None) -> AsyncGenerator[wfe.Execution, None]:
+    """Matching executions, newest first, from basic (SQL) visibility: the server narrows, this filters."""
     node = parse_query(query)
     p = plan(node)
     needs_tq = "TaskQueue" in query_fields(node)
@@ -209,26 +209,28 @@ async def _scan(client: Any, query: str | None, on_match: Callable[[wfe.Executio
             async with describe_sem:
                 e = await client.describe(e.workflow_id, e.run_id)
             verdict = evaluate_query(node, e)
-        if verdict and not on_match(e):
-            return
+        if verdict:
+            yield e
+
+
+def executions(client: Any, query: str | None) -> AsyncGenerator[wfe.Execution, None]:
+    """Executions matching ``query``, newest first, a page at a time."""
+    if getattr(client, "advanced_visibility", False):
+        return _advanced(client, query)
+    return _scan(client, query)
 
 
 async def list_executions(client: Any, query: str | None, limit: int | None) -> wfe.Executions:
-    if getattr(client, "advanced_visibility", False):
-        return await _list_advanced(client, query, limit)
     out: list[wfe.Execution] = []
     truncated = False
-
-    def take(e: wfe.Execution) -> bool:
-        nonlocal truncated
-        if limit is not None and len(out) >= limit:
-            truncated = True
-            return False
-        out.append(e)
-        return True
-
     if limit != 0:
-        await _scan(client, query, take)
+        rows = executions(client, query)
+        async for e in rows:
+            if limit is not None and len(out) >= limit:
+                truncated = True
+                break
+            out.append(e)
+        await rows.aclose()
     return wfe.Executions(out, query=query, truncated=truncated)
 
 
@@ -243,13 +245,8 @@ async def count_executions(client: Any, query: str | None) -> int:
             raise rpc_error(exc, None, "count") from exc
         return int(resp.count)
     n = 0
-
-    def one(_: wfe.Execution) -> bool:
-        nonlocal n
+    async for _ in _scan(client, query):
         n += 1
-        return True
-
-    await _scan(client, query, one)
     return n
 
 
@@ -288,30 +285,25 @@ def to_cadence_query(node: Any) -> str:
     return f"{f} {node.op} {vals[0]}"
 
 
-async def _list_advanced(client: Any, query: str | None, limit: int | None) -> wfe.Executions:
+async def _advanced(client: Any, query: str | None) -> AsyncGenerator[wfe.Execution, None]:
     q = to_cadence_query(parse_query(query))
-    out: list[wfe.Execution] = []
     token = b""
-    truncated = False
     while True:
         try:
             resp = await client.visibility.ListWorkflowExecutions(ListWorkflowExecutionsRequest(
-                domain=client.domain, page_size=PAGE_SIZE if limit is None else min(PAGE_SIZE, limit + 1),
-                next_page_token=token, query=q))
+                domain=client.domain, page_size=PAGE_SIZE, next_page_token=token, query=q))
         except cerr.CadenceRpcError as exc:
             raise rpc_error(exc, None, "list") from exc
         for info in resp.executions:
-            if limit is not None and len(out) >= limit:
-                truncated = True
-                break
-            out.append(execution_from(info))
+            yield execution_from(info)
         token = resp.next_page_token
-        if truncated or not token:
-            return wfe.Executions(out, query=query, truncated=truncated)
+        if not token:
+            return
 
 
 __all__ = [
     "count_executions",
+    "executions",
     "list_executions",
     "plan",
     "to_cadence_query",

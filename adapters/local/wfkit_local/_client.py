@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import dataclasses
 import os
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
 
@@ -251,6 +252,10 @@ class LocalClient:
         rows = [r.execution() for r in runs]   # a listing counts no events of an open run (as on the servers)
         rows = [dataclasses.replace(e, history_length=None) if e.status == "running" else e for e in rows]
         return wfe.Executions(rows, query=query, truncated=truncated)
+
+    async def executions(self, query: str | None) -> AsyncGenerator[wfe.Execution, None]:
+        for e in (await self.list(query, None)):
+            yield e
 
     async def count(self, query: str | None) -> int:
         return len(self._matching(query))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -332,15 +333,21 @@ class TemporalClient:
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
         out: list[wfe.Execution] = []
         truncated = False
+        rows = self.executions(query, None if limit is None else limit + 1)
+        async for e in rows:
+            if limit is not None and len(out) >= limit:
+                truncated = True
+                break
+            out.append(e)
+        await rows.aclose()
+        return wfe.Executions(out, query=query, truncated=truncated)
+
+    async def executions(self, query: str | None, limit: int | None = None) -> AsyncGenerator[wfe.Execution, None]:
         try:
-            async for wf in self.raw.list_workflows(query or "", limit=None if limit is None else limit + 1):
-                if limit is not None and len(out) >= limit:
-                    truncated = True
-                    break
-                out.append(await execution_from(wf))
+            async for wf in self.raw.list_workflows(query or "", limit=limit):
+                yield await execution_from(wf)
         except RPCError as exc:
             raise _query_error(exc, query) from exc
-        return wfe.Executions(out, query=query, truncated=truncated)
 
     async def count(self, query: str | None) -> int:
         try:

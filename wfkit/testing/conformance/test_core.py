@@ -356,6 +356,26 @@ async def test_describe_list_count_memo_tags(client, task_queue):
     assert str(frame["start_time"].dtype) == "datetime64[ns, UTC]"
 
 
+async def test_iter_list_pages_what_list_collects(client, task_queue):
+    """``iter_list`` streams the listing a page at a time (any size in bounded memory): the same rows, in the
+    same order, as ``list``; ``limit`` and stopping early are honoured."""
+    marker = wid("pages")
+    async with client.worker(task_queue=task_queue, workflows=[w.Hello], activities=[w.echo]):
+        for i in range(5):
+            await (await client.start(w.Hello, str(i), id=f"{marker}-{i}", task_queue=task_queue)).result(timeout=30)
+    query = f"WorkflowType = 'Hello' AND TaskQueue = '{task_queue}'"
+    listed = await eventually(lambda: _list_n(client, query, 5))
+    streamed = [e async for e in client.iter_list(query, page_size=2)]
+    assert [(e.workflow_id, e.run_id) for e in streamed] == [(e.workflow_id, e.run_id) for e in listed]
+    assert len([e async for e in client.iter_list(query, limit=3, page_size=2)]) == 3
+    rows = client.iter_list(query, page_size=2)
+    first = await anext(rows)
+    await rows.aclose()   # stopping early closes the engine's listing
+    assert first.workflow_id == listed[0].workflow_id
+    with pytest.raises(wfkit.WfkitError, match="page_size"):
+        await anext(client.iter_list(query, page_size=0))
+
+
 async def _list_n(client, query, n):
     execs = await client.list(query, limit=100)
     return execs if len(execs) == n else None
