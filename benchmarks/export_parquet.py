@@ -24,6 +24,8 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from histories_fetch import Short, step  # noqa: E402 - the same short workflow (one activity)
+
 import wfkit  # noqa: E402
 
 CHILD = r"""
@@ -44,18 +46,6 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 client.sync.close()
 print(json.dumps({"n": n, "rows": rows, "files": files, "seconds": seconds, "peak_mb": peak, "before_mb": before}))
 """
-
-
-@wfkit.activity
-async def step(i: int) -> int:
-    return i + 1
-
-
-@wfkit.workflow
-class Short:
-    @wfkit.run
-    async def run(self, i: int) -> int:
-        return await wfkit.execute_activity(step, i, start_to_close_timeout=30)
 
 
 async def make_runs(url: str, n: int, prefix: str) -> str:

@@ -41,60 +41,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from migration import BenchCart, CartState, total  # noqa: E402 - the carts of the in-process migration benchmark
 
 import wfkit
 from wfkit import migrate
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-
-
-@dataclasses.dataclass
-class CartState:
-    customer: str
-    items: list[str] = dataclasses.field(default_factory=list)
-
-
-@wfkit.activity
-async def total(items: list[str]) -> int:
-    return 10 * len(items)
-
-
-@wfkit.workflow
-class BenchCart:
-    def __init__(self) -> None:
-        self.state: CartState | None = None
-        self.early: list[str] = []
-        self.done = False
-
-    @wfkit.run
-    async def run(self, state: CartState) -> dict:
-        self.state = state
-        self.state.items += self.early
-        await wfkit.wait_condition(lambda: self.done)
-        amount = await wfkit.execute_activity(total, self.state.items, start_to_close_timeout=timedelta(seconds=30))
-        return {"items": self.state.items, "total": amount}
-
-    @wfkit.signal
-    def add(self, item: str) -> None:
-        (self.state.items if self.state is not None else self.early).append(item)
-
-    @wfkit.signal
-    def checkout(self) -> None:
-        self.done = True
-
-    @wfkit.migration_state
-    def snapshot(self) -> CartState | None:
-        return self.state
 
 
 async def bounded(fn, items, limit: int = 32) -> list:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -121,3 +121,18 @@ class Executions(Sequence[Execution]):
         for c in ("engine", "workflow_id", "run_id", "workflow_type", "task_queue"):
             df[c] = df[c].astype("object")
         return df
+
+    @classmethod
+    async def collect(cls, rows: AsyncGenerator[Execution, None], *, query: str | None,
+                      limit: int | None) -> Executions:
+        """The first ``limit`` rows of an engine's streamed listing (``truncated`` when more were there)."""
+        out: list[Execution] = []
+        truncated = False
+        if limit != 0:
+            async for e in rows:
+                if limit is not None and len(out) >= limit:
+                    truncated = True
+                    break
+                out.append(e)
+        await rows.aclose()
+        return cls(out, query=query, truncated=truncated)

@@ -532,9 +532,7 @@ class CadenceClient:
         raise wfe.UnsupportedFeature("cadence", Capability.SCHEDULES)
 
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
-        from ._visibility import list_executions
-
-        return await list_executions(self, query, limit)
+        return await wfe.Executions.collect(self.executions(query), query=query, limit=limit)
 
     def executions(self, query: str | None) -> AsyncGenerator[wfe.Execution, None]:
         from ._visibility import executions

@@ -220,20 +220,6 @@ def executions(client: Any, query: str | None) -> AsyncGenerator[wfe.Execution, 
     return _scan(client, query)
 
 
-async def list_executions(client: Any, query: str | None, limit: int | None) -> wfe.Executions:
-    out: list[wfe.Execution] = []
-    truncated = False
-    if limit != 0:
-        rows = executions(client, query)
-        async for e in rows:
-            if limit is not None and len(out) >= limit:
-                truncated = True
-                break
-            out.append(e)
-        await rows.aclose()
-    return wfe.Executions(out, query=query, truncated=truncated)
-
-
 async def count_executions(client: Any, query: str | None) -> int:
     if getattr(client, "advanced_visibility", False):
         from cadence.api.v1.service_visibility_pb2 import CountWorkflowExecutionsRequest
@@ -304,7 +290,6 @@ async def _advanced(client: Any, query: str | None) -> AsyncGenerator[wfe.Execut
 __all__ = [
     "count_executions",
     "executions",
-    "list_executions",
     "plan",
     "to_cadence_query",
 ]

@@ -331,16 +331,8 @@ class TemporalClient:
         await schedule_action(self.raw, schedule_id, action, note)
 
     async def list(self, query: str | None, limit: int | None) -> wfe.Executions:
-        out: list[wfe.Execution] = []
-        truncated = False
         rows = self.executions(query, None if limit is None else limit + 1)
-        async for e in rows:
-            if limit is not None and len(out) >= limit:
-                truncated = True
-                break
-            out.append(e)
-        await rows.aclose()
-        return wfe.Executions(out, query=query, truncated=truncated)
+        return await wfe.Executions.collect(rows, query=query, limit=limit)
 
     async def executions(self, query: str | None, limit: int | None = None) -> AsyncGenerator[wfe.Execution, None]:
         try:
