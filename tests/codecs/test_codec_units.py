@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 
 import pytest
@@ -119,3 +120,118 @@ async def test_a_codec_server_that_never_answers_is_a_marker_within_its_timeout(
             w.close()
         server.close()
         await server.wait_closed()
+
+
+def _payloads_messages(payloads: list[Payload]) -> list[object]:
+    from temporalio.api.common.v1 import Payloads
+
+    out = []
+    for p in payloads:
+        msg = Payloads()
+        msg.payloads.add(metadata=dict(p.metadata), data=p.data)
+        out.append(msg)
+    return out
+
+
+async def test_a_big_history_decodes_through_a_codec_server_in_batches():
+    """2,000 payloads of 1 KB (about 3 MB of JSON): the codec server's default limit takes them, and a server
+    that keeps aiohttp's 1 MiB limit gets them in batches (before: one request, HTTP 413, every payload a
+    marker)."""
+    from wfkit.codecs import serve
+
+    key = os.urandom(32)
+    plain = [Payload({"encoding": b"json/plain"}, json.dumps(f"{i:04d}" + "x" * 1000).encode()) for i in range(2000)]
+    enc = await AESGCMCodec({"k1": key}).encode(plain)
+    for limit in (None, 1024 * 1024):
+        kwargs = {} if limit is None else {"max_request_bytes": limit}
+        async with await serve(AESGCMCodec({"k1": key}), **kwargs) as s:
+            msgs = _payloads_messages(enc)
+            assert await decode_messages(msgs, RemoteCodec(s.url), tolerant=True) == 2000
+            assert [m.payloads[0].data for m in msgs] == [p.data for p in plain]  # in order
+    batches = RemoteCodec("http://127.0.0.1:9", batch_bytes=1000, batch_size=3)
+    from wfkit.codecs._remote import _batches
+
+    docs = [p.to_json() for p in enc[:10]]
+    cut = _batches(docs, batches.batch_bytes, batches.batch_size)
+    assert [d for b in cut for d in b] == docs and all(len(b) <= 3 for b in cut)
+
+
+async def test_one_bad_payload_through_a_codec_server_leaves_the_others_decoded(caplog):
+    """Payloads under a known and an unknown key, and one too short to be AES-GCM: through the codec server as
+    locally, the good one decodes and each bad one says why (before: HTTP 400 for the batch, none decoded; the
+    short one a bare ValueError, HTTP 500 and a traceback)."""
+    from wfkit.codecs import serve
+
+    k1, k2 = os.urandom(32), os.urandom(32)
+    good = await AESGCMCodec({"k1": k1}).encode([Payload({"encoding": b"json/plain"}, b'"good"')])
+    other = await AESGCMCodec({"k2": k2}).encode([Payload({"encoding": b"json/plain"}, b'"other"')])
+    short = [Payload({"encoding": b"binary/encrypted", "encryption-key-id": b"k1"}, b"abc")]
+    with pytest.raises(wfkit.codecs.CodecError, match="shorter than a nonce and a tag"):
+        await AESGCMCodec({"k1": k1}).decode(short)
+    caplog.set_level(logging.DEBUG)
+    async with await serve(AESGCMCodec({"k1": k1})) as s:
+        for codec in (AESGCMCodec({"k1": k1}), RemoteCodec(s.url)):
+            msgs = _payloads_messages(good + other + short)
+            assert await decode_messages(msgs, codec, tolerant=True) == 1, codec
+            assert msgs[0].payloads[0].data == b'"good"'
+            assert b"key id k2 not available" in msgs[1].payloads[0].metadata["wfkit-codec-error"]
+            assert b"shorter than a nonce" in msgs[2].payloads[0].metadata["wfkit-codec-error"]
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
+
+
+async def test_codec_server_urls_keep_their_query_and_never_show_credentials():
+    remote = RemoteCodec("http://user:s3cretpw@127.0.0.1:9/x?token=t0ken", timeout=1)
+    assert remote.url("decode") == "http://user:s3cretpw@127.0.0.1:9/x/decode?token=t0ken"
+    assert RemoteCodec("http://h:1/{namespace}/?a=b").for_namespace("ns 1").url("encode") == \
+        "http://h:1/ns%201/encode?a=b"
+    with pytest.raises(wfkit.codecs.CodecUnavailable) as e:
+        await remote.decode([Payload({}, b"x")])
+    msgs = _payloads_messages(await AESGCMCodec({"k1": os.urandom(32)}).encode([Payload({}, b"x")]))
+    await decode_messages(msgs, remote.for_namespace("default"), tolerant=True)
+    texts = [repr(remote), str(remote), str(e.value), repr(e.value), remote.endpoint,
+             msgs[0].payloads[0].metadata["wfkit-codec-error"].decode()]
+    blob = "\n".join(texts)
+    assert "s3cretpw" not in blob and "t0ken" not in blob and "user" not in blob
+    assert "127.0.0.1:9/x/decode" in str(e.value)
+
+
+async def test_codec_server_token(caplog, monkeypatch):
+    """serve(token=...): requests without the bearer token are refused (401); the shell's --codec-auth-env sends
+    it from an environment variable; a non-loopback address without a token is warned about."""
+    import argparse
+
+    import aiohttp
+
+    from wfkit.codecs import serve
+    from wfkit.codecs._options import add_codec_arguments, codec_options
+
+    key = os.urandom(32)
+    enc = await AESGCMCodec({"k1": key}).encode([Payload({"encoding": b"json/plain"}, b'"v"')])
+    async with await serve(AESGCMCodec({"k1": key}), token="tok-123") as s:
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"Authorization": "Bearer nope"}):
+                async with http.post(s.url + "/decode", json={"payloads": [p.to_json() for p in enc]},
+                                     headers=headers) as r:
+                    assert r.status == 401
+        with pytest.raises(wfkit.codecs.CodecUnavailable, match="HTTP 401"):
+            await RemoteCodec(s.url).decode(enc)
+        p = argparse.ArgumentParser()
+        add_codec_arguments(p)
+        monkeypatch.setenv("CODEC_TOKEN", "tok-123")
+        codec = codec_options(p.parse_args(["--codec-server", s.url, "--codec-auth-env", "CODEC_TOKEN"]))["codec"]
+        assert (await codec.decode(enc))[0].data == b'"v"'
+        monkeypatch.setenv("CODEC_HDR", "Bearer tok-123")
+        codec = codec_options(p.parse_args(["--codec-server", s.url, "--codec-header",
+                                            "Authorization=env:CODEC_HDR"]))["codec"]
+        assert (await codec.decode(enc))[0].data == b'"v"'
+        assert "tok-123" not in repr(codec)
+        with pytest.raises(wfkit.codecs.CodecError, match="NAME=env:VAR"):
+            codec_options(p.parse_args(["--codec-server", s.url, "--codec-header", "Authorization=Bearer x"]))
+    caplog.set_level(logging.WARNING, logger="wfkit.codecs")
+    async with await serve(AESGCMCodec({"k1": key}), host="0.0.0.0"):
+        pass
+    assert "without a token" in caplog.text
+    caplog.clear()
+    async with await serve(AESGCMCodec({"k1": key}), host="0.0.0.0", token="tok-123"):
+        pass
+    assert "without a token" not in caplog.text

@@ -18,6 +18,7 @@ ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 """The metadata key naming the key a payload was encrypted with."""
 _NONCE = 12
+_TAG = 16
 
 
 class AESGCMCodec(PayloadCodec):
@@ -100,10 +101,15 @@ class AESGCMCodec(PayloadCodec):
             if cipher is None:
                 raise CodecError(f"key id {key_id or '(none)'} not available (this codec has "
                                  f"{', '.join(sorted(self._ciphers))})")
+            if len(p.data) < _NONCE + _TAG:
+                raise CodecError(f"key id {key_id}: the payload is {len(p.data)} bytes, shorter than a nonce and a "
+                                 f"tag ({_NONCE + _TAG} bytes): it was cut or is not AES-GCM")
             try:
                 plain = cipher.decrypt(p.data[:_NONCE], p.data[_NONCE:], None)
             except InvalidTag:
                 raise CodecError(f"key id {key_id}: the payload does not decrypt with this key (wrong key, or the "
                                  "payload was altered)") from None
+            except ValueError as exc:
+                raise CodecError(f"key id {key_id}: the payload cannot be decrypted: {exc}") from None
             out.append(Payload.FromString(plain))
         return out
