@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from ._engines import available
 from ._errors import WfkitError
+from .codecs._options import add_codec_arguments, codec_options
+from .codecs._server import DEFAULT_MAX_REQUEST_BYTES
 
 
 def _devserver(args: argparse.Namespace) -> int:
@@ -47,7 +49,7 @@ def _export(args: argparse.Namespace) -> int:
         return _export_many(args)
     if args.workflow_id is None:
         raise WfkitError("export: give a WORKFLOW_ID, or --query (with --format parquet) for many histories")
-    with connect_sync(args.url, codec_server=args.codec_server) as client:
+    with connect_sync(args.url, **codec_options(args)) as client:
         hist = client.sync.handle(args.workflow_id, args.run_id).sync.history()
     text = hist.to_json(format=args.format)
     if args.output in (None, "-"):
@@ -69,12 +71,16 @@ def _export_many(args: argparse.Namespace) -> int:
     if args.output in (None, "-"):
         raise WfkitError("export --format parquet: give the dataset's directory with -o DIR")
     partition_by = [k for k in (args.partition_by or "").split(",") if k]
-    with connect_sync(args.url, codec_server=args.codec_server) as client:
+    with connect_sync(args.url, **codec_options(args)) as client:
         result = client.sync.export_histories(args.query or None, args.output, partition_by=partition_by or None,
                                               limit=args.limit, concurrency=args.concurrency,
-                                              progress=sys.stderr.isatty())
+                                              progress=sys.stderr.isatty(), include_open=args.include_open)
     print(f"wrote {result.written} histories ({result.events} events, {result.files} files) to {result.path}; "
-          f"{result.skipped} were there already, {result.matched} matched")
+          f"{result.skipped} were there already, {result.matched} matched"
+          + (f"; {result.open_skipped} still open, not written (rerun once they close, or --include-open)"
+             if result.open_skipped else "")
+          + (f"; {result.provisional} written while open" if result.provisional else "")
+          + (f"; {result.replaced} replaced" if result.replaced else ""))
     return 0
 
 
@@ -87,7 +93,8 @@ def _demo(args: argparse.Namespace) -> int:
 def _codec_server(args: argparse.Namespace) -> int:
     from .codecs._server import run_forever
 
-    return run_forever(key_file=args.key_file, host=args.host, port=args.port, cors_origins=args.cors_origin)
+    return run_forever(key_file=args.key_file, host=args.host, port=args.port, cors_origins=args.cors_origin,
+                       token_env=args.auth_token_env, max_request_bytes=args.max_request_bytes)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,13 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated folders of the dataset: workflow_type, date, namespace, engine")
     e.add_argument("--limit", type=int, default=None, help="at most this many executions (default: all)")
     e.add_argument("--concurrency", type=int, default=16, help="histories fetched at a time (default 16)")
+    e.add_argument("--include-open", action="store_true",
+                   help="also write runs still open, provisionally (*.open.parquet; a rerun replaces them); "
+                        "by default only closed runs are written")
     e.add_argument("--run-id", default=None)
     e.add_argument("--format", default="wfkit", choices=[*engines, "wfkit", "parquet"],
                    help="an engine's own JSON, wfkit's portable JSON (default), or parquet (with --query)")
     e.add_argument("-o", "--output", default=None, help="file to write (default: stdout); the dataset's directory "
                                                         "for parquet")
-    e.add_argument("--codec-server", default=None,
-                   help="decode the payloads through this codec server (the one the Web UI and CLI use)")
+    add_codec_arguments(e)
     e.set_defaults(func=_export)
 
     m = sub.add_parser("demo", help="run the tour on embedded servers and write a report")
@@ -132,7 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
                                              "CLI, wfkit's codec_server=)")
     c.add_argument("--key-file", required=True,
                    help='JSON: {"encrypt_with": "k1", "keys": {"k1": "<base64 key>"}} (never printed)')
-    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--host", default="127.0.0.1",
+                   help="the address to bind (default 127.0.0.1; another one without --auth-token-env is warned "
+                        "about: anyone who reaches it can decrypt)")
+    c.add_argument("--auth-token-env", default=None, metavar="VAR",
+                   help="require 'Authorization: Bearer <value of the environment variable VAR>' on every request")
+    c.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES,
+                   help=f"the largest request body accepted (default {DEFAULT_MAX_REQUEST_BYTES})")
     c.add_argument("--port", type=int, default=8081)
     c.add_argument("--cors-origin", action="append", default=None,
                    help="a browser origin allowed to call it (repeatable; default: the local Web UI's)")

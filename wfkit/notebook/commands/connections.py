@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from wfkit.codecs._options import add_codec_arguments, codec_options
 from wfkit.notebook.commands._args import Context, parse, parser
 
 _COLUMNS = ["name", "current", "engine", "address", "namespace"]
@@ -18,18 +19,9 @@ def connect(ctx: Context, args: list[Any]) -> Any:
     p.add_argument("--profile", default=None,
                    help="a profile of the engine's own client configuration (Temporal: temporal.toml, as its CLI "
                         "reads it); without a URL, the engine that has profiles")
-    p.add_argument("--codec-server", default=None,
-                   help="decode (and encode) payloads through this codec server (the one the Web UI uses)")
-    p.add_argument("--codec-key-file", default=None,
-                   help='encrypt payloads with AES-GCM keys from this JSON file ({"keys": {"k1": "<base64>"}})')
+    add_codec_arguments(p)
     ns = parse(p, args)
-    options: dict[str, Any] = {}
-    if ns.codec_server:
-        options["codec_server"] = ns.codec_server
-    if ns.codec_key_file:
-        from wfkit.codecs import AESGCMCodec
-
-        options["codec"] = AESGCMCodec.from_key_file(ns.codec_key_file)
+    options: dict[str, Any] = codec_options(ns)
     if ns.profile:
         options["profile"] = ns.profile
     return ctx.connections.connect(ns.url, name=ns.alias, api_key=ns.api_key, **options)
