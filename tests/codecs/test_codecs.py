@@ -273,12 +273,23 @@ async def test_no_key_in_anything_printed(server, task_queue, caplog, capsys):
     with pytest.raises(wfkit.codecs.CodecUnavailable) as e:
         await remote.decode([wfkit.codecs.Payload({}, b"x")])
     texts += [str(e.value), repr(remote)]
+    # a codec server URL with credentials (user part and query): never in reprs, errors, markers or exports
+    viewer = await wfkit.connect(server.url, codec_server="http://user:s3cretpw@127.0.0.1:9/x?token=t0ken")
+    try:
+        hist = await viewer.handle(h.workflow_id, run_id=h.run_id).history()
+        texts += [repr(viewer), repr(viewer.engine_client), repr(hist), repr(list(hist.to_dataframe()["payload"])),
+                  hist.to_json("wfkit")]
+    finally:
+        await viewer.close()
     out = capsys.readouterr()
     texts += [out.out, out.err, caplog.text]
     blob = "\n".join(texts)
     for key in (KEY, wrong_key):
         for form in (key.hex(), base64.b64encode(key).decode(), repr(key)[2:-1]):
             assert form not in blob
+    assert "cannot be reached" in blob  # the markers were there to scan
+    for secret in ("s3cretpw", "t0ken"):
+        assert secret not in blob
     assert "key_ids=['k1']" in repr(codec)
 
 
