@@ -545,7 +545,8 @@ class Client:
     async def export_histories(self, query: str | None, path: str | os.PathLike[str], *,
                                partition_by: str | Sequence[str] | None = None, limit: int | None = None,
                                concurrency: int = 16, progress: bool = True, histories_per_file: int = 1000,
-                               rows_per_file: int = 250_000, max_buffered_rows: int = 500_000) -> ExportResult:
+                               rows_per_file: int = 250_000, max_buffered_rows: int = 500_000,
+                               include_open: bool = False) -> ExportResult:
         """Stream the histories of the executions matching ``query`` into a Parquet dataset at ``path`` (a
         directory): the canonical frame columns and dtypes (``wfkit.read_histories(path)`` gives the frame
         ``histories_frame`` gives; DuckDB and any Parquet engine read it too), one Hive-style folder per
@@ -553,21 +554,27 @@ class Client:
         files of at most ``histories_per_file`` histories. Resumable: running it again fetches only the runs
         the dataset does not hold yet, and never writes a run twice; a file appears only once complete.
 
+        Runs still open are not written by default (a half-done history): they are counted in
+        ``ExportResult.open_skipped``, and a rerun exports them once they have closed.
+
         Args:
             partition_by: ``"workflow_type"``, ``"date"`` (UTC start date), ``"namespace"``, ``"engine"``, or
                 a list of them (folder order).
             limit: at most this many executions (default: every one the query matches).
+            include_open: also write the runs still open, provisionally (files named ``*.open.parquet``): a
+                rerun that lists such a run fetches it again and replaces its rows (closed or still open).
 
         Raises:
-            WfkitError: a bad argument, another export writing to ``path``, a dataset partitioned otherwise, or
-                histories that could not be fetched (named; the others are written, a rerun retries them).
+            WfkitError: a bad argument, another export writing to ``path``, a dataset partitioned otherwise, a
+                dataset file that is not readable Parquet (named: delete it and rerun), or histories that could
+                not be fetched (named; the others are written, a rerun retries them).
         """
         from ._export import export_histories
 
         return await export_histories(self, query, path, partition_by=partition_by, limit=limit,
                                       concurrency=concurrency, progress=progress,
                                       histories_per_file=histories_per_file, rows_per_file=rows_per_file,
-                                      max_buffered_rows=max_buffered_rows)
+                                      max_buffered_rows=max_buffered_rows, include_open=include_open)
 
     # --- workers -------------------------------------------------------------------------------------
     def worker(self, *, task_queue: str, workflows: Sequence[type] = (), activities: Sequence[Any] = (),

@@ -293,3 +293,82 @@ async def test_export_killed_midway_then_resumed(server_for: Any, engine_name: s
         pd.testing.assert_frame_equal(wfkit.read_histories(out), expected)
     finally:
         await client.close()
+
+
+async def test_export_open_runs_skipped_or_provisional_then_replaced(client: Any, task_queue: str, prefix: str,
+                                                                     tmp_path: Any) -> None:
+    """A run still open is not written half-done by default (counted in ``open_skipped``); with
+    ``include_open=True`` it is written provisionally, and a rerun after it closed replaces its rows."""
+    from wfkit.testing.conformance.workflows import ALL_ACTIVITIES, ALL_WORKFLOWS, Waiter
+
+    query = await _closed_runs(client, task_queue, prefix, 1)
+    out = tmp_path / "ds"
+    async with client.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES):
+        h = await client.start(Waiter, 1, id=f"{prefix}waiter", task_queue=task_queue)
+
+        async def waiting() -> bool:
+            frame = (await client.handle(h.workflow_id, None).history()).to_dataframe()
+            return str(frame["event_type"].iloc[-1]) == "WorkflowTaskCompleted"
+
+        await eventually(waiting, timeout=30)
+        await eventually(lambda: _count(client, query, 4), timeout=30)
+
+        closed_only = await client.export_histories(query, out, progress=False)
+        assert (closed_only.matched, closed_only.written, closed_only.open_skipped) == (4, 3, 1)
+        assert "1 open (not written)" in repr(closed_only)
+        assert f"{prefix}waiter" not in set(wfkit.read_histories(out)["workflow_id"])
+
+        provisional = await client.export_histories(query, out, progress=False, include_open=True)
+        assert (provisional.written, provisional.provisional, provisional.skipped) == (1, 1, 3)
+        assert len(list(out.rglob("*.open.parquet"))) == 1
+        half = wfkit.read_histories(out)
+        assert half[half["workflow_id"] == f"{prefix}waiter"]["event_type"].iloc[-1] == "WorkflowTaskCompleted"
+
+        await h.signal("add", "x")
+        assert await h.result(timeout=60) == ["x"]
+
+    async def closed() -> bool:
+        return all(not e.is_open for e in await client.list(query, limit=None))
+
+    await eventually(closed, timeout=30)
+    rerun = await client.export_histories(query, out, progress=False)   # the default: closed runs only
+    assert (rerun.written, rerun.replaced, rerun.provisional, rerun.skipped, rerun.open_skipped) == (1, 1, 0, 3, 0)
+    assert not list(out.rglob("*.open.parquet"))   # the provisional file is gone
+    expected = _canonical(await client.histories(query, limit=None, progress=False))
+    pd.testing.assert_frame_equal(wfkit.read_histories(out), expected)   # every run once, the Waiter whole
+    assert wfkit.read_histories(out)["event_type"].tolist().count("WorkflowExecutionCompleted") == 2
+    nothing = await client.export_histories(query, out, progress=False)
+    assert (nothing.written, nothing.skipped, nothing.replaced) == (0, 4, 0)
+
+
+async def test_export_unreadable_file_is_named(client: Any, task_queue: str, prefix: str, tmp_path: Any) -> None:
+    """A dataset file that is not Parquet (an empty one, say) is a wfkit error naming it and what to do, for the
+    rerun of an export and for ``read_histories``; and the export's files are fsynced before their rename."""
+    query = await _closed_runs(client, task_queue, prefix, 1)
+    out = tmp_path / "ds2"
+    out.mkdir()
+    broken = out / "part-broken.parquet"
+    broken.write_bytes(b"")
+    with pytest.raises(wfkit.WfkitError, match=r"part-broken\.parquet.*not a readable Parquet file.*delete it"):
+        await client.export_histories(query, out, progress=False)
+    with pytest.raises(wfkit.WfkitError, match=r"part-broken\.parquet.*not a readable Parquet file.*delete it"):
+        wfkit.read_histories(out)
+    broken.unlink()
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(os, "fsync", fsync)
+    try:
+        result = await client.export_histories(query, out, progress=False, histories_per_file=1)
+    finally:
+        mp.undo()
+    assert result.files == 3
+    assert len(synced) >= 2 * result.files   # each file, and its folder after the rename
+    pd.testing.assert_frame_equal(wfkit.read_histories(out),
+                                  _canonical(await client.histories(query, limit=None, progress=False)))

@@ -258,8 +258,29 @@ def _dataset(path: str | os.PathLike[str]) -> Any:
     p = os.fspath(path)
     if not os.path.exists(p):
         raise WfkitError(f"no Parquet dataset at {p!r}")
-    return ds.dataset(p, format="parquet", partitioning="hive",
-                      exclude_invalid_files=False, ignore_prefixes=[".", "_"])
+    try:
+        return ds.dataset(p, format="parquet", partitioning="hive",
+                          exclude_invalid_files=False, ignore_prefixes=[".", "_"])
+    except (_pa().ArrowException, OSError) as e:
+        raise _unreadable(p, e) from None
+
+
+def _unreadable(path: str, err: BaseException) -> WfkitError:
+    """A ``WfkitError`` naming the dataset file pyarrow could not read (found by reading each file's footer)."""
+    import pyarrow.parquet as pq
+
+    from wfkit._export import unreadable_file
+
+    files = [path] if os.path.isfile(path) else sorted(
+        os.path.join(d, n) for d, dirs, names in os.walk(path)
+        for n in names if n.endswith(".parquet") and not n.startswith((".", "_"))
+        and not any(part.startswith((".", "_")) for part in os.path.relpath(d, path).split(os.sep) if part != "."))
+    for f in files:
+        try:
+            pq.read_metadata(f)
+        except (_pa().ArrowException, OSError) as e:
+            return unreadable_file(f, e)
+    return WfkitError(f"cannot read the Parquet dataset at {path!r}: {err}")
 
 
 def read_histories(source: Any, *, columns: Sequence[str] | None = None, filter: Any = None) -> pd.DataFrame:
@@ -287,7 +308,10 @@ def read_histories(source: Any, *, columns: Sequence[str] | None = None, filter:
         dataset = _dataset(source)
         if not dataset.files:
             return pd.DataFrame({c: pd.Series(dtype=FRAME_DTYPES[c]) for c in cols})
-        table = dataset.to_table(columns=cols, filter=filter)
+        try:
+            table = dataset.to_table(columns=cols, filter=filter)
+        except (_pa().ArrowException, OSError) as e:
+            raise _unreadable(os.fspath(source), e) from None
         keys = [k for k in ("workflow_id", "run_id", "event_id") if k in cols]
         if keys and table.num_rows:
             table = table.sort_by([(k, "ascending") for k in keys])
