@@ -43,6 +43,10 @@ async def _moved(source, target, ids) -> tuple[int, int]:
     return lost, dup
 
 
+async def _listed_runs(client, workflow_id: str, n: int) -> bool:
+    return len(await runs_of(client, workflow_id)) == n
+
+
 async def test_job_migrates_and_reports(direction, task_queue, prefix):
     """The job runs on the target's engine, its batches on a worker; progress, result and report agree."""
     source, target = direction
@@ -64,6 +68,30 @@ async def test_job_migrates_and_reports(direction, task_queue, prefix):
         assert sorted(report.frame.workflow_id) == ids
         assert report.stats.successful == 7 and set(report.frame.status) == {"successful"}
         assert report.frame.target_run_id.notna().all()
+        assert (await job.progress()).state == "completed"
+
+
+async def test_job_continues_as_new(direction, task_queue, prefix):
+    """A job whose runs start 2 batches each continues as new (its history stays bounded) and still completes
+    with the counts of every run; the report reads the rows of all its runs, each batch's result holding counts
+    and rows column by column, not the plan."""
+    source, target = direction
+    jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    async with carts_running(source, target, task_queue, prefix, 7) as ids, \
+            migrate.worker(target, jobs_queue, connections=[source, target]):
+        plan = await migrate.plan(source, target, query=query_for(prefix))
+        job = await plan.run(on=target, task_queue=jobs_queue, batch_size=1, parallel=2, batches_per_run=2,
+                             job_id=f"job-{prefix}")
+        p = await job.wait(progress=False, timeout=180)
+        assert (p.state, p.total, p.done, p.successful, p.failed, p.batches, p.batches_done) == \
+               ("completed", 7, 7, 7, 0, 7, 7)
+        assert await _moved(source, target, ids) == (0, 0)
+        await eventually(lambda: _listed_runs(target, f"job-{prefix}", 4), timeout=30)  # 2 + 2 + 2 + 1 batches
+        frame = (await job.handle.history()).to_dataframe()
+        assert (frame.event_type == "ActivityTaskScheduled").sum() == 1  # the last run: its one batch
+        report = await job.report()
+        assert sorted(report.frame.workflow_id) == ids
+        assert report.stats.successful == 7 and report.frame.target_run_id.notna().all()
         assert (await job.progress()).state == "completed"
 
 

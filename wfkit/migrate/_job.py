@@ -7,7 +7,12 @@ What travels where (nothing secret is ever in the job's input or history):
 
 * the job's input: the *spec* — strategy, the source's and the target's URLs without secrets
   (``engine://host:port?namespace=…``, as ``Client.url`` says them), the query, the restart options — and the
-  plan's workflows, compactly (workflow ID, source run ID, type, task queue, action), zlib-compressed;
+  plan's workflows not yet started, compactly (workflow ID, source run ID, type, task queue, action: column by
+  column, zlib-compressed); one job holds up to ``_MAX_PACKED`` bytes of them, about 60,000 workflows (a
+  larger migration is refused: split it by query, StartTime ranges say);
+* the job's history stays bounded: it continues as new every ``batches_per_run`` batches (100 by default),
+  carrying its counts, the workflows left and the IDs of its earlier runs; a batch's result is its counts and
+  its rows column by column, which ``MigrationJob.rows()``/``report()`` read from every run's history;
 * each worker process connects to the spec's URLs itself, with the credentials of its own environment
   (``WFKIT_API_KEY`` / ``<ENGINE>_API_KEY``), or with the clients and full URLs (TLS options, keys) given to
   ``worker(connections=…)`` / ``wfkit worker migrate --source URL --target URL`` for the same engine, address
@@ -61,14 +66,25 @@ def job_spec(plan: MigrationPlan, *, timeout: float | None, heartbeat_timeout: f
             "timeout": timeout, "heartbeat_timeout": heartbeat_timeout}
 
 
+_PACKED_COLUMNS = "c1:"
+"""Prefix of the packed plan written column by column (JSON, zlib, base85)."""
+
+
 def pack_items(rows: Iterable[Sequence[Any]]) -> str:
-    """The plan's workflows as one compact string (JSON, zlib, base64): 100,000 fit one payload."""
-    raw = json.dumps([list(r) for r in rows], separators=(",", ":")).encode()
-    return base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+    """The plan's workflows as one compact string: column by column (the types, task queues and actions repeat),
+    JSON, zlib, base85 (JSON-safe) — about 30 bytes a workflow with random run IDs."""
+    listed = [list(r) for r in rows]
+    width = max((len(r) for r in listed), default=0)
+    cols = [[r[i] if i < len(r) else None for r in listed] for i in range(width)]
+    raw = json.dumps(cols, separators=(",", ":")).encode()
+    return _PACKED_COLUMNS + base64.b85encode(zlib.compress(raw, 9)).decode("ascii")
 
 
 def unpack_items(text: str) -> list[list[Any]]:
-    return list(json.loads(zlib.decompress(base64.b64decode(text))))
+    if text.startswith(_PACKED_COLUMNS):
+        cols = json.loads(zlib.decompress(base64.b85decode(text[len(_PACKED_COLUMNS):])))
+        return [list(r) for r in zip(*cols, strict=True)]
+    return list(json.loads(zlib.decompress(base64.b64decode(text))))  # row by row (jobs started before c1)
 
 
 def default_job_id(plan: MigrationPlan) -> str:
@@ -78,8 +94,11 @@ def default_job_id(plan: MigrationPlan) -> str:
     return f"wfkit-migration-{plan.strategy}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
-_MAX_PACKED = 1_500_000
-"""Bytes of packed plan a job's input may hold (engines refuse payloads of 2 MB)."""
+_MAX_PACKED = 1_900_000
+"""Bytes of packed plan a job's input may hold (both engines refuse inputs over 2 MiB): about 60,000 workflows
+with random run IDs."""
+DEFAULT_BATCHES_PER_RUN = 100
+"""Batches one run of a job starts before it continues as new (its history stays bounded)."""
 
 
 # --- the workflow ----------------------------------------------------------------------------------------------
@@ -108,8 +127,17 @@ class MigrationJobWorkflow:
         plan_rows = unpack_items(items)
         size = int(options["batch_size"])
         parallel = int(options["parallel"])
+        per_run = max(1, int(options.get("batches_per_run") or DEFAULT_BATCHES_PER_RUN))
+        carried = options.get("carried") or {}  # what earlier runs of this job did (it continued as new)
+        first = int(carried.get("batches_done", 0))  # batch numbers go on across runs
         batches = [plan_rows[i:i + size] for i in range(0, len(plan_rows), size)]
-        self.total, self.batches = len(plan_rows), len(batches)
+        self.total = int(carried.get("total", len(plan_rows)))
+        self.batches = first + len(batches)
+        self.batches_done, self.done = first, int(carried.get("done", 0))
+        self.counts.update({k: int(v) for k, v in (carried.get("counts") or {}).items() if k in self.counts})
+        self.paused = self.paused or bool(carried.get("paused"))
+        self.canceled = self.canceled or bool(carried.get("canceled"))
+        runs = [*carried.get("runs", []), wf.info().run_id]
         hb = float(spec.get("heartbeat_timeout") or 10)
         per_wf = float(spec.get("timeout") or 600)
         policy = _defs.RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30),
@@ -118,7 +146,7 @@ class MigrationJobWorkflow:
         async def one(i: int) -> None:
             try:
                 result = await wf.execute_activity(
-                    BATCH_ACTIVITY, spec, batches[i], activity_id=f"batch-{i}",
+                    BATCH_ACTIVITY, spec, batches[i], activity_id=f"batch-{first + i}",
                     start_to_close_timeout=timedelta(seconds=max(per_wf * 4, 600)),
                     schedule_to_close_timeout=timedelta(days=30), heartbeat_timeout=timedelta(seconds=hb),
                     retry_policy=policy)
@@ -130,20 +158,31 @@ class MigrationJobWorkflow:
                 self.in_flight -= 1
 
         tasks = []
+        started = 0
         for i in range(len(batches)):
             self.state = "running"
+            if started == per_run:
+                break
             await wf.wait_condition(lambda: self.canceled or (not self.paused and self.in_flight < parallel))
             if self.canceled:
                 break
             self.in_flight += 1
+            started += 1
             tasks.append(asyncio.ensure_future(one(i)))
         if self.canceled:
             self.state = "canceling"
         await wf.wait_condition(lambda: self.in_flight == 0)
         for t in tasks:
             t.result()  # a batch that failed for good (a worker refused its spec) fails the job
+        if started < len(batches) and not self.canceled:
+            # bound the history: the next run carries the counts, the workflows left and this job's runs
+            rest = [r for b in batches[started:] for r in b]
+            wf.continue_as_new(spec, pack_items(rest), {
+                **{k: v for k, v in options.items() if k != "carried"},
+                "carried": {"total": self.total, "done": self.done, "batches_done": self.batches_done,
+                            "counts": dict(self.counts), "paused": self.paused, "runs": runs}})
         self.state = "canceled" if self.canceled else "completed"
-        return self.progress()
+        return {**self.progress(), "runs": runs}
 
     @_defs.signal
     def pause(self) -> None:
@@ -228,7 +267,7 @@ def _plain_row(row: Row) -> dict[str, Any]:
 @_defs.activity(name=BATCH_ACTIVITY)
 async def migrate_batch(spec: dict, batch: list) -> dict:
     """Migrate one batch of a job's workflows (all at once), heartbeating the rows of those done so that a retry
-    resumes after them; returns every row and the counts."""
+    resumes after them; returns the counts and the rows, column by column (``columns``, ``values``)."""
     from wfkit.migrate._checkpoint import NullCheckpoint
 
     if spec.get("v") != 1 or spec.get("strategy") not in JOB_STRATEGIES:
@@ -278,7 +317,23 @@ async def migrate_batch(spec: dict, batch: list) -> dict:
     counts = dict.fromkeys(_COUNT_KEYS, 0)
     for row in rows.values():
         counts[row["status"]] = counts.get(row["status"], 0) + 1
-    return {"counts": counts, "rows": list(rows.values())}
+    return {"counts": counts, **_columns_of(list(rows.values()))}
+
+
+def _columns_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows as ``{"columns": [names], "values": [[column values] per column]}``: each name once."""
+    from wfkit.migrate._report import REPORT_COLUMNS
+
+    names = [c for c in REPORT_COLUMNS if any(c in r for r in rows)]
+    return {"columns": names, "values": [[r.get(c) for r in rows] for c in names]}
+
+
+def _rows_of(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a batch's result (column by column, or row by row from jobs started before)."""
+    if isinstance(result.get("columns"), list) and isinstance(result.get("values"), list):
+        names, values = result["columns"], result["values"]
+        return [dict(zip(names, r, strict=True)) for r in zip(*values, strict=True)] if values else []
+    return [r for r in result.get("rows") or [] if isinstance(r, dict)]
 
 
 def _defs_error(message: str) -> Exception:
@@ -453,14 +508,20 @@ class MigrationJob:
                    if isinstance(a.heartbeat_details, dict))
 
     async def rows(self) -> list[dict[str, Any]]:
-        """One row per workflow of the batches finished so far, read from the job's history (the checkpoint)."""
-        history = await self.handle.history()
-        frame = history.to_dataframe()
+        """One row per workflow of the batches finished so far, read from the histories of every run of the job
+        (the checkpoint: the latest run's input names the earlier runs)."""
+        frames = [(await self.handle.history()).to_dataframe()]
+        started = frames[0].loc[frames[0]["event_type"] == "WorkflowExecutionStarted", "payload"]
+        args = started.iloc[0] if len(started) else None
+        options = args[2] if isinstance(args, list) and len(args) == 3 and isinstance(args[2], dict) else {}
+        for run_id in reversed((options.get("carried") or {}).get("runs") or []):
+            frames.insert(0, (await self.client.handle(self.job_id, run_id).history()).to_dataframe())
         out: list[dict[str, Any]] = []
-        for payload in frame.loc[frame["event_type"] == "ActivityTaskCompleted", "payload"]:
-            value = payload[0] if isinstance(payload, list) and len(payload) == 1 else payload
-            if isinstance(value, dict):
-                out.extend(r for r in value.get("rows") or [] if isinstance(r, dict))
+        for frame in frames:
+            for payload in frame.loc[frame["event_type"] == "ActivityTaskCompleted", "payload"]:
+                value = payload[0] if isinstance(payload, list) and len(payload) == 1 else payload
+                if isinstance(value, dict):
+                    out.extend(_rows_of(value))
         return out
 
     async def report(self) -> MigrationReport:
@@ -487,13 +548,16 @@ def wf_timeout(timeout: float | None) -> Exception:
 
 
 async def start_job(plan: MigrationPlan, on: Client, *, task_queue: str, batch_size: int, parallel: int,
-                    timeout: float | None, heartbeat_timeout: float, job_id: str | None) -> MigrationJob:
+                    timeout: float | None, heartbeat_timeout: float, job_id: str | None,
+                    batches_per_run: int = DEFAULT_BATCHES_PER_RUN) -> MigrationJob:
     """Start the plan as a job on ``on`` (or watch its job if one runs already)."""
     if plan.strategy not in JOB_STRATEGIES:
         raise WfkitError(f"plan.run(on=…) runs {' and '.join(JOB_STRATEGIES)} migrations; {plan.strategy} runs "
                          "in-process (plan.run() without on=)")
     if parallel < 1:
         raise WfkitError(f"parallel must be >= 1, got {parallel}")
+    if batches_per_run < 1:
+        raise WfkitError(f"batches_per_run must be >= 1, got {batches_per_run}")
     if heartbeat_timeout <= 0:
         raise WfkitError(f"heartbeat_timeout must be > 0 seconds, got {heartbeat_timeout}")
     for role, c in (("source", plan.source), ("target", plan.target)):
@@ -508,11 +572,13 @@ async def start_job(plan: MigrationPlan, on: Client, *, task_queue: str, batch_s
     packed = pack_items(rows)
     if len(packed) > _MAX_PACKED:
         raise WfkitError(f"the plan's {len(rows)} workflows pack into {len(packed):,} bytes, more than one job's "
-                         f"input may hold ({_MAX_PACKED:,}): split the migration by query (StartTime ranges, say)")
+                         f"input may hold ({_MAX_PACKED:,}, about 60,000 workflows): split the migration by query "
+                         "(StartTime ranges, say)")
     spec = job_spec(plan, timeout=timeout, heartbeat_timeout=heartbeat_timeout)
     jid = job_id or default_job_id(plan)
     try:
-        await on.start(JOB_WORKFLOW, spec, packed, {"batch_size": batch_size, "parallel": parallel}, id=jid,
+        await on.start(JOB_WORKFLOW, spec, packed,
+                       {"batch_size": batch_size, "parallel": parallel, "batches_per_run": batches_per_run}, id=jid,
                        task_queue=task_queue, id_reuse_policy="allow_duplicate",
                        memo={"wfkit.migration_job": {k: spec[k] for k in ("strategy", "source", "target", "query")}})
     except WorkflowAlreadyStarted:

@@ -151,12 +151,14 @@ class MigrationPlan:
     async def run(self, batch_size: int = 50, checkpoint: str | os.PathLike[str] | None = DEFAULT_CHECKPOINT,
                   dry_run: bool = False, progress: bool = True, *, timeout: float | None = 120.0,
                   on: Client, task_queue: str = DEFAULT_JOB_TASK_QUEUE, parallel: int = 4,
-                  heartbeat_timeout: float = 10.0, job_id: str | None = None) -> MigrationJob: ...
+                  heartbeat_timeout: float = 10.0, job_id: str | None = None,
+                  batches_per_run: int = 100) -> MigrationJob: ...
 
     async def run(self, batch_size: int = 50, checkpoint: str | os.PathLike[str] | None = DEFAULT_CHECKPOINT,
                   dry_run: bool = False, progress: bool = True, *, timeout: float | None = 120.0,
                   on: Client | None = None, task_queue: str = DEFAULT_JOB_TASK_QUEUE, parallel: int = 4,
-                  heartbeat_timeout: float = 10.0, job_id: str | None = None) -> MigrationReport | MigrationJob:
+                  heartbeat_timeout: float = 10.0, job_id: str | None = None,
+                  batches_per_run: int = 100) -> MigrationReport | MigrationJob:
         """Carry the plan out (or, with ``dry_run``, check each step that only reads, and change nothing).
 
         With ``on=client`` the migration runs as a durable job on that client's engine instead of in this
@@ -187,6 +189,9 @@ class MigrationPlan:
             heartbeat_timeout: with ``on``: seconds after which the batch of a worker that stopped answering (a
                 killed process) is retried on another worker, from its last heartbeat.
             job_id: with ``on``: the job's workflow ID (default: one per strategy, source, target and query).
+            batches_per_run: with ``on``: batches one run of the job starts before it continues as new, carrying
+                its counts and the workflows left, so that its history stays bounded. One job holds up to about
+                60,000 workflows (random run IDs); a larger plan is refused: split it by query.
 
         Returns:
             A ``MigrationReport``: ``stats`` (total, successful, failed, skipped, pending) and ``frame``; with
@@ -205,7 +210,7 @@ class MigrationPlan:
 
             return await on_loop(start_job(self, on, task_queue=task_queue, batch_size=batch_size,
                                            parallel=parallel, timeout=timeout, heartbeat_timeout=heartbeat_timeout,
-                                           job_id=job_id))
+                                           job_id=job_id, batches_per_run=batches_per_run))
         return await on_loop(self._run(batch_size, checkpoint, dry_run, progress, timeout))
 
     def _header(self) -> dict[str, Any]:
