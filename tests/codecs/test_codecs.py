@@ -366,3 +366,44 @@ async def test_codec_server_command(tmp_path):
         out, err = proc.communicate(timeout=10)
     for form in (KEY.hex(), base64.b64encode(KEY).decode()):
         assert form not in line + out + err
+
+
+async def test_cadence_history_of_many_pages_is_decoded_once(cadence_server, task_queue, monkeypatch):
+    """A history of several pages on Cadence: decoded once, whole, by the client's codec (before: each page by
+    the channel's interceptor, then again the payloads it had marked), so a codec server that never answers costs
+    about one timeout per history, not one per page and one more."""
+    import wfkit_cadence._client as cadence_client
+
+    monkeypatch.setattr(cadence_client, "HISTORY_PAGE_SIZE", 4)
+    workflow_id, run_id, url = await _encrypted_run(cadence_server.url, task_queue)
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accepts, never answers
+
+    hung = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = hung.sockets[0].getsockname()[1]
+    codec_server = await serve(AESGCMCodec({"k1": KEY}))
+    try:
+        ok = await wfkit.connect(url, codec=RemoteCodec(codec_server.url))
+        try:
+            h = await ok.handle(workflow_id, run_id=run_id).history()
+            assert len(h) > 3 * 4  # several pages
+            assert SECRET in _texts(h.to_dataframe())
+        finally:
+            await ok.close()
+        down = await wfkit.connect(url, codec=RemoteCodec(f"http://127.0.0.1:{port}", timeout=1))
+        try:
+            t0 = time.monotonic()
+            h = await down.handle(workflow_id, run_id=run_id).history()
+            took = time.monotonic() - t0
+            assert "did not answer within 1 s" in _texts(h.to_dataframe())
+            assert took < 2.5, f"{took:.1f} s for one history of {len(h)} events, {len(h) // 4 + 1} pages"
+        finally:
+            await down.close()
+    finally:
+        await codec_server.stop()
+        for writer in held:
+            writer.close()
+        hung.close()
+        await hung.wait_closed()

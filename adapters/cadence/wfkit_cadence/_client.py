@@ -75,6 +75,8 @@ DEFAULT_RETENTION = timedelta(days=3)
 
 LONG_POLL = 70.0
 """RPC deadline of a long poll (the server answers within ~20 s when nothing happens)."""
+HISTORY_PAGE_SIZE = 1000
+"""Events per page when a whole history is fetched."""
 
 _REUSE = {
     "allow_duplicate": workflow_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -550,7 +552,7 @@ class CadenceClient:
         while True:
             req = GetWorkflowExecutionHistoryRequest(domain=self.domain,
                                                      workflow_execution=self._execution(workflow_id, run_id),
-                                                     page_size=1000, next_page_token=token)
+                                                     page_size=HISTORY_PAGE_SIZE, next_page_token=token)
             try:
                 resp = await self.workflow.GetWorkflowExecutionHistory(req)
             except cerr.CadenceRpcError as exc:
@@ -561,7 +563,14 @@ class CadenceClient:
                 return events
 
     async def history(self, workflow_id: str, run_id: str | None) -> Any:
-        events = await self.history_events(workflow_id, run_id)
+        """The run's history with its payloads as stored (wfkit's client decodes it, once, with its codec)."""
+        from ._codec import RAW_HISTORY
+
+        raw = RAW_HISTORY.set(True)
+        try:
+            events = await self.history_events(workflow_id, run_id)
+        finally:
+            RAW_HISTORY.reset(raw)
         try:
             from wfkit.engine import History
         except ImportError:  # the history layer is not installed yet: the raw events

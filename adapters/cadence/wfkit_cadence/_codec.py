@@ -8,10 +8,15 @@ carry it are decoded when they arrive. A payload that cannot be decoded stays an
 and reading its values raises a ``CodecError`` naming the reason (``_convert.decode_values``), so a worker or
 client never goes on with values it could not read. Memo, headers and search attributes are never encoded
 (the server and wfkit's listing read them); neither are failure details (wfkit's failure documents).
+
+A history the client fetches for wfkit (``CadenceClient.history``) is fetched under :data:`RAW_HISTORY` and left
+encoded here: wfkit decodes a fetched history once, whole (so a codec server that does not answer costs one
+timeout per history, not one per page and another for the retry).
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from grpc.aio import ClientCallDetails, UnaryUnaryClientInterceptor
@@ -31,6 +36,8 @@ DECODED_RESPONSES = frozenset({
     "DescribeWorkflowExecution",
 })
 """The calls whose response payloads are decoded."""
+RAW_HISTORY: ContextVar[bool] = ContextVar("wfkit_cadence_raw_history", default=False)
+"""Set while fetching a history that its caller decodes itself: ``GetWorkflowExecutionHistory`` is not decoded."""
 
 
 def _method_name(method: Any) -> str:
@@ -49,7 +56,7 @@ class CodecInterceptor(UnaryUnaryClientInterceptor):
         if name in ENCODED_REQUESTS:
             await encode_messages([request], self.codec)
         call = await continuation(details, request)
-        if name in DECODED_RESPONSES:
+        if name in DECODED_RESPONSES and not (name == "GetWorkflowExecutionHistory" and RAW_HISTORY.get()):
             try:
                 response = await call
             except Exception:  # noqa: BLE001 - the caller awaits the call and gets the error as it is
