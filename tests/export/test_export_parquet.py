@@ -331,6 +331,8 @@ async def test_export_open_runs_skipped_or_provisional_then_replaced(client: Any
         return all(not e.is_open for e in await client.list(query, limit=None))
 
     await eventually(closed, timeout=30)
+    [open_file] = out.rglob("*.open.parquet")
+    kept = open_file.read_bytes()
     rerun = await client.export_histories(query, out, progress=False)   # the default: closed runs only
     assert (rerun.written, rerun.replaced, rerun.provisional, rerun.skipped, rerun.open_skipped) == (1, 1, 0, 3, 0)
     assert not list(out.rglob("*.open.parquet"))   # the provisional file is gone
@@ -339,6 +341,14 @@ async def test_export_open_runs_skipped_or_provisional_then_replaced(client: Any
     assert wfkit.read_histories(out)["event_type"].tolist().count("WorkflowExecutionCompleted") == 2
     nothing = await client.export_histories(query, out, progress=False)
     assert (nothing.written, nothing.skipped, nothing.replaced) == (0, 4, 0)
+
+    # a crash between the new file's rename and the old provisional file's removal: the next run removes it
+    open_file.write_bytes(kept)
+    assert len(wfkit.read_histories(out)) > len(expected)
+    repaired = await client.export_histories(query, out, progress=False)
+    assert (repaired.written, repaired.skipped) == (0, 4)
+    assert not list(out.rglob("*.open.parquet"))
+    pd.testing.assert_frame_equal(wfkit.read_histories(out), expected)
 
 
 async def test_export_unreadable_file_is_named(client: Any, task_queue: str, prefix: str, tmp_path: Any) -> None:
@@ -372,3 +382,44 @@ async def test_export_unreadable_file_is_named(client: Any, task_queue: str, pre
     assert len(synced) >= 2 * result.files   # each file, and its folder after the rename
     pd.testing.assert_frame_equal(wfkit.read_histories(out),
                                   _canonical(await client.histories(query, limit=None, progress=False)))
+
+
+async def test_export_replaces_one_run_of_a_provisional_file(client: Any, task_queue: str, prefix: str,
+                                                            tmp_path: Any) -> None:
+    """Two open runs written provisionally in one file; a rerun whose query lists only one of them rewrites that
+    file with the other alone (an atomic rename), and the dataset holds each run once."""
+    from wfkit.testing.conformance.workflows import ALL_ACTIVITIES, ALL_WORKFLOWS, Waiter
+
+    query = f"WorkflowId STARTS_WITH '{prefix}'"
+    out = tmp_path / "ds"
+    async with client.worker(task_queue=task_queue, workflows=ALL_WORKFLOWS, activities=ALL_ACTIVITIES):
+        handles = [await client.start(Waiter, 1, id=f"{prefix}w{i}", task_queue=task_queue) for i in range(2)]
+
+        async def both_waiting() -> bool:
+            for h in handles:
+                frame = (await client.handle(h.workflow_id, None).history()).to_dataframe()
+                if str(frame["event_type"].iloc[-1]) != "WorkflowTaskCompleted":
+                    return False
+            return await _count(client, query, 2)
+
+        await eventually(both_waiting, timeout=30)
+        first = await client.export_histories(query, out, progress=False, include_open=True)
+        assert (first.written, first.provisional, first.files) == (2, 2, 1)
+        await handles[1].signal("add", "x")
+        await handles[1].result(timeout=60)
+        one = f"WorkflowId = '{prefix}w1'"
+
+        async def closed() -> bool:
+            return all(not e.is_open for e in await client.list(one, limit=None))
+
+        await eventually(closed, timeout=30)
+        again = await client.export_histories(one, out, progress=False)
+        assert (again.written, again.replaced, again.provisional) == (1, 1, 0)
+        [open_file] = out.rglob("*.open.parquet")
+        import pyarrow.parquet as pq
+
+        assert set(pq.read_table(open_file, columns=["workflow_id"])["workflow_id"].to_pylist()) == {f"{prefix}w0"}
+        expected = _canonical(await client.histories(query, limit=None, progress=False))
+        pd.testing.assert_frame_equal(wfkit.read_histories(out), expected)
+        await handles[0].signal("add", "y")
+        await handles[0].result(timeout=60)
