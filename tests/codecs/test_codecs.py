@@ -351,21 +351,41 @@ async def test_codec_server_command(tmp_path):
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({"encrypt_with": "k1", "keys": {"k1": base64.b64encode(KEY).decode()}}))
     port = free_port()
+    token = base64.b64encode(os.urandom(12)).decode()
     proc = subprocess.Popen([sys.executable, "-m", "wfkit.cli", "codec-server", "--key-file", str(keys),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--port", str(port), "--auth-token-env", "CODEC_TOKEN"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "CODEC_TOKEN": token})
     try:
         line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)  # type: ignore[union-attr]
-        assert f"codec server on http://127.0.0.1:{port}" in line
+        assert f"codec server on http://127.0.0.1:{port}" in line and "bearer token required" in line
         encoded = await AESGCMCodec({"k1": KEY}).encode([wfkit.codecs.Payload({"encoding": b"json/plain"}, b'"v"')])
-        remote = RemoteCodec(f"http://127.0.0.1:{port}/{{namespace}}", namespace="default")
+        with pytest.raises(wfkit.codecs.CodecUnavailable, match="HTTP 401"):
+            await RemoteCodec(f"http://127.0.0.1:{port}").decode(encoded)
+        remote = RemoteCodec(f"http://127.0.0.1:{port}/{{namespace}}", namespace="default",
+                             headers={"Authorization": f"Bearer {token}"})
         assert (await remote.decode(encoded))[0].data == b'"v"'
         again = await remote.encode([wfkit.codecs.Payload({"encoding": b"json/plain"}, b'"w"')])
         assert again[0].metadata["encryption-key-id"] == b"k1"
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=10)
-    for form in (KEY.hex(), base64.b64encode(KEY).decode()):
+    for form in (KEY.hex(), base64.b64encode(KEY).decode(), token):
         assert form not in line + out + err
+
+
+async def test_export_with_a_codec_key_file(server, task_queue, tmp_path):
+    """``wfkit export --codec-key-file`` (as ``%wf connect`` has it) decrypts what it writes."""
+    import json
+
+    from wfkit.cli import main as cli
+
+    workflow_id, run_id, url = await _encrypted_run(server.url, task_queue)
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"keys": {"k1": base64.b64encode(KEY).decode()}}))
+    out = tmp_path / "export.json"
+    assert await asyncio.to_thread(cli, ["export", url, workflow_id, "--run-id", run_id, "--codec-key-file",
+                                         str(keys), "-o", str(out)]) == 0
+    assert SECRET in out.read_text()
 
 
 async def test_cadence_history_of_many_pages_is_decoded_once(cadence_server, task_queue, monkeypatch):
