@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import warnings
 
 import pytest
 
@@ -68,3 +69,31 @@ async def test_migrate_and_replay_commands(cadence, temporal, task_queue, prefix
     argv = ["replay", str(path), "--workflows", "tests.migration.test_replay:ReorderedSaga"]
     assert await asyncio.to_thread(run_cli, argv) == 1
     assert "NondeterminismError" in capsys.readouterr().out
+
+
+def test_api_key_on_the_command_line_warns(cadence, temporal, tmp_path, monkeypatch, capsys):
+    """A URL with ?api_key=… on argv (visible in ps, /proc/<pid>/cmdline, shell history) is warned about, naming
+    the option and the variable to use, never the key."""
+    from wfkit.cli import main
+
+    monkeypatch.setenv("WFKIT_STATE_DIR", str(tmp_path))
+    with pytest.warns(UserWarning) as caught:
+        assert main(["migrate", "--from", cadence.url + "&api_key=sekrit-from-1", "--to", temporal.url,
+                     "--on", temporal.url + "&api_key=sekrit-on-2", "--status"]) == 0
+    said = [str(w.message) for w in caught if "api_key" in str(w.message)]
+    assert len(said) == 2 and said[0].startswith("--from:") and said[1].startswith("--on:"), said
+    assert "CADENCE_API_KEY" in said[0] and "TEMPORAL_API_KEY" in said[1] and "WFKIT_API_KEY" in said[1]
+    assert not any("sekrit" in m for m in said)
+    capsys.readouterr()
+
+    with pytest.warns(UserWarning) as caught:  # a worker whose engine cannot be reached: warned before it fails
+        assert main(["worker", "migrate", "--on", "temporal://127.0.0.1:9?api_key=sekrit-on-3&connect_timeout=1",
+                     "--source", "cadence://127.0.0.1:9?domain=d&api_key=sekrit-src-4"]) != 0
+    said = [str(w.message) for w in caught if "api_key" in str(w.message)]
+    assert [m.split(":")[0] for m in said] == ["--on", "--source/--target"], said
+    out = capsys.readouterr()
+    assert not any("sekrit" in m for m in said) and "sekrit" not in out.err + out.out
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no key in the URL: no warning
+        assert main(["migrate", "--from", cadence.url, "--to", temporal.url, "--status"]) == 0

@@ -31,6 +31,27 @@ __all__ = ["add_migrate_parser", "add_replay_parser", "add_worker_parser", "load
            "replay_main", "worker_main"]
 
 
+def warn_key_on_command_line(option: str, url: str | None) -> None:
+    """Warn (``warnings``, naming the option, never the key) when a URL given on the command line carries
+    ``api_key``: a command line is visible to every user of the machine (``ps``, ``/proc/<pid>/cmdline``) and
+    stays in the shell's history. The key belongs in ``<ENGINE>_API_KEY`` or ``WFKIT_API_KEY``."""
+    import warnings
+    from urllib.parse import parse_qsl, urlsplit
+
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        keys = {k.lower() for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    except ValueError:
+        return
+    if "api_key" in keys:
+        engine = parts.scheme.split("+", 1)[0].upper() or "<ENGINE>"
+        warnings.warn(f"{option}: the URL carries api_key, which every user of this machine can read in the process "
+                      f"list (ps, /proc/<pid>/cmdline) and your shell keeps in its history: set {engine}_API_KEY "
+                      "(or WFKIT_API_KEY) in the environment instead", UserWarning, stacklevel=2)
+
+
 def _is_wfkit_workflow(c: type) -> bool:
     return getattr(getattr(c, "__wfkit_workflow__", None), "cls", None) is c
 
@@ -115,8 +136,9 @@ def add_worker_parser(sub: Any) -> argparse.ArgumentParser:
     m.add_argument("--task-queue", default=None, help="the jobs' task queue (default wfkit-migrations)")
     m.add_argument("--max-concurrent-batches", type=int, default=4, help="batches run at once (default 4)")
     m.add_argument("--source", "--target", dest="connections", action="append", default=[], metavar="URL",
-                   help="how to reach a job's source or target when its URL is not enough (TLS options, "
-                        "?api_key=…): used where engine, address and namespace match; repeatable")
+                   help="how to reach a job's source or target when its URL is not enough (TLS options; API keys "
+                        "belong in <ENGINE>_API_KEY or WFKIT_API_KEY, not on the command line): used where engine, "
+                        "address and namespace match; repeatable")
     m.set_defaults(func=worker_main)
     return m
 
@@ -129,6 +151,9 @@ def worker_main(args: argparse.Namespace) -> int:
     from wfkit._client import connect_sync
     from wfkit.migrate._job import DEFAULT_JOB_TASK_QUEUE, worker
 
+    warn_key_on_command_line("--on", args.on)
+    for url in args.connections:
+        warn_key_on_command_line("--source/--target", url)
     queue = args.task_queue or DEFAULT_JOB_TASK_QUEUE
     client = connect_sync(args.on)
     try:
@@ -210,6 +235,8 @@ def migrate_main(args: argparse.Namespace) -> int:
     from wfkit import migrate
     from wfkit._client import connect_sync
 
+    for option, url in (("--from", args.source), ("--to", args.target), ("--on", args.on)):
+        warn_key_on_command_line(option, url)
     if args.status:
         return status_main(args)
 
@@ -298,6 +325,7 @@ def replay_main(args: argparse.Namespace) -> int:
                                what=f"@wfkit.workflow or {args.engine} SDK workflow")
     histories: list[Any] = [History.from_json(f, workflow_id=args.workflow_id) for f in args.files]
     if args.source:
+        warn_key_on_command_line("--from", args.source)
         client = connect_sync(args.source)
         try:
             execs = client.sync.list(args.query, limit=args.limit)
