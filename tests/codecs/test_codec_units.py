@@ -235,3 +235,13 @@ async def test_codec_server_token(caplog, monkeypatch):
     async with await serve(AESGCMCodec({"k1": key}), host="0.0.0.0", token="tok-123"):
         pass
     assert "without a token" not in caplog.text
+
+
+def test_the_marker_key_and_the_envelope_prefix_are_defined_once():
+    """Frames and codecs read the same ``wfkit-codec-error`` key and envelope prefix: one definition of each."""
+    from pathlib import Path
+
+    root = Path(wfkit.__file__).parent
+    for literal in ('"wfkit-codec-error"', "b'{\"wfkit-codec\":1"):
+        where = [str(p.relative_to(root)) for p in root.rglob("*.py") if literal in p.read_text()]
+        assert where == ["codecs/_apply.py"], (literal, where)

@@ -13,9 +13,10 @@ from typing import Any
 
 import msgspec
 
+from wfkit.codecs._apply import ENVELOPE_PREFIX as _ENVELOPE_PREFIX
+from wfkit.codecs._apply import ERROR_KEY as _ERROR_KEY
+
 _json_decode = msgspec.json.decode
-_ERROR_KEY = "wfkit-codec-error"  # wfkit.codecs._apply.ERROR_KEY (not imported: this module loads with frames)
-_ENVELOPE_PREFIX = b'{"wfkit-codec":1,"payloads":'  # wfkit.codecs._apply.ENVELOPE_PREFIX
 
 
 class Opaque(str):
