@@ -26,6 +26,13 @@ class RemoteCodec(PayloadCodec):
             namespace of the connection the codec is set on, else ``default``).
         headers: extra HTTP headers (e.g. ``{"Authorization": "Bearer …"}``; values are never shown).
         timeout: seconds before a request counts as failed (the server being down never hangs a notebook).
+        batch_bytes, batch_size: a request holds at most ``batch_size`` payloads and about ``batch_bytes`` of
+            JSON; more payloads go in several requests, in order (servers limit request bodies: aiohttp to 1 MiB).
+
+    The endpoint may carry credentials (``https://user:pw@…``, ``?token=…``): they are sent, and shown as ``***``
+    in the repr, ``endpoint`` and every error. An HTTP 4xx answer about the payloads is a ``CodecError`` (a history
+    reader then tries them one event at a time); no answer, a 5xx, 413, or one about the server or its credentials
+    is a ``CodecUnavailable``.
     """
 
     def __init__(self, endpoint: str, *, namespace: str | None = None,
