@@ -25,14 +25,25 @@ def test_connect_with_codec_key_file_and_codec_server(ip, temporal_server, tmp_p
         h = enc.sync.start(w.Hello, "notebook-secret", task_queue=tq)
         assert h.sync.result(timeout=30) == "hello notebook-secret"
     server = run_sync(serve(AESGCMCodec({"k1": key})))
+    token = uuid.uuid4().hex
+    guarded = run_sync(serve(AESGCMCodec({"k1": key}), token=token))
     try:
         viewer = ip.run_line_magic("wf", f"connect {temporal_server.url} --as viewer --codec-server {server.url}")
         frame = viewer.sync.handle(h.workflow_id).sync.history().to_dataframe()
         assert "notebook-secret" in repr(list(frame["payload"]))
+        # a codec server that needs a token: the magic sends it from an environment variable, never the line
+        os.environ["WFKIT_TEST_CODEC_TOKEN"] = token
+        authed = ip.run_line_magic("wf", f"connect {temporal_server.url} --as authed --codec-server {guarded.url} "
+                                         "--codec-auth-env WFKIT_TEST_CODEC_TOKEN")
+        frame = authed.sync.handle(h.workflow_id).sync.history().to_dataframe()
+        assert "notebook-secret" in repr(list(frame["payload"]))
+        assert token not in repr(authed)
         plain = ip.run_line_magic("wf", f"connect {temporal_server.url} --as plain")
         frame = plain.sync.handle(h.workflow_id).sync.history().to_dataframe()
         assert "notebook-secret" not in repr(list(frame["payload"]))
     finally:
+        os.environ.pop("WFKIT_TEST_CODEC_TOKEN", None)
         run_sync(server.stop())
-        for name in ("enc", "viewer", "plain"):
+        run_sync(guarded.stop())
+        for name in ("enc", "viewer", "authed", "plain"):
             ip.run_line_magic("wf", f"close {name}")
