@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -366,7 +366,9 @@ class Client:
             raise WfkitError(f"limit must be >= 0, got {limit}")
         if page_size < 1:
             raise WfkitError(f"page_size must be >= 1, got {page_size}")
-        rows = self._inner.executions(query or None)   # advanced only on wfkit's loop, a page per hop
+        stream = getattr(self._inner, "executions", None)   # optional: else the listing, collected
+        rows = (stream(query or None) if stream is not None
+                else _collected(self._inner, query or None, limit))   # advanced only on wfkit's loop, a page per hop
         given = 0
         try:
             while limit is None or given < limit:
@@ -913,6 +915,12 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+async def _collected(inner: EngineClient, query: str | None, limit: int | None) -> AsyncGenerator[Execution, None]:
+    """The listing of an engine client without ``executions``: ``list`` collected, then given row by row."""
+    for e in await inner.list(query, limit):
+        yield e
 
 
 async def _take(rows: AsyncIterator[Execution], n: int) -> builtins.list[Execution]:

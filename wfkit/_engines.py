@@ -21,6 +21,44 @@ CAPABILITIES = tuple(c.value for c in Capability)
 _REQUIRED = ("name", "capabilities", "default_port", "namespace_term", "connect", "dev_server", "history_dialect",
              "history_proto_class", "replay", "native_history_json")
 
+
+def _no_client_config(config: Any) -> None:
+    """An engine without a client configuration of its own: the URL and arguments are all there is."""
+
+
+def _no_native_workflows(cls: type) -> None:
+    """An engine whose SDK workflow classes wfkit cannot replay as they are."""
+
+
+def _no_codec_adapter(obj: Any) -> None:
+    """An engine whose SDK has no codec objects of its own."""
+
+
+# Members of wfkit.engine.Engine a plugin may leave out, and what the core does without them.
+OPTIONAL: dict[str, Any] = {
+    "apply_client_config": _no_client_config,
+    "native_workflow_name": _no_native_workflows,
+    "adapt_codec": _no_codec_adapter,
+}
+
+
+class _WithDefaults:
+    """A plugin that leaves out optional members, seen with their defaults (its own attributes otherwise)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return getattr(self._engine, name)
+        except AttributeError:
+            if name in OPTIONAL:
+                return OPTIONAL[name]
+            raise
+
+    def __repr__(self) -> str:
+        return repr(self._engine)
+
 _loaded: dict[str, Engine] = {}
 
 
@@ -53,10 +91,18 @@ def get_engine(name: str) -> Engine:
     if missing:
         raise WfkitError(f"the wfkit engine plugin {name!r} ({eps[0].value}) does not satisfy wfkit.engine.Engine: "
                          f"it has no {', '.join(missing)}")
+    not_callable = [m for m in ("connect", "dev_server", "history_dialect", "history_proto_class", "replay",
+                                "native_history_json", *OPTIONAL) if hasattr(engine, m) and not callable(
+                                    getattr(engine, m))]
+    if not_callable:
+        raise WfkitError(f"the wfkit engine plugin {name!r} ({eps[0].value}) does not satisfy wfkit.engine.Engine: "
+                         f"{', '.join(not_callable)} must be methods")
     unknown = [c for c in engine.capabilities if not isinstance(c, Capability)]
     if unknown:
         raise WfkitError(f"the wfkit engine plugin {name!r} declares capabilities that are not "
                          f"wfkit.engine.Capability members: {sorted(map(str, unknown))}")
+    if any(not hasattr(engine, m) for m in OPTIONAL):
+        engine = _WithDefaults(engine)
     _loaded[name] = engine
     return engine
 

@@ -264,7 +264,8 @@ class EngineClient(Protocol):
 
     def executions(self, query: str | None) -> AsyncGenerator[Execution, None]:
         """Executions matching ``query``, newest first, as the server pages them: a listing of any size in
-        bounded memory (``list`` is this, collected up to a limit)."""
+        bounded memory (``list`` is this, collected up to a limit). Optional: without it, ``Client.iter_list``
+        (and the export) collect ``list(query, limit)`` in memory first."""
         ...
 
     async def count(self, query: str | None) -> int: ...
@@ -308,7 +309,11 @@ class DevServer(Protocol):
 
 @runtime_checkable
 class Engine(Protocol):
-    """An engine plugin: the object a ``wfkit.engines`` entry point names."""
+    """An engine plugin: the object a ``wfkit.engines`` entry point names.
+
+    The registry (``wfkit._engines``) refuses a plugin without one of the required members, naming it; the
+    optional ones (``apply_client_config``, ``native_workflow_name``, and ``adapt_codec(obj)``, which turns the
+    engine SDK's own codec objects into a ``PayloadCodec``) default as their docstrings say."""
 
     name: str
     """The URL scheme and the name wfkit reports (``Execution.engine``, ``History.engine``)."""
@@ -327,7 +332,8 @@ class Engine(Protocol):
         """Before ``connect``: fill the settings ``config`` leaves unset (those not in ``config.explicit``) from
         the engine's own client configuration: environment variables, and a profiles file for engines with
         ``Capability.CLIENT_PROFILES`` (``config.profile`` names one). ``WfkitError`` names a bad file, profile or
-        variable, never a secret."""
+        variable, never a secret. Optional: without it, nothing is filled in (and ``profile=`` needs
+        ``Capability.CLIENT_PROFILES`` in any case)."""
         ...
 
     def dev_server(self, *, port: int | None = None, db: str | None = None, build: bool = False,
@@ -353,7 +359,7 @@ class Engine(Protocol):
 
     def native_workflow_name(self, cls: type) -> str | None:
         """The workflow type name when ``cls`` is a workflow class of this engine's own SDK (replayed as it is,
-        without wfkit), else None."""
+        without wfkit), else None. Optional: without it, None (only wfkit workflows replay)."""
         ...
 
     def native_history_json(self, history: History, *, indent: int | None = None) -> str:
