@@ -47,7 +47,7 @@ from cadence.api.v1.workflow_pb2 import DecisionTaskFailedCause
 from cadence.metrics import NoOpMetricsEmitter
 from grpc import StatusCode
 
-from wfkit.engine import ActivityDefn, WfkitError, WorkflowDefn, register_runtime
+from wfkit.engine import ActivityDefn, WorkflowDefn, register_runtime
 
 from ._activity import ActivityAttempt, CadenceActivityRuntime, run_activity
 from ._workflow import CadenceWorkflowRuntime, WfkitWorkflowEngine, cadence_definition, new_engine
@@ -144,9 +144,8 @@ class CadenceWorker:
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._task_list = TaskList(name=task_queue, kind=TaskListKind.TASK_LIST_KIND_NORMAL)
+        # checked by the core's Client.worker (a whole number >= 0)
         size = DEFAULT_CACHED_WORKFLOWS if max_cached_workflows is None else max_cached_workflows
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise WfkitError(f"worker: max_cached_workflows must be a whole number >= 0, got {size!r}")
         self.cache = StickyCache(size)
         self._sticky_list = TaskList(name=f"{self.identity}:sticky", kind=TaskListKind.TASK_LIST_KIND_STICKY)
         self._sticky_attributes: StickyExecutionAttributes | None = None
