@@ -253,6 +253,25 @@ _URL_EXAMPLES = ("expected e.g. temporal://localhost:7233?namespace=default, cad
                  "temporal+dev://")
 
 
+def split_address(address: str, what: str) -> tuple[str | None, int | None]:
+    """``host:port``, ``host``, ``[::1]:port`` or ``:port`` as (host, port), either None when not given; a bad
+    port or host is a ``WfkitError`` naming ``what`` (a redacted URL, or the variable or setting it came from)."""
+    try:
+        parts = urlsplit(f"//{address.strip()}")
+    except ValueError as exc:
+        raise WfkitError(f"malformed address in {what}: {exc}") from None
+    try:
+        port = parts.port
+    except ValueError:
+        raise WfkitError(f"bad port in {what}: expected a number from 1 to 65535") from None
+    if port == 0:
+        raise WfkitError(f"bad port in {what}: port 0 is not a server's port (leave it out for the engine's "
+                         "default)")
+    if not parts.hostname and ("[" in parts.netloc or "]" in parts.netloc):
+        raise WfkitError(f"malformed host in {what}")
+    return parts.hostname or None, port
+
+
 def parse_url(url: str) -> ConnectConfig:
     """Read ``temporal://host:port?namespace=…``, ``cadence://host:port?domain=…``, ``temporal+dev://`` …
 
@@ -278,18 +297,10 @@ def parse_url(url: str) -> ConnectConfig:
     if flavour not in ("", "dev"):
         raise WfkitError(f"unknown URL scheme {scheme!r}: use {engine}:// or {engine}+dev://")
     cfg = ConnectConfig(engine=engine, dev=flavour == "dev")
-    try:
-        port = parts.port
-    except ValueError:
-        raise WfkitError(f"bad port in {shown}: expected a number from 1 to 65535") from None
-    if port == 0:
-        raise WfkitError(f"bad port in {shown}: port 0 is not a server's port (leave it out for the engine's "
-                         "default)")
-    if parts.hostname:
-        cfg.host = parts.hostname
+    host, port = split_address(parts.netloc, shown)
+    if host:
+        cfg.host = host
         cfg.explicit.add("host")
-    elif parts.netloc.startswith("[") or ("[" in parts.netloc or "]" in parts.netloc):
-        raise WfkitError(f"malformed host in {shown}")
     cfg.port = port
     if port is not None:
         cfg.explicit.add("port")

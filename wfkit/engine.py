@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from wfkit import telemetry
 from wfkit._capability import Capability
-from wfkit._config import TAGS_MEMO_KEY, ConnectConfig, Secret, check_api_key, tls_material
+from wfkit._config import TAGS_MEMO_KEY, ConnectConfig, Secret, check_api_key, split_address, tls_material
 from wfkit._converter import from_json_value, json_values, to_json_value
 from wfkit._definitions import (
     DEFAULT_RETRY_POLICY,
@@ -116,7 +116,7 @@ __all__ = [
     # the list-query language, for engines that evaluate list queries themselves
     "QueryBoolOp", "QueryComparison", "QuerySyntaxError", "evaluate_query", "parse_query", "query_fields",
     "from_json_value", "json_values", "port_open", "tail", "telemetry", "tls_material", "to_json_value",
-    "check_api_key",
+    "check_api_key", "split_address",
     # payload codecs: the interface, and running one over an engine's protobuf messages
     "CodecError", "ENVELOPE_PREFIX", "Payload", "PayloadCodec", "decode_messages", "encode_messages",
     # errors

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from wfkit.engine import ConnectConfig, WfkitError
+from wfkit.engine import ConnectConfig, WfkitError, split_address
 
 ENVIRONMENT = {
     "CADENCE_ADDRESS": "host:port of the frontend (gRPC)",
@@ -33,13 +33,11 @@ def apply_client_config(cfg: ConnectConfig, env: Mapping[str, str] | None = None
     given = cfg.explicit
     address = env.get("CADENCE_ADDRESS", "").strip()
     if address and "host" not in given:
-        host, sep, port = address.rpartition(":")
-        cfg.host = (host if sep else port).strip("[]")
-        if sep and "port" not in given:
-            try:
-                cfg.port = int(port)
-            except ValueError:
-                raise WfkitError(f"CADENCE_ADDRESS={address!r}: expected host:port") from None
+        host, port = split_address(address, f"CADENCE_ADDRESS={address!r} (expected host:port)")
+        if host:
+            cfg.host = host
+        if port is not None and "port" not in given:
+            cfg.port = port
     if env.get("CADENCE_DOMAIN") and "namespace" not in given:
         cfg.namespace = env["CADENCE_DOMAIN"].strip()
     for var, field in (("CADENCE_TLS_SERVER_CA_CERT_PATH", "tls_ca"), ("CADENCE_TLS_CLIENT_CERT_PATH", "tls_cert"),

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from wfkit.engine import ConnectConfig, Secret, WfkitError, check_api_key
+from wfkit.engine import ConnectConfig, Secret, WfkitError, check_api_key, split_address
 
 
 def apply_client_config(cfg: ConnectConfig) -> None:
@@ -39,13 +39,11 @@ def apply_client_config(cfg: ConnectConfig) -> None:
 def _fill(cfg: ConnectConfig, profile: Any) -> None:
     given = cfg.explicit
     if profile.address and "host" not in given:
-        host, _, port = profile.address.rpartition(":") if ":" in profile.address else (profile.address, "", "")
-        cfg.host = host.strip("[]")
-        if port and "port" not in given:
-            try:
-                cfg.port = int(port)
-            except ValueError:
-                raise WfkitError(f"Temporal client configuration: address {profile.address!r} has a bad port") from None
+        host, port = split_address(profile.address, f"Temporal client configuration: address {profile.address!r}")
+        if host:
+            cfg.host = host
+        if port is not None and "port" not in given:
+            cfg.port = port
     if profile.namespace and "namespace" not in given:
         cfg.namespace = profile.namespace
     if profile.api_key and "api_key" not in given:
