@@ -25,7 +25,7 @@ from typing import Any
 from wfkit._errors import WfkitError
 from wfkit._replay import DEFAULT_ENGINE
 from wfkit.migrate._checkpoint import DEFAULT_CHECKPOINT
-from wfkit.migrate._plan import STRATEGIES
+from wfkit.migrate._plan import DEFAULT_JOB_TASK_QUEUE, STRATEGIES
 
 __all__ = ["add_migrate_parser", "add_replay_parser", "add_worker_parser", "load_workflows", "migrate_main",
            "replay_main", "worker_main"]
@@ -118,7 +118,7 @@ def add_migrate_parser(sub: Any) -> argparse.ArgumentParser:
                    help="run the migration as a durable job on this engine (restart only): its batches are run by "
                         "`wfkit worker migrate --on URL --task-queue Q` processes; this command starts and watches it")
     m.add_argument("--job-task-queue", default=None, metavar="Q",
-                   help="with --on: the job's task queue (default wfkit-migrations)")
+                   help=f"with --on: the job's task queue (default {DEFAULT_JOB_TASK_QUEUE})")
     m.add_argument("--parallel", type=int, default=4, help="with --on: batches under way at once (default 4)")
     m.add_argument("--detach", action="store_true", help="with --on: start the job and return (do not watch it)")
     m.set_defaults(func=migrate_main)
@@ -133,7 +133,7 @@ def add_worker_parser(sub: Any) -> argparse.ArgumentParser:
                          description="Serve migration jobs: run their batches (any number of these processes, on "
                                      "any machines that reach the engines). Runs until Ctrl-C or SIGTERM.")
     m.add_argument("--on", required=True, metavar="URL", help="the engine the jobs run on")
-    m.add_argument("--task-queue", default=None, help="the jobs' task queue (default wfkit-migrations)")
+    m.add_argument("--task-queue", default=None, help=f"the jobs' task queue (default {DEFAULT_JOB_TASK_QUEUE})")
     m.add_argument("--max-concurrent-batches", type=int, default=4, help="batches run at once (default 4)")
     m.add_argument("--source", "--target", dest="connections", action="append", default=[], metavar="URL",
                    help="how to reach a job's source or target when its URL is not enough (TLS options; API keys "
@@ -149,7 +149,7 @@ def worker_main(args: argparse.Namespace) -> int:
     import threading
 
     from wfkit._client import connect_sync
-    from wfkit.migrate._job import DEFAULT_JOB_TASK_QUEUE, worker
+    from wfkit.migrate._job import worker
 
     warn_key_on_command_line("--on", args.on)
     for url in args.connections:
@@ -286,7 +286,6 @@ def _run_job(args: argparse.Namespace, plan: Any) -> int:
     """``wfkit migrate --on URL``: start the migration as a job there and watch it (Ctrl-C stops watching)."""
     from wfkit._client import connect_sync
     from wfkit._loop import WaitInterrupted
-    from wfkit.migrate._job import DEFAULT_JOB_TASK_QUEUE
 
     if args.dry_run:
         raise WfkitError("--dry-run runs in-process: leave out --on")

@@ -9,6 +9,7 @@ from wfkit.notebook.commands._args import Context, as_list, parse, parser
 
 def migrate(ctx: Context, args: list[Any]) -> Any:
     from wfkit import migrate as migration
+    from wfkit.migrate._plan import DEFAULT_JOB_TASK_QUEUE
 
     p = parser("migrate", "Plan and run a migration between two connections (names or URLs).")
     p.add_argument("--from", dest="source", required=True)
@@ -25,7 +26,8 @@ def migrate(ctx: Context, args: list[Any]) -> Any:
     p.add_argument("--on", default=None, metavar="CONNECTION",
                    help="run it as a durable job on this connection's engine (restart); returns the MigrationJob "
                         "(its workers: wfkit worker migrate --on URL --task-queue Q)")
-    p.add_argument("--job-task-queue", default="wfkit-migrations", help="with --on: the job's task queue")
+    p.add_argument("--job-task-queue", default=DEFAULT_JOB_TASK_QUEUE,
+                   help="with --on: the job's task queue")
     p.add_argument("--parallel", type=int, default=4, help="with --on: batches under way at once")
     p.add_argument("--wait", action="store_true", help="with --on: watch the job to its end (a progress bar)")
     ns = parse(p, args)
