@@ -93,7 +93,7 @@ class _AuthInterceptor(UnaryUnaryClientInterceptor):
         self._key = key  # a wfkit Secret: never formatted into text
 
     async def intercept_unary_unary(self, continuation: Any, details: ClientCallDetails, request: Any) -> Any:
-        md = list(details.metadata or ()) + [("cadence-authorization", str(self._key.get()))]
+        md = list(details.metadata or ()) + [("cadence-authorization", self._key.text())]
         details = ClientCallDetails(method=details.method, timeout=details.timeout, metadata=grpc.aio.Metadata(*md),
                                     credentials=details.credentials, wait_for_ready=details.wait_for_ready)
         return await continuation(details, request)
@@ -145,24 +145,31 @@ _CHANNEL_ARGUMENTS: dict[str, Any] = {
 }
 
 
+def _channel_settings(cfg: ConnectConfig) -> tuple[grpc.ChannelCredentials | None, dict[str, Any], list[Any]]:
+    """What every channel of ``cfg`` is built with (the SDK's and ``_check_access``'s): TLS credentials (None:
+    plaintext), channel arguments (the server name to verify, the reconnect backoff) and the API key's
+    interceptor."""
+    creds = _credentials(cfg)
+    arguments = dict(_CHANNEL_ARGUMENTS)
+    if creds is not None and cfg.server_name:
+        arguments["grpc.ssl_target_name_override"] = cfg.server_name
+    auth: list[Any] = [_AuthInterceptor(cfg.api_key)] if cfg.api_key is not None else []
+    return creds, arguments, auth
+
+
 def _new_raw(cfg: ConnectConfig) -> cadence.Client:
+    creds, arguments, auth = _channel_settings(cfg)
     options: dict[str, Any] = {
         "domain": cfg.namespace, "target": cfg.address, "data_converter": DATA_CONVERTER,
-        "identity": cfg.identity or f"{os.getpid()}@{socket.gethostname()}",
+        "identity": cfg.identity or f"{os.getpid()}@{socket.gethostname()}", "channel_arguments": arguments,
     }
-    creds = _credentials(cfg)
-    options["channel_arguments"] = dict(_CHANNEL_ARGUMENTS)
     if creds is not None:
         options["credentials"] = creds
-        if cfg.server_name:
-            options["channel_arguments"]["grpc.ssl_target_name_override"] = cfg.server_name
-    interceptors: list[Any] = [_TransientRetryInterceptor()]
+    interceptors: list[Any] = [_TransientRetryInterceptor(), *auth]
     if cfg.codec is not None:
         from ._codec import CodecInterceptor
 
         interceptors.insert(0, CodecInterceptor(cfg.codec))
-    if cfg.api_key is not None:
-        interceptors.append(_AuthInterceptor(cfg.api_key))
     options["interceptors"] = interceptors
     return cadence.Client(**options)
 
@@ -220,15 +227,11 @@ async def _check_access(cfg: ConnectConfig, where: str, timeout: float) -> None:
     INTERNAL until the deadline): a refused API key or client certificate is reported at once."""
     from cadence.api.v1 import service_domain_pb2_grpc
 
-    creds = _credentials(cfg)
-    options = list(_CHANNEL_ARGUMENTS.items())
-    if cfg.server_name:
-        options.append(("grpc.ssl_target_name_override", cfg.server_name))
+    creds, arguments, auth = _channel_settings(cfg)
+    options = list(arguments.items())
     metadata = [("rpc-service", "cadence-frontend"), ("rpc-caller", "wfkit"), ("rpc-encoding", "proto")]
-    if cfg.api_key is not None:
-        metadata.append(("cadence-authorization", cfg.api_key.text()))
-    channel = (grpc.aio.secure_channel(cfg.address, creds, options=options) if creds is not None else
-               grpc.aio.insecure_channel(cfg.address, options=options))
+    channel = (grpc.aio.secure_channel(cfg.address, creds, options=options, interceptors=auth) if creds is not None
+               else grpc.aio.insecure_channel(cfg.address, options=options, interceptors=auth))
     try:
         await service_domain_pb2_grpc.DomainAPIStub(channel).DescribeDomain(
             DescribeDomainRequest(name=cfg.namespace), timeout=timeout, metadata=metadata)
