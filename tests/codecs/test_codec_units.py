@@ -245,3 +245,26 @@ def test_the_marker_key_and_the_envelope_prefix_are_defined_once():
     for literal in ('"wfkit-codec-error"', "b'{\"wfkit-codec\":1"):
         where = [str(p.relative_to(root)) for p in root.rglob("*.py") if literal in p.read_text()]
         assert where == ["codecs/_apply.py"], (literal, where)
+
+
+async def test_one_bad_payload_among_many_costs_a_few_codec_calls_not_one_per_event():
+    """1,000 events, one payload under an unknown key: the codec (a codec server: one request per call) is called
+    about 2 log2(1000) times, not 1,000 times, and every other payload decodes."""
+    k1 = os.urandom(32)
+    good = await AESGCMCodec({"k1": k1}).encode([Payload({"encoding": b"json/plain"}, b'"g"')] * 1000)
+    bad = await AESGCMCodec({"k2": os.urandom(32)}).encode([Payload({"encoding": b"json/plain"}, b'"b"')])
+    inner = AESGCMCodec({"k1": k1})
+    calls: list[int] = []
+
+    class Counting(wfkit.codecs.PayloadCodec):
+        async def encode(self, payloads):
+            return await inner.encode(payloads)
+
+        async def decode(self, payloads):
+            calls.append(len(payloads))
+            return await inner.decode(payloads)
+
+    msgs = _payloads_messages(good[:700] + bad + good[700:])
+    assert await decode_messages(msgs, Counting(), tolerant=True) == 1000
+    assert b"key id k2 not available" in msgs[700].payloads[0].metadata["wfkit-codec-error"]
+    assert len(calls) <= 25, len(calls)

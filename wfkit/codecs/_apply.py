@@ -208,29 +208,15 @@ async def decode_messages(messages: Iterable[Any], codec: PayloadCodec, *, toler
                     raise
     if not groups:
         return 0
-    flat = [p for _, ps in groups for p in ps]
-    try:
-        out = await codec.decode(flat)
-        if len(out) != len(flat):
-            raise CodecError(f"the codec decoded {len(flat)} payloads into {len(out)}")
-        results: list[tuple[list[Payload] | None, str | None]] = []
-        i = 0
-        for _, ps in groups:
-            results.append((list(out[i:i + len(ps)]), None))
-            i += len(ps)
-    except CodecUnavailable as exc:
-        if not tolerant:
+    if tolerant:
+        results = await _decode_tolerant(codec, [ps for _, ps in groups])
+    else:
+        try:
+            results = [(got, None) for got in await _decode_all(codec, [ps for _, ps in groups])]
+        except CodecUnavailable:
             raise
-        results = [(None, str(exc))] * len(groups)
-    except Exception as exc:  # noqa: BLE001 - a codec may raise anything; one by one, to say which payload
-        if not tolerant:
+        except Exception as exc:  # noqa: BLE001 - a codec may raise anything; said as a wfkit error
             raise CodecError(f"payloads could not be decoded: {_reason(exc)}") from None
-        results = []
-        for _, ps in groups:
-            try:
-                results.append((list(await codec.decode(ps)), None))
-            except Exception as one:  # noqa: BLE001 - the reason goes into the frame cell
-                results.append((None, _reason(one)))
     decoded = 0
     for (msg, ps), (got, error) in zip(groups, results, strict=True):
         if got is not None and _has_metadata(msg):
@@ -254,6 +240,49 @@ async def decode_messages(messages: Iterable[Any], codec: PayloadCodec, *, toler
         else:
             msg.data = wrap(ps, error or "undecodable")
     return decoded
+
+
+async def _decode_all(codec: PayloadCodec, groups: Sequence[list[Payload]]) -> list[list[Payload]]:
+    """One ``decode`` call for the payloads of every group, cut back into the groups."""
+    flat = [p for ps in groups for p in ps]
+    out = await codec.decode(flat)
+    if len(out) != len(flat):
+        raise CodecError(f"the codec decoded {len(flat)} payloads into {len(out)}")
+    cut, i = [], 0
+    for ps in groups:
+        cut.append(list(out[i:i + len(ps)]))
+        i += len(ps)
+    return cut
+
+
+async def _decode_tolerant(codec: PayloadCodec,
+                           groups: Sequence[list[Payload]]) -> list[tuple[list[Payload] | None, str | None]]:
+    """Each group decoded, or the reason it is not: when the codec refuses a call, the groups are halved until the
+    ones it refuses stand alone (a few calls per bad group, not one per group); a codec that is unavailable marks
+    every group not decoded yet with its reason, without another call."""
+    results: list[tuple[list[Payload] | None, str | None]] = [(None, None)] * len(groups)
+    pending = [(0, len(groups))]
+    unavailable: str | None = None
+    while pending:
+        lo, hi = pending.pop()
+        if unavailable is not None:
+            results[lo:hi] = [(None, unavailable)] * (hi - lo)
+            continue
+        try:
+            got = await _decode_all(codec, groups[lo:hi])
+        except CodecUnavailable as exc:
+            unavailable = str(exc)
+            results[lo:hi] = [(None, unavailable)] * (hi - lo)
+            continue
+        except Exception as exc:  # noqa: BLE001 - a codec may raise anything; the reason goes into the frame cell
+            if hi - lo == 1:
+                results[lo] = (None, _reason(exc))
+            else:
+                mid = (lo + hi) // 2
+                pending += [(mid, hi), (lo, mid)]  # the first half next: calls in the history's order
+            continue
+        results[lo:hi] = [(ps, None) for ps in got]
+    return results
 
 
 async def encode_messages(messages: Iterable[Any], codec: PayloadCodec) -> None:
