@@ -30,9 +30,9 @@ class RemoteCodec(PayloadCodec):
             JSON; more payloads go in several requests, in order (servers limit request bodies: aiohttp to 1 MiB).
 
     The endpoint may carry credentials (``https://user:pw@…``, ``?token=…``): they are sent, and shown as ``***``
-    in the repr, ``endpoint`` and every error. An HTTP 4xx answer about the payloads is a ``CodecError`` (a history
-    reader then tries them one event at a time); no answer, a 5xx, 413, or one about the server or its credentials
-    is a ``CodecUnavailable``.
+    in the repr, ``endpoint`` and every error. An HTTP 4xx answer about the payloads is a ``CodecError`` (a
+    history reader then halves the events until the refused ones stand alone); no answer, a 5xx, 413, or one
+    about the server or its credentials is a ``CodecUnavailable``.
     """
 
     def __init__(self, endpoint: str, *, namespace: str | None = None,
