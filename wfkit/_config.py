@@ -164,6 +164,12 @@ def _plugin_default_port(engine: str) -> int:
         return 0
 
 
+def _is_pem_text(value: str) -> bool:
+    """True when a TLS setting (``tls_ca``, ``tls_cert``, ``tls_key``) holds the PEM text itself (a profile's
+    ``*_data``, say), not a path: it starts with a ``-----`` line, leading blanks aside."""
+    return value.lstrip().startswith("-----")
+
+
 def secret_texts(cfg: ConnectConfig) -> tuple[str, ...]:
     """Every text of ``cfg``'s secrets to cut out of what is shown: the API key, the ``tls_key`` setting and each
     line of the key's PEM body (given as text, or read from its file now: an SDK's repr shows the key's bytes
@@ -173,7 +179,7 @@ def secret_texts(cfg: ConnectConfig) -> tuple[str, ...]:
         text = cfg.tls_key.text()
         texts.append(text)
         pem = text
-        if not text.lstrip().startswith("-----"):
+        if not _is_pem_text(text):
             try:
                 with open(text, encoding="ascii", errors="replace") as f:
                     pem = f.read()
@@ -194,7 +200,7 @@ def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes 
     def read(path: str | None) -> bytes | None:
         if path is None:
             return None
-        if path.lstrip().startswith("-----BEGIN"):  # the PEM text itself (a profile's ``*_data``)
+        if _is_pem_text(path):  # the PEM text itself (a profile's ``*_data``)
             return path.encode()
         try:
             with open(path, "rb") as f:
@@ -204,7 +210,7 @@ def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes 
 
     key = cfg.tls_key.get() if cfg.tls_key is not None else None
     if isinstance(key, str):
-        key = key.encode() if key.startswith("-----") else read(key)
+        key = read(key)  # the PEM text, or its file
     ca, cert = read(cfg.tls_ca), read(cfg.tls_cert)
     for data, label, what in ((ca, "CERTIFICATE", f"tls_ca {_shown_path(cfg.tls_ca)}"),
                               (cert, "CERTIFICATE", f"tls_cert {_shown_path(cfg.tls_cert)}"),
@@ -216,7 +222,7 @@ def tls_material(cfg: ConnectConfig) -> tuple[bytes | None, bytes | None, bytes 
 
 def _shown_path(value: str | None) -> str:
     """A TLS setting as messages show it: its path, or ``(PEM text)`` for the text itself."""
-    return "(PEM text)" if value is not None and value.lstrip().startswith("-----BEGIN") else str(value)
+    return "(PEM text)" if value is not None and _is_pem_text(value) else str(value)
 
 
 def _is_pem(data: bytes, label: str) -> bool:
