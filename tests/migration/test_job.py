@@ -95,6 +95,36 @@ async def test_job_continues_as_new(direction, task_queue, prefix):
         assert (await job.progress()).state == "completed"
 
 
+async def test_job_plan_in_parts(direction, task_queue, prefix, monkeypatch):
+    """A plan larger than one part is held in parts, each in the input of a workflow of its own on the job's
+    engine: the job reads one part at a time (its input holds none of the plan), continues as new between parts,
+    completes with every workflow migrated once, reports them all, and ends the parts' holders."""
+    from wfkit.migrate import _job
+
+    monkeypatch.setattr(_job, "PLAN_PART_SIZE", 3)
+    source, target = direction
+    jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
+    async with carts_running(source, target, task_queue, prefix, 7) as ids, \
+            migrate.worker(target, jobs_queue, connections=[source, target]):
+        plan = await migrate.plan(source, target, query=query_for(prefix))
+        job = await plan.run(on=target, task_queue=jobs_queue, batch_size=1, parallel=2, batches_per_run=2,
+                             job_id=f"job-{prefix}")
+        p = await job.wait(progress=False, timeout=180)
+        assert (p.state, p.total, p.done, p.successful, p.failed, p.batches, p.batches_done) == \
+               ("completed", 7, 7, 7, 0, 7, 7)
+        assert await _moved(source, target, ids) == (0, 0)
+        report = await job.report()
+        assert sorted(report.frame.workflow_id) == ids and report.stats.successful == 7
+        # runs: part 0 (2 + 1 batches), part 1 (2 + 1), part 2 (1)
+        await eventually(lambda: _listed_runs(target, f"job-{prefix}", 5), timeout=30)
+        first = (await runs_of(target, f"job-{prefix}"))[-1]
+        started = (await target.handle(f"job-{prefix}", first.run_id).history()).to_dataframe()
+        args = started.loc[started.event_type == "WorkflowExecutionStarted", "payload"].iloc[0]
+        assert args[1] == "" and [n for _, n in args[2]["parts"]] == [3, 3, 1]
+        holders = [pid for pid, _ in args[2]["parts"]]
+        assert {(await target.handle(pid).describe()).status for pid in holders} == {"terminated"}
+
+
 async def test_job_pause_resume_cancel(cadence, temporal, task_queue, prefix):
     """Paused before its first batch the job starts none; resumed it finishes; a canceled job starts no more."""
     source, target = cadence, temporal

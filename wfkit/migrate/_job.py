@@ -8,11 +8,14 @@ What travels where (nothing secret is ever in the job's input or history):
 * the job's input: the *spec* — strategy, the source's and the target's URLs without secrets
   (``engine://host:port?namespace=…``, as ``Client.url`` says them), the query, the restart options — and the
   plan's workflows not yet started, compactly (workflow ID, source run ID, type, task queue, action: column by
-  column, zlib-compressed); one job holds up to ``_MAX_PACKED`` bytes of them, about 60,000 workflows (a
-  larger migration is refused: split it by query, StartTime ranges say);
-* the job's history stays bounded: it continues as new every ``batches_per_run`` batches (100 by default),
-  carrying its counts, the workflows left and the IDs of its earlier runs; a batch's result is its counts and
-  its rows column by column, which ``MigrationJob.rows()``/``report()`` read from every run's history;
+  column, zlib-compressed, about 30 bytes a workflow). A plan of more than ``PLAN_PART_SIZE`` workflows is held
+  in parts instead, each in the input of a workflow of its own on the job's engine (``PLAN_PART_WORKFLOW``,
+  which nothing runs; the job ends them when it is over), and the job reads one part at a time through an
+  activity: no input or history holds more than one part, whatever the plan's size;
+* the job's history stays bounded: it continues as new every ``batches_per_run`` batches (100 by default) and
+  after each part, carrying its counts, the workflows left of its part and the IDs of its earlier runs; a
+  batch's result is its counts and its rows column by column, which ``MigrationJob.rows()``/``report()`` read
+  from every run's history;
 * each worker process connects to the spec's URLs itself, with the credentials of its own environment
   (``WFKIT_API_KEY`` / ``<ENGINE>_API_KEY``), or with the clients and full URLs (TLS options, keys) given to
   ``worker(connections=…)`` / ``wfkit worker migrate --source URL --target URL`` for the same engine, address
@@ -31,6 +34,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import uuid
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -51,6 +55,12 @@ JOB_WORKFLOW = "wfkit.MigrationJob"
 """The job's workflow type."""
 BATCH_ACTIVITY = "wfkit.migrate_batch"
 """The activity type of one batch."""
+PLAN_PART_WORKFLOW = "wfkit.MigrationJobPlan"
+"""The workflow type holding one part of a large job's plan in its input (nothing runs it)."""
+PLAN_PART_ACTIVITY = "wfkit.migration_plan_part"
+"""The activity type that reads one part of a job's plan (the packed workflows in its holder's input)."""
+RELEASE_PARTS_ACTIVITY = "wfkit.migration_release_plan"
+"""The activity type that ends the holders of a finished job's plan."""
 JOB_STRATEGIES = ("restart",)
 """The strategies a job runs (archive writes files on one machine, drain moves nothing: both run in-process)."""
 
@@ -99,6 +109,9 @@ _MAX_PACKED = 1_900_000
 with random run IDs."""
 DEFAULT_BATCHES_PER_RUN = 100
 """Batches one run of a job starts before it continues as new (its history stays bounded)."""
+PLAN_PART_SIZE = 20_000
+"""Workflows per part of a larger plan (about 600 kB packed): each part is held in the input of a workflow of its
+own on the job's engine (``PLAN_PART_WORKFLOW``, which nothing runs), and the job reads one part at a time."""
 
 
 # --- the workflow ----------------------------------------------------------------------------------------------
@@ -124,15 +137,25 @@ class MigrationJobWorkflow:
 
     @_defs.run
     async def run(self, spec: dict, items: str, options: dict) -> dict:
-        plan_rows = unpack_items(items)
         size = int(options["batch_size"])
         parallel = int(options["parallel"])
         per_run = max(1, int(options.get("batches_per_run") or DEFAULT_BATCHES_PER_RUN))
         carried = options.get("carried") or {}  # what earlier runs of this job did (it continued as new)
+        parts = [(str(pid), int(n)) for pid, n in options.get("parts") or []]  # the plan, held outside the input
+        part = int(carried.get("part", 0))  # the part whose workflows ``items`` holds (or is read now)
+        policy = _defs.RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30),
+                                   maximum_attempts=0)
+        if parts and not items and part < len(parts):
+            items = await wf.execute_activity(
+                PLAN_PART_ACTIVITY, spec, parts[part][0], activity_id=f"plan-part-{part}",
+                start_to_close_timeout=timedelta(minutes=5), schedule_to_close_timeout=timedelta(days=30),
+                retry_policy=policy)
+        plan_rows = unpack_items(items) if items else []
         first = int(carried.get("batches_done", 0))  # batch numbers go on across runs
         batches = [plan_rows[i:i + size] for i in range(0, len(plan_rows), size)]
-        self.total = int(carried.get("total", len(plan_rows)))
-        self.batches = first + len(batches)
+        later = sum(-(-n // size) for _, n in parts[part + 1:])  # batches of the parts not read yet
+        self.total = int(carried.get("total", sum(n for _, n in parts) if parts else len(plan_rows)))
+        self.batches = first + len(batches) + later
         self.batches_done, self.done = first, int(carried.get("done", 0))
         self.counts.update({k: int(v) for k, v in (carried.get("counts") or {}).items() if k in self.counts})
         self.paused = self.paused or bool(carried.get("paused"))
@@ -140,8 +163,6 @@ class MigrationJobWorkflow:
         runs = [*carried.get("runs", []), wf.info().run_id]
         hb = float(spec.get("heartbeat_timeout") or 10)
         per_wf = float(spec.get("timeout") or 600)
-        policy = _defs.RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30),
-                                   maximum_attempts=0)
 
         async def one(i: int) -> None:
             try:
@@ -174,13 +195,19 @@ class MigrationJobWorkflow:
         await wf.wait_condition(lambda: self.in_flight == 0)
         for t in tasks:
             t.result()  # a batch that failed for good (a worker refused its spec) fails the job
-        if started < len(batches) and not self.canceled:
-            # bound the history: the next run carries the counts, the workflows left and this job's runs
+        if not self.canceled and (started < len(batches) or part + 1 < len(parts)):
+            # bound the history: the next run carries the counts, the workflows left (of this part; none: it
+            # reads the next part) and this job's runs
             rest = [r for b in batches[started:] for r in b]
-            wf.continue_as_new(spec, pack_items(rest), {
+            wf.continue_as_new(spec, pack_items(rest) if rest else "", {
                 **{k: v for k, v in options.items() if k != "carried"},
                 "carried": {"total": self.total, "done": self.done, "batches_done": self.batches_done,
-                            "counts": dict(self.counts), "paused": self.paused, "runs": runs}})
+                            "counts": dict(self.counts), "paused": self.paused, "runs": runs,
+                            "part": part if rest else part + 1}})
+        if parts:  # the plan's parts are no longer needed
+            await wf.execute_activity(RELEASE_PARTS_ACTIVITY, spec, [pid for pid, _ in parts],
+                                      activity_id="release-plan", start_to_close_timeout=timedelta(minutes=5),
+                                      schedule_to_close_timeout=timedelta(days=1), retry_policy=policy)
         self.state = "canceled" if self.canceled else "completed"
         return {**self.progress(), "runs": runs}
 
@@ -336,6 +363,31 @@ def _rows_of(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in result.get("rows") or [] if isinstance(r, dict)]
 
 
+@_defs.activity(name=PLAN_PART_ACTIVITY)
+async def read_plan_part(spec: dict, part_id: str) -> str:
+    """One part of a job's plan: the packed workflows its holder (a workflow on the job's engine) was started
+    with."""
+    client = await _client_for(spec["on"], "engine")
+    frame = (await client.handle(part_id).history()).to_dataframe()
+    started = frame.loc[frame["event_type"] == "WorkflowExecutionStarted", "payload"]
+    value = started.iloc[0] if len(started) else None
+    value = value[0] if isinstance(value, list) and value else value
+    if not isinstance(value, str):
+        raise _defs_error(f"the migration job's plan part {part_id} holds no packed workflows")
+    return value
+
+
+@_defs.activity(name=RELEASE_PARTS_ACTIVITY)
+async def release_plan_parts(spec: dict, part_ids: list) -> None:
+    """End the holders of a job's plan (those already closed are left as they are)."""
+    client = await _client_for(spec["on"], "engine")
+    for pid in part_ids:
+        try:
+            await client.handle(str(pid)).terminate("wfkit: the migration job is over")
+        except WfkitError:
+            pass  # closed already (timed out), or gone
+
+
 def _defs_error(message: str) -> Exception:
     from wfkit._errors import ApplicationError
 
@@ -358,6 +410,8 @@ def worker(on: Client, task_queue: str = DEFAULT_JOB_TASK_QUEUE, *, max_concurre
     """
     if max_concurrent_batches < 1:
         raise WfkitError(f"max_concurrent_batches must be >= 1, got {max_concurrent_batches}")
+    if not on._config.dev:
+        _given[url_identity(on.url)] = on  # a job's plan parts are read from its own engine
     for c in connections:
         if isinstance(c, Client):
             _given[url_identity(c.url)] = c
@@ -365,7 +419,8 @@ def worker(on: Client, task_queue: str = DEFAULT_JOB_TASK_QUEUE, *, max_concurre
             _given[url_identity(c)] = c
         else:
             raise WfkitError(f"connections: expected clients or URLs, got {type(c).__name__}")
-    return on.worker(task_queue=task_queue, workflows=[MigrationJobWorkflow], activities=[migrate_batch],
+    return on.worker(task_queue=task_queue, workflows=[MigrationJobWorkflow],
+                     activities=[migrate_batch, read_plan_part, release_plan_parts],
                      max_concurrent_activities=max_concurrent_batches)
 
 
@@ -569,18 +624,31 @@ async def start_job(plan: MigrationPlan, on: Client, *, task_queue: str, batch_s
         raise WfkitError(f"{len(flight)} workflow(s) are in flight from an earlier in-process run of this migration "
                          f"(journal {plan.status().checkpoint}): finish them with plan.run() first")
     rows = [[getattr(it, f) for f in _ITEM_FIELDS] for it in plan.items]
-    packed = pack_items(rows)
-    if len(packed) > _MAX_PACKED:
-        raise WfkitError(f"the plan's {len(rows)} workflows pack into {len(packed):,} bytes, more than one job's "
-                         f"input may hold ({_MAX_PACKED:,}, about 60,000 workflows): split the migration by query "
-                         "(StartTime ranges, say)")
-    spec = job_spec(plan, timeout=timeout, heartbeat_timeout=heartbeat_timeout)
+    size = PLAN_PART_SIZE
+    chunks = [pack_items(rows[i:i + size]) for i in range(0, len(rows), size)] or [pack_items([])]
+    for i, packed in enumerate(chunks):
+        if len(packed) > _MAX_PACKED:
+            raise WfkitError(f"{size:,} of the plan's workflows (from the {i * size + 1:,}th) pack into "
+                             f"{len(packed):,} bytes, more than one input may hold ({_MAX_PACKED:,}): their IDs are "
+                             "very long; split the migration by query (StartTime ranges, say)")
+    spec = {**job_spec(plan, timeout=timeout, heartbeat_timeout=heartbeat_timeout), "on": on.url}
     jid = job_id or default_job_id(plan)
+    options: dict[str, Any] = {"batch_size": batch_size, "parallel": parallel, "batches_per_run": batches_per_run}
+    parts: list[str] = []
+    if len(chunks) > 1:  # a large plan: each part held in the input of a workflow of its own, read when its turn comes
+        token = uuid.uuid4().hex[:12]
+        for k, packed in enumerate(chunks):
+            pid = f"{jid}.plan-{token}-{k}"
+            await on.start(PLAN_PART_WORKFLOW, packed, id=pid, task_queue=f"{task_queue}.plan",
+                           execution_timeout=timedelta(days=60))
+            parts.append(pid)
+        options["parts"] = [[pid, len(rows[k * size:(k + 1) * size])] for k, pid in enumerate(parts)]
     try:
-        await on.start(JOB_WORKFLOW, spec, packed,
-                       {"batch_size": batch_size, "parallel": parallel, "batches_per_run": batches_per_run}, id=jid,
+        await on.start(JOB_WORKFLOW, spec, chunks[0] if not parts else "", options, id=jid,
                        task_queue=task_queue, id_reuse_policy="allow_duplicate",
                        memo={"wfkit.migration_job": {k: spec[k] for k in ("strategy", "source", "target", "query")}})
     except WorkflowAlreadyStarted:
+        for pid in parts:  # the job running already has its own
+            await on.handle(pid).terminate("wfkit: the migration job runs already")
         return MigrationJob(plan, on, jid, task_queue, len(rows), attached=True)
     return MigrationJob(plan, on, jid, task_queue, len(rows))

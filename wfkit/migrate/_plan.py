@@ -190,8 +190,8 @@ class MigrationPlan:
                 killed process) is retried on another worker, from its last heartbeat.
             job_id: with ``on``: the job's workflow ID (default: one per strategy, source, target and query).
             batches_per_run: with ``on``: batches one run of the job starts before it continues as new, carrying
-                its counts and the workflows left, so that its history stays bounded. One job holds up to about
-                60,000 workflows (random run IDs); a larger plan is refused: split it by query.
+                its counts and the workflows left, so that its history stays bounded (a plan of more than 20,000
+                workflows is held in parts on the job's engine, read one at a time).
 
         Returns:
             A ``MigrationReport``: ``stats`` (total, successful, failed, skipped, pending) and ``frame``; with
