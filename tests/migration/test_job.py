@@ -5,6 +5,7 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -71,10 +72,10 @@ async def test_job_migrates_and_reports(direction, task_queue, prefix):
         assert (await job.progress()).state == "completed"
 
 
-async def test_job_continues_as_new(direction, task_queue, prefix):
-    """A job whose runs start 2 batches each continues as new (its history stays bounded) and still completes
-    with the counts of every run; the report reads the rows of all its runs, each batch's result holding counts
-    and rows column by column, not the plan."""
+@contextlib.asynccontextmanager
+async def _seven_carts_migrated(direction, task_queue, prefix):
+    """Seven carts migrated by a job of one-workflow batches, 2 under way, 2 a run; the job completed, every
+    cart moved once; yields (ids, job) while the carts' workers still run."""
     source, target = direction
     jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
     async with carts_running(source, target, task_queue, prefix, 7) as ids, \
@@ -86,6 +87,15 @@ async def test_job_continues_as_new(direction, task_queue, prefix):
         assert (p.state, p.total, p.done, p.successful, p.failed, p.batches, p.batches_done) == \
                ("completed", 7, 7, 7, 0, 7, 7)
         assert await _moved(source, target, ids) == (0, 0)
+        yield ids, job
+
+
+async def test_job_continues_as_new(direction, task_queue, prefix):
+    """A job whose runs start 2 batches each continues as new (its history stays bounded) and still completes
+    with the counts of every run; the report reads the rows of all its runs, each batch's result holding counts
+    and rows column by column, not the plan."""
+    source, target = direction
+    async with _seven_carts_migrated(direction, task_queue, prefix) as (ids, job):
         await eventually(lambda: _listed_runs(target, f"job-{prefix}", 4), timeout=30)  # 2 + 2 + 2 + 1 batches
         frame = (await job.handle.history()).to_dataframe()
         assert (frame.event_type == "ActivityTaskScheduled").sum() == 1  # the last run: its one batch
@@ -103,16 +113,7 @@ async def test_job_plan_in_parts(direction, task_queue, prefix, monkeypatch):
 
     monkeypatch.setattr(_job, "PLAN_PART_SIZE", 3)
     source, target = direction
-    jobs_queue = f"jobs-{uuid.uuid4().hex[:8]}"
-    async with carts_running(source, target, task_queue, prefix, 7) as ids, \
-            migrate.worker(target, jobs_queue, connections=[source, target]):
-        plan = await migrate.plan(source, target, query=query_for(prefix))
-        job = await plan.run(on=target, task_queue=jobs_queue, batch_size=1, parallel=2, batches_per_run=2,
-                             job_id=f"job-{prefix}")
-        p = await job.wait(progress=False, timeout=180)
-        assert (p.state, p.total, p.done, p.successful, p.failed, p.batches, p.batches_done) == \
-               ("completed", 7, 7, 7, 0, 7, 7)
-        assert await _moved(source, target, ids) == (0, 0)
+    async with _seven_carts_migrated(direction, task_queue, prefix) as (ids, job):
         report = await job.report()
         assert sorted(report.frame.workflow_id) == ids and report.stats.successful == 7
         # runs: part 0 (2 + 1 batches), part 1 (2 + 1), part 2 (1)
