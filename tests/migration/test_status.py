@@ -90,3 +90,21 @@ def test_status_html_escapes(tmp_path):
     status = migrate.read_status(ck)
     assert [r["workflow_id"] for r in status.in_flight] == [xss]
     assert xss not in status._repr_html_() and "&lt;script&gt;" in status._repr_html_()
+
+
+def test_a_workflow_whose_source_terminate_was_sent_is_not_said_to_run_on_both(tmp_path):
+    """A run that died after journaling ``terminating`` may have terminated the source already (the request
+    went out): the status says so instead of "source and target" (the crash test saw such a source terminated)."""
+    from wfkit.migrate._checkpoint import JsonlCheckpoint
+
+    path = tmp_path / "migration.jsonl"
+    ck = JsonlCheckpoint(path, {"strategy": "restart"})
+    for wid, steps in (("a", ["state", "starting", "started"]), ("b", ["state", "starting", "started", "confirmed",
+                                                                        "terminating"])):
+        for step in steps:
+            fields = {"target_run_id": f"t-{wid}"} if step == "started" else {}
+            ck.write(wid, step, source_run_id=f"s-{wid}", **fields)
+    ck.close()
+    rows = {row["workflow_id"]: row["running_on"] for row in migrate.read_status(path).in_flight}
+    assert rows["a"] == "source and target"
+    assert rows["b"].startswith("target") and "source may be terminated" in rows["b"]

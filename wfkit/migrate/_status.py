@@ -21,7 +21,9 @@ def _in_flight(wid: str, rec: Record) -> dict[str, Any] | None:
     attempt = steps[len(steps) - 1 - steps[::-1].index("state"):] if "state" in steps else steps
     if any(rec.get(k) for k in _FINISHED) or not any(s in attempt for s in ("starting", "started", "confirmed")):
         return None
-    if rec.get("target_run_id") or "started" in attempt:
+    if "terminating" in attempt:  # the terminate may have reached the source before the run stopped
+        running_on = "target (the source may be terminated already)"
+    elif rec.get("target_run_id") or "started" in attempt:
         running_on = "source and target"
     else:
         running_on = "source (a copy may have started on the target)"
