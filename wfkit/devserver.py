@@ -168,25 +168,43 @@ class ServerProcess:
             delay = min(delay * 1.5, 0.25)
 
     def stop(self, timeout: float = 10) -> None:
-        """SIGTERM the whole process group, SIGKILL it after ``timeout``; idempotent."""
+        """SIGTERM the whole process group, SIGKILL it after ``timeout``; idempotent.
+
+        The group is signalled only while its leader is unreaped (running, or a zombie waited for with
+        ``WNOWAIT``): once reaped, its PID, the group's ID, can be given to a new process of someone else's
+        (PIDs wrap quickly where pid_max is 32768), and a late ``killpg`` would kill that one instead."""
         with _live_lock:
             _live.discard(self)
-        if self.proc.poll() is None:
+        if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
+            if not self._exited(timeout):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # stragglers of the group
+                self._exited(10)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # stragglers of the group, the leader still unreaped
+            self.proc.wait(10)
         with contextlib.suppress(OSError):
             self._log.close()
 
+    def _exited(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the leader to exit, without reaping it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    return True
+            except ChildProcessError:  # reaped meanwhile (e.g. by a poll())
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
     def kill(self) -> None:
         """SIGKILL the process group at once (a crash, for tests of recovery)."""
+        if self.proc.returncode is not None:   # reaped: its group's ID may belong to another process now
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
